@@ -1,0 +1,241 @@
+"""Numbered, forward-only schema migrations (sqlite-utils ``Migrations``).
+
+The schema version is ``PRAGMA user_version`` (the number of steps applied) and the file is
+marked with ``PRAGMA application_id`` so another program's SQLite file is never mistaken for a
+log. Every step runs inside one ``BEGIN IMMEDIATE`` transaction taken by :func:`ensure_schema`,
+so eight processes opening a new file at once create it exactly once, and a failed upgrade
+leaves the file as it was. An older file is copied (SQLite backup API) before it is upgraded;
+a newer one is refused.
+
+Steps use ``conn.execute`` one statement at a time: ``executescript`` (and so sqlite-utils'
+``enable_fts``) would commit the surrounding transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from fieldlog.db.connect import APPLICATION_ID, explain
+from fieldlog.errors import StorageError
+
+SYNC_COLUMNS_SQL = """
+    id TEXT PRIMARY KEY NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    officer TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
+    clocks TEXT NOT NULL DEFAULT '{}'
+"""
+
+# Each step: (name, list of SQL statements). Never edit a shipped step: add a new one.
+STEPS: list[tuple[str, list[str]]] = [
+    (
+        "0001_records",
+        [
+            f"""CREATE TABLE organizations ({SYNC_COLUMNS_SQL},
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL DEFAULT 'other',
+                contact_person TEXT, phone TEXT, email TEXT, address TEXT, neighborhood TEXT,
+                services TEXT NOT NULL DEFAULT '[]',
+                status TEXT NOT NULL DEFAULT 'active',
+                last_verified TEXT,
+                notes TEXT)""",
+            f"""CREATE TABLE contacts ({SYNC_COLUMNS_SQL},
+                occurred_at TEXT NOT NULL,
+                kind TEXT NOT NULL DEFAULT 'resident',
+                person_name TEXT,
+                organization_id TEXT,
+                neighborhood TEXT, beat TEXT, location TEXT,
+                summary TEXT NOT NULL,
+                notes TEXT,
+                tags TEXT NOT NULL DEFAULT '[]',
+                follow_up_on TEXT)""",
+            f"""CREATE TABLE concerns ({SYNC_COLUMNS_SQL},
+                contact_id TEXT NOT NULL REFERENCES contacts(id),
+                category TEXT NOT NULL,
+                description TEXT NOT NULL,
+                priority TEXT NOT NULL DEFAULT 'normal',
+                status TEXT NOT NULL DEFAULT 'open',
+                resolved_at TEXT,
+                resolution TEXT)""",
+            # organization_id / concern_id are soft links: sync may deliver a referral before
+            # the partner it names (issue: a referral whose organization has not arrived yet
+            # still applies).
+            f"""CREATE TABLE referrals ({SYNC_COLUMNS_SQL},
+                contact_id TEXT NOT NULL REFERENCES contacts(id),
+                concern_id TEXT,
+                organization_id TEXT,
+                agency TEXT NOT NULL,
+                service TEXT,
+                reason TEXT,
+                status TEXT NOT NULL DEFAULT 'made',
+                follow_up_on TEXT,
+                outcome TEXT)""",
+            "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT)",
+            # The outbox sync pushes from: one row per local write, in order.
+            """CREATE TABLE changes (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                tbl TEXT NOT NULL, row_id TEXT NOT NULL, hlc TEXT NOT NULL,
+                fields TEXT NOT NULL)""",
+            "CREATE INDEX contacts_occurred ON contacts(occurred_at)",
+            "CREATE INDEX contacts_hood ON contacts(neighborhood)",
+            "CREATE INDEX contacts_follow_up ON contacts(follow_up_on) "
+            "WHERE follow_up_on IS NOT NULL",
+            "CREATE INDEX contacts_org ON contacts(organization_id)",
+            "CREATE INDEX concerns_contact ON concerns(contact_id)",
+            "CREATE INDEX concerns_status ON concerns(status, category)",
+            "CREATE INDEX referrals_contact ON referrals(contact_id)",
+            "CREATE INDEX referrals_org ON referrals(organization_id)",
+            "CREATE INDEX referrals_status ON referrals(status, follow_up_on)",
+            "CREATE INDEX organizations_name ON organizations(name COLLATE NOCASE)",
+        ],
+    ),
+]
+
+# Full-text search: one external-content FTS5 table per record table, the shape of
+# sqlite-utils' enable_fts(create_triggers=True), except that tombstoned rows leave the index.
+FTS_COLUMNS = {
+    "contacts": ("summary", "notes", "person_name", "location"),
+    "concerns": ("description", "resolution"),
+    "referrals": ("agency", "reason", "outcome"),
+    "organizations": ("name", "contact_person", "services", "notes"),
+}
+
+
+def _fts_statements() -> list[str]:
+    out: list[str] = []
+    for table, cols in FTS_COLUMNS.items():
+        fts = f"{table}_fts"
+        colsql = ", ".join(cols)
+        new = ", ".join(f"new.{c}" for c in cols)
+        old = ", ".join(f"old.{c}" for c in cols)
+        out += [
+            f"CREATE VIRTUAL TABLE {fts} USING fts5({colsql}, content={table}, "
+            "tokenize='porter unicode61 remove_diacritics 2')",
+            f"INSERT INTO {fts} (rowid, {colsql}) "
+            f"SELECT rowid, {colsql} FROM {table} WHERE deleted = 0",
+            f"CREATE TRIGGER {table}_ai AFTER INSERT ON {table} WHEN new.deleted = 0 BEGIN "
+            f"INSERT INTO {fts} (rowid, {colsql}) VALUES (new.rowid, {new}); END",
+            f"CREATE TRIGGER {table}_ad AFTER DELETE ON {table} WHEN old.deleted = 0 BEGIN "
+            f"INSERT INTO {fts} ({fts}, rowid, {colsql}) VALUES ('delete', old.rowid, {old}); END",
+            # One trigger, delete before insert: two triggers would fire in an unspecified
+            # order and an insert-then-delete of the same rowid corrupts the index.
+            f"CREATE TRIGGER {table}_au AFTER UPDATE OF {colsql}, deleted ON {table} BEGIN "
+            f"INSERT INTO {fts} ({fts}, rowid, {colsql}) "
+            f"SELECT 'delete', old.rowid, {old} WHERE old.deleted = 0; "
+            f"INSERT INTO {fts} (rowid, {colsql}) SELECT new.rowid, {new} WHERE new.deleted = 0; "
+            "END",
+        ]
+    return out
+
+
+STEPS.append(("0002_search", _fts_statements()))
+
+LATEST = len(STEPS)
+MIGRATION_SET = "fieldlog"
+
+
+def _migrations():  # -> sqlite_utils.migrations.Migrations
+    from sqlite_utils.migrations import Migrations
+
+    migrations = Migrations(MIGRATION_SET)
+    for name, statements in STEPS:
+
+        def step(db, statements=statements):  # noqa: ANN001 - sqlite-utils' signature
+            for sql in statements:
+                db.conn.execute(sql)
+
+        migrations(name=name)(step)
+    return migrations
+
+
+def read_version(conn: sqlite3.Connection) -> tuple[int, int]:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    app = conn.execute("PRAGMA application_id").fetchone()[0]
+    return version, app
+
+
+def _user_tables(conn: sqlite3.Connection) -> list[str]:
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+
+
+def too_new_message(path: Path | str, version: int) -> str:
+    return (
+        f"The log {path} was written by a newer fieldlog (schema {version}; this one knows "
+        f"up to {LATEST}): upgrade fieldlog (pip install -U fieldlog) to open it."
+    )
+
+
+def backup_path(path: Path, version: int) -> Path:
+    from fieldlog.dates import now
+
+    stamp = now().strftime("%Y%m%dT%H%M%S")
+    return path.with_name(f"{path.name}.v{version}-{stamp}.bak")
+
+
+def _backup(conn: sqlite3.Connection, dest: Path) -> None:
+    """A consistent copy through SQLite's online backup API (taken outside any transaction)."""
+    target = sqlite3.connect(dest)
+    try:
+        conn.backup(target)
+    finally:
+        target.close()
+
+
+def ensure_schema(
+    conn: sqlite3.Connection, path: Path | str, *, stop_before: str | None = None
+) -> None:
+    """Bring the file to the latest schema, or refuse it. Cheap when it is up to date."""
+    try:
+        version, app = read_version(conn)
+    except sqlite3.DatabaseError as exc:
+        raise explain(exc, path) from None
+    if app == APPLICATION_ID and version == LATEST and stop_before is None:
+        return
+    if app == APPLICATION_ID and version > LATEST:
+        raise StorageError(too_new_message(path, version))
+    try:
+        if app == APPLICATION_ID and 0 < version < LATEST and str(path) != ":memory:":
+            _backup(conn, backup_path(Path(path), version))
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.DatabaseError as exc:
+        raise explain(exc, path) from None
+    try:
+        version, app = read_version(conn)
+        if app != APPLICATION_ID and _user_tables(conn):
+            raise StorageError(
+                f"{path} is an SQLite database but not a fieldlog log: check --db / FIELDLOG_DB."
+            )
+        if version > LATEST:
+            raise StorageError(too_new_message(path, version))
+        if version < LATEST or stop_before is not None:
+            from sqlite_utils import Database
+
+            db = Database(conn, execute_plugins=False, recursive_triggers=False)
+            _migrations().apply(db, stop_before=stop_before)
+            applied = conn.execute(
+                "SELECT count(*) FROM _sqlite_migrations WHERE migration_set = ?",
+                [MIGRATION_SET],
+            ).fetchone()[0]
+            conn.execute(f"PRAGMA user_version = {int(applied)}")
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        conn.execute("COMMIT")
+    except StorageError:
+        conn.execute("ROLLBACK")
+        raise
+    except sqlite3.DatabaseError as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise explain(exc, path) from None
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

@@ -1,0 +1,846 @@
+"""The one gateway for reads and writes of the local log.
+
+Every write runs in one ``BEGIN IMMEDIATE`` transaction that stamps the row with the device's
+hybrid logical clock (row ``hlc`` and the per-field ``clocks``), records the change in the
+``changes`` outbox that sync pushes from, and (through triggers) keeps the search index in
+step. Nothing else in fieldlog writes SQL for the local log.
+
+Methods take what a person typed (strings); validation lives in :mod:`fieldlog.models` and
+date reading in :mod:`fieldlog.dates`, so the CLI and the TUI behave the same.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fieldlog import dates, ids, models
+from fieldlog.clock import HLC
+from fieldlog.db.connect import connect, explain
+from fieldlog.db.migrations import ensure_schema
+from fieldlog.errors import AmbiguousIdError, NotFoundError, StorageError, ValidationError
+
+Row = dict[str, Any]
+
+REFERRAL_FOLLOW_UP_DAYS = 7  # a referral nobody chases is a referral that fell through
+NO_DATE = {"", "none", "no", "clear", "-"}
+
+
+def _enc(field: str, value: Any) -> Any:
+    if field in models.LIST_FIELDS:
+        return json.dumps(value or [])
+    return value
+
+
+def _row(cur: sqlite3.Cursor, raw: tuple) -> Row:
+    row = {d[0]: v for d, v in zip(cur.description, raw, strict=True)}
+    for f in models.LIST_FIELDS:
+        if f in row and isinstance(row[f], str):
+            row[f] = json.loads(row[f])
+    if "clocks" in row:
+        row.pop("clocks")
+    if "deleted" in row:
+        row["deleted"] = bool(row["deleted"])
+    return row
+
+
+class Store:
+    """A log file opened for use. ``Store.open(path)`` checks and migrates it."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path | str) -> None:
+        self.conn = conn
+        self.path = path
+        self._meta_cache: dict[str, str | None] | None = None
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def open(cls, path: Path | str) -> Store:
+        conn = connect(path)
+        try:
+            ensure_schema(conn, path)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ low level
+    def query(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
+        try:
+            cur = self.conn.execute(sql, params)
+            return [_row(cur, r) for r in cur.fetchall()]
+        except sqlite3.DatabaseError as exc:
+            raise explain(exc, self.path) from None
+
+    def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
+        try:
+            r = self.conn.execute(sql, params).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise explain(exc, self.path) from None
+        return r[0] if r else None
+
+    @contextmanager
+    def write(self) -> Iterator[_Tx]:
+        """One transaction: everything inside commits together or not at all."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise explain(exc, self.path) from None
+        tx = _Tx(self)
+        try:
+            yield tx
+            tx.finish()
+            self.conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise explain(exc, self.path) from None
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        finally:
+            self._meta_cache = None
+
+    # ------------------------------------------------------------------ meta
+    def meta(self) -> dict[str, str | None]:
+        if self._meta_cache is None:
+            self._meta_cache = {
+                r["key"]: r["value"] for r in self.query("SELECT key, value FROM meta")
+            }
+        return self._meta_cache
+
+    def officer(self) -> str:
+        name = self.meta().get("officer")
+        if name:
+            return name
+        try:
+            return getpass.getuser()
+        except Exception:  # no login name (containers): still log something honest
+            return "unknown"
+
+    def set_officer(self, officer: str, badge: str | None = None, hood: str | None = None) -> None:
+        name = models.text("officer", officer, limit=models.MAX_SHORT, required=True)
+        with self.write() as tx:
+            tx.set_meta("officer", name)
+            if badge is not None:
+                tx.set_meta("badge", models.text("badge", badge, limit=50) or None)
+            if hood is not None:
+                tx.set_meta("default_hood", models.text("hood", hood, limit=200) or None)
+
+    # ------------------------------------------------------------------ ids
+    def resolve(self, table: str, ref: str) -> str:
+        """A full id from a unique prefix (6+ characters) of a live record."""
+        noun = models.NOUN[table]
+        prefix = ids.normalize_prefix(ref)
+        if len(prefix) < ids.MIN_PREFIX:
+            raise ValidationError(
+                "id", f"The id '{ref}' is too short: give at least {ids.MIN_PREFIX} characters."
+            )
+        hits = []
+        if ids.is_hex(prefix):
+            hits = self.query(
+                f"SELECT id FROM {table} WHERE id >= ? AND id < ? AND deleted = 0 "
+                "ORDER BY id LIMIT 11",
+                [prefix, prefix + "g"],
+            )
+        if not hits:
+            raise NotFoundError(
+                f"No {noun} has an id starting with '{ref}': check the id "
+                f"(fieldlog {_list_cmd(table)} shows them)."
+            )
+        if len(hits) > 1:
+            matches = [h["id"] for h in hits]
+            shown = ", ".join(self.short_id(table, m) for m in matches[:10])
+            more = " and more" if len(matches) > 10 else ""
+            raise AmbiguousIdError(
+                f"The id '{ref}' matches {len(matches)}{'+' if more else ''} {noun}s "
+                f"({shown}{more}): type more characters.",
+                matches,
+            )
+        return hits[0]["id"]
+
+    def short_id(self, table: str, full: str) -> str:
+        """The shortest prefix (8 or more) that no other record of the table shares."""
+        neighbours = self.query(
+            f"SELECT id FROM (SELECT id FROM {table} WHERE id < ? ORDER BY id DESC LIMIT 1) "
+            f"UNION ALL SELECT id FROM (SELECT id FROM {table} WHERE id > ? ORDER BY id LIMIT 1)",
+            [full, full],
+        )
+        n = ids.SHORT_LEN
+        for other in (r["id"] for r in neighbours):
+            common = 0
+            for a, b in zip(full, other, strict=False):
+                if a != b:
+                    break
+                common += 1
+            n = max(n, common + 1)
+        return full[:n]
+
+    def with_short_ids(self, table: str, rows: list[Row]) -> list[Row]:
+        for r in rows:
+            r["short_id"] = self.short_id(table, r["id"])
+        return rows
+
+    def get(self, table: str, ref: str) -> Row:
+        rid = self.resolve(table, ref)
+        rows = self.query(f"SELECT * FROM {table} WHERE id = ?", [rid])
+        return self.with_short_ids(table, rows)[0]
+
+    # ------------------------------------------------------------------ organizations
+    def find_org(self, ref: str) -> Row | None:
+        """A partner by exact name (any case) or id prefix; None when nothing matches."""
+        rows = self.query(
+            "SELECT * FROM organizations WHERE deleted = 0 AND name = ? COLLATE NOCASE "
+            "ORDER BY created_at LIMIT 1",
+            [ref.strip()],
+        )
+        if rows:
+            return rows[0]
+        prefix = ids.normalize_prefix(ref)
+        if len(prefix) >= ids.MIN_PREFIX and ids.is_hex(prefix):
+            try:
+                return self.get("organizations", ref)
+            except NotFoundError:
+                return None
+        return None
+
+    def org_id(self, ref: str | None) -> str | None:
+        if ref is None or not str(ref).strip():
+            return None
+        org = self.find_org(str(ref))
+        if org is None:
+            raise NotFoundError(
+                f"No partner organization is named or numbered '{ref}': add it with "
+                "'fieldlog org add', or see 'fieldlog org list'."
+            )
+        return org["id"]
+
+    def add_org(self, **values: Any) -> str:
+        clean = models.clean("organizations", values)
+        if self.find_org(clean["name"]) is not None:
+            raise ValidationError(
+                "name",
+                f"A partner named '{clean['name']}' is already in the directory: edit it with "
+                "'fieldlog org edit'.",
+            )
+        clean.setdefault("last_verified", dates.today_local())
+        with self.write() as tx:
+            return tx.insert("organizations", clean)
+
+    def update_org(self, ref: str, **values: Any) -> Row:
+        rid = self.resolve_org_ref(ref)
+        clean = models.clean("organizations", values, partial=True)
+        if "name" in clean:
+            other = self.find_org(clean["name"])
+            if other is not None and other["id"] != rid:
+                raise ValidationError(
+                    "name", f"Another partner is already named '{clean['name']}'."
+                )
+        with self.write() as tx:
+            tx.update("organizations", rid, clean)
+        return self.get_org(rid)
+
+    def resolve_org_ref(self, ref: str) -> str:
+        org = self.find_org(ref)
+        if org is not None:
+            return org["id"]
+        return self.resolve("organizations", ref)
+
+    def get_org(self, ref: str) -> Row:
+        rid = self.resolve_org_ref(ref)
+        rows = self.query(
+            "SELECT o.*, (SELECT count(*) FROM referrals r WHERE r.organization_id = o.id "
+            "AND r.deleted = 0) AS referral_count FROM organizations o WHERE o.id = ?",
+            [rid],
+        )
+        return self.with_short_ids("organizations", rows)[0]
+
+    def list_orgs(
+        self, *, kind: str | None = None, hood: str | None = None, service: str | None = None,
+        limit: int | None = None,
+    ) -> list[Row]:  # fmt: skip
+        where, params = ["o.deleted = 0"], []
+        if kind:
+            where.append("o.kind = ?")
+            params.append(models.choice("kind", kind, models.ORG_KINDS))
+        if hood:
+            where.append("o.neighborhood = ? COLLATE NOCASE")
+            params.append(hood)
+        if service:
+            where.append("EXISTS (SELECT 1 FROM json_each(o.services) WHERE value = ?)")
+            params.append(models.choice("service", service, models.REFERRAL_SERVICES))
+        sql = (
+            "SELECT o.*, (SELECT count(*) FROM referrals r WHERE r.organization_id = o.id "
+            f"AND r.deleted = 0) AS referral_count FROM organizations o WHERE {' AND '.join(where)}"
+            " ORDER BY o.name COLLATE NOCASE"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return self.with_short_ids("organizations", self.query(sql, params))
+
+    # ------------------------------------------------------------------ contacts
+    def _contact_values(self, values: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+        vals = dict(values)
+        org_ref = vals.pop("organization", None)
+        if org_ref is not None:
+            vals["organization_id"] = self.org_id(org_ref)
+        if "occurred_at" in vals:
+            vals["occurred_at"] = _when(vals["occurred_at"], "date")
+        if "follow_up_on" in vals:
+            vals["follow_up_on"] = _day(vals["follow_up_on"], "follow-up")
+        clean = models.clean("contacts", vals, partial=partial)
+        if not partial:
+            clean.setdefault("occurred_at", dates.to_storage(dates.now()))
+            if not clean.get("neighborhood"):
+                hood = self.meta().get("default_hood")
+                if hood:
+                    clean["neighborhood"] = hood
+        return clean
+
+    def add_contact(
+        self,
+        values: Mapping[str, Any],
+        concerns: Iterable[Mapping[str, Any]] = (),
+        referrals: Iterable[Mapping[str, Any]] = (),
+    ) -> str:
+        """A contact with its concerns and referrals, in one transaction; returns its id."""
+        contact = self._contact_values(values, partial=False)
+        clean_concerns = [self._concern_values(c, partial=False) for c in concerns]
+        clean_refs = [
+            self._referral_values(r, partial=False, default_follow_up=contact.get("follow_up_on"))
+            for r in referrals
+        ]
+        # One concern and referrals on the same line: the referrals answer that concern.
+        if len(clean_concerns) == 1:
+            category = clean_concerns[0]["category"]
+            for r in clean_refs:
+                if not r.get("service") and category in models.REFERRAL_SERVICES:
+                    r["service"] = category
+            if clean_refs and clean_concerns[0]["status"] == "open":
+                clean_concerns[0]["status"] = "referred"
+        with self.write() as tx:
+            cid = tx.insert("contacts", contact)
+            concern_ids = [tx.insert("concerns", {**c, "contact_id": cid}) for c in clean_concerns]
+            for r in clean_refs:
+                if len(concern_ids) == 1 and not r.get("concern_id"):
+                    r["concern_id"] = concern_ids[0]
+                tx.insert("referrals", {**r, "contact_id": cid})
+        return cid
+
+    def update_contact(self, ref: str, values: Mapping[str, Any]) -> Row:
+        rid = self.resolve("contacts", ref)
+        clean = self._contact_values(values, partial=True)
+        with self.write() as tx:
+            tx.update("contacts", rid, clean)
+        return self.get_contact(rid)
+
+    def delete_contact(self, ref: str) -> str:
+        """Tombstone a contact with its concerns and referrals."""
+        rid = self.resolve("contacts", ref)
+        with self.write() as tx:
+            for table in ("concerns", "referrals"):
+                for child in self.query(
+                    f"SELECT id FROM {table} WHERE contact_id = ? AND deleted = 0", [rid]
+                ):
+                    tx.tombstone(table, child["id"])
+            tx.tombstone("contacts", rid)
+        return rid
+
+    def get_contact(self, ref: str) -> Row:
+        rid = self.resolve("contacts", ref)
+        rows = self.query(
+            "SELECT c.*, o.name AS organization_name FROM contacts c "
+            "LEFT JOIN organizations o ON o.id = c.organization_id WHERE c.id = ?",
+            [rid],
+        )
+        contact = self.with_short_ids("contacts", rows)[0]
+        contact["concerns"] = self.with_short_ids(
+            "concerns",
+            self.query(
+                "SELECT * FROM concerns WHERE contact_id = ? AND deleted = 0 ORDER BY id", [rid]
+            ),
+        )
+        contact["referrals"] = self.with_short_ids(
+            "referrals",
+            self.query(
+                "SELECT * FROM referrals WHERE contact_id = ? AND deleted = 0 ORDER BY id", [rid]
+            ),
+        )
+        return contact
+
+    def list_contacts(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        hood: str | None = None,
+        officer: str | None = None,
+        tag: str | None = None,
+        kind: str | None = None,
+        query: str | None = None,
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> list[Row]:
+        """Contacts, newest first, with their concern and referral counts."""
+        where, params = ["c.deleted = 0"], []
+        if since:
+            where.append("c.occurred_at >= ?")
+            params.append(dates.to_storage(dates.parse_when(since, field="since").at))
+        if until:
+            where.append("c.occurred_at < ?")
+            params.append(dates.to_storage(dates.parse_when(until, field="until").end()))
+        if hood:
+            where.append("c.neighborhood = ? COLLATE NOCASE")
+            params.append(hood.strip())
+        if officer:
+            where.append("c.officer = ? COLLATE NOCASE")
+            params.append(officer.strip())
+        if tag:
+            where.append("EXISTS (SELECT 1 FROM json_each(c.tags) WHERE value = ?)")
+            params.append(models.tag_list([tag])[0] if models.tag_list([tag]) else tag)
+        if kind:
+            where.append("c.kind = ?")
+            params.append(models.choice("kind", kind, models.CONTACT_KINDS))
+        if query and query.strip():
+            where.append(
+                "c.id IN (SELECT contact_id FROM search_hits WHERE contact_id IS NOT NULL)"
+            )
+        sql = (
+            "SELECT c.*, o.name AS organization_name, "
+            "(SELECT count(*) FROM concerns x WHERE x.contact_id = c.id AND x.deleted = 0) "
+            "AS concern_count, "
+            "(SELECT count(*) FROM referrals x WHERE x.contact_id = c.id AND x.deleted = 0) "
+            "AS referral_count FROM contacts c "
+            "LEFT JOIN organizations o ON o.id = c.organization_id "
+            f"WHERE {' AND '.join(where)} ORDER BY c.occurred_at DESC, c.id DESC"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        if query and query.strip():
+            sql = f"WITH search_hits AS ({_hits_sql()}) {sql}"
+            params = [fts_query(query)] * 4 + params
+        return self.with_short_ids("contacts", self.query(sql, params))
+
+    def count_contacts(self) -> int:
+        return int(self.scalar("SELECT count(*) FROM contacts WHERE deleted = 0") or 0)
+
+    # ------------------------------------------------------------------ concerns
+    def _concern_values(self, values: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+        vals = dict(values)
+        if "resolved_at" in vals and vals["resolved_at"] is not None:
+            vals["resolved_at"] = _when(vals["resolved_at"], "resolved date")
+        clean = models.clean("concerns", vals, partial=partial)
+        if clean.get("status") == "resolved" and not clean.get("resolved_at"):
+            clean["resolved_at"] = dates.to_storage(dates.now())
+        return clean
+
+    def add_concern(self, contact_ref: str, **values: Any) -> str:
+        cid = self.resolve("contacts", contact_ref)
+        clean = self._concern_values(values, partial=False)
+        with self.write() as tx:
+            return tx.insert("concerns", {**clean, "contact_id": cid})
+
+    def update_concern(self, ref: str, **values: Any) -> Row:
+        rid = self.resolve("concerns", ref)
+        clean = self._concern_values(values, partial=True)
+        current = self.query("SELECT status FROM concerns WHERE id = ?", [rid])[0]
+        if clean.get("resolution") and "status" not in clean and current["status"] != "resolved":
+            clean["status"] = "resolved"
+            clean["resolved_at"] = dates.to_storage(dates.now())
+        if clean.get("status") and clean["status"] != "resolved" and "resolved_at" not in clean:
+            clean["resolved_at"] = None  # reopened
+        with self.write() as tx:
+            tx.update("concerns", rid, clean)
+        return self.get("concerns", rid)
+
+    def list_concerns(
+        self,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        hood: str | None = None,
+        contact: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Row]:
+        where, params = ["k.deleted = 0"], []
+        if status:
+            if models.norm_word(status) == "unresolved":
+                where.append("k.status != 'resolved'")
+            else:
+                where.append("k.status = ?")
+                params.append(models.choice("status", status, models.CONCERN_STATUSES))
+        if category:
+            where.append("k.category = ?")
+            params.append(models.choice("category", category, models.CONCERN_CATEGORIES))
+        if hood:
+            where.append("c.neighborhood = ? COLLATE NOCASE")
+            params.append(hood)
+        if contact:
+            where.append("k.contact_id = ?")
+            params.append(self.resolve("contacts", contact))
+        sql = (
+            "SELECT k.*, c.occurred_at AS contact_occurred_at, c.neighborhood, "
+            "c.summary AS contact_summary FROM concerns k JOIN contacts c ON c.id = k.contact_id "
+            f"WHERE {' AND '.join(where)} ORDER BY k.id DESC"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return self.with_short_ids("concerns", self.query(sql, params))
+
+    # ------------------------------------------------------------------ referrals
+    def _referral_values(
+        self, values: Mapping[str, Any], *, partial: bool, default_follow_up: str | None = None
+    ) -> dict[str, Any]:
+        vals = dict(values)
+        if "follow_up_on" in vals:
+            vals["follow_up_on"] = _day(vals["follow_up_on"], "follow-up")
+        agency = vals.get("agency")
+        if agency is not None and str(agency).strip() and "organization_id" not in vals:
+            org = self.find_org(str(agency))
+            if org is not None:
+                vals["organization_id"] = org["id"]
+                vals["agency"] = org["name"]
+                if not vals.get("service") and len(org["services"]) == 1:
+                    vals["service"] = org["services"][0]
+        clean = models.clean("referrals", vals, partial=partial)
+        if not partial and "follow_up_on" not in vals:
+            clean["follow_up_on"] = (
+                default_follow_up
+                or (dates.now_local().date() + timedelta(days=REFERRAL_FOLLOW_UP_DAYS)).isoformat()
+            )
+        return clean
+
+    def add_referral(self, contact_ref: str, agency: str, **values: Any) -> str:
+        cid = self.resolve("contacts", contact_ref)
+        concern = values.pop("concern", None)
+        if concern:
+            values["concern_id"] = self.resolve("concerns", concern)
+        clean = self._referral_values({**values, "agency": agency}, partial=False)
+        with self.write() as tx:
+            rid = tx.insert("referrals", {**clean, "contact_id": cid})
+            if clean.get("concern_id"):
+                status = self.scalar(
+                    "SELECT status FROM concerns WHERE id = ?", [clean["concern_id"]]
+                )
+                if status == "open":
+                    tx.update("concerns", clean["concern_id"], {"status": "referred"})
+        return rid
+
+    def update_referral(self, ref: str, **values: Any) -> Row:
+        rid = self.resolve("referrals", ref)
+        clean = self._referral_values(values, partial=True)
+        with self.write() as tx:
+            tx.update("referrals", rid, clean)
+        return self.get("referrals", rid)
+
+    def list_referrals(
+        self,
+        *,
+        status: str | None = None,
+        service: str | None = None,
+        organization: str | None = None,
+        contact: str | None = None,
+        limit: int | None = 100,
+    ) -> list[Row]:
+        where, params = ["r.deleted = 0"], []
+        if status:
+            if models.norm_word(status) == "open":
+                where.append(f"r.status IN {models.REFERRAL_OPEN_STATUSES!r}")
+            else:
+                where.append("r.status = ?")
+                params.append(models.choice("status", status, models.REFERRAL_STATUSES))
+        if service:
+            where.append("r.service = ?")
+            params.append(models.choice("service", service, models.REFERRAL_SERVICES))
+        if organization:
+            where.append("r.organization_id = ?")
+            params.append(self.resolve_org_ref(organization))
+        if contact:
+            where.append("r.contact_id = ?")
+            params.append(self.resolve("contacts", contact))
+        sql = (
+            "SELECT r.*, c.occurred_at AS contact_occurred_at, c.neighborhood, "
+            "c.person_name, c.summary AS contact_summary FROM referrals r "
+            f"JOIN contacts c ON c.id = r.contact_id WHERE {' AND '.join(where)} "
+            "ORDER BY r.id DESC"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return self.with_short_ids("referrals", self.query(sql, params))
+
+    # ------------------------------------------------------------------ follow-ups
+    def followups(self, *, until: str | None = None, limit: int | None = None) -> list[Row]:
+        """Open referrals and contacts whose follow-up date is due by ``until`` (default today).
+
+        Oldest first; ``overdue`` is true when the date is before today.
+        """
+        end = dates.parse_day(until, future=True, field="until") if until else dates.today_local()
+        today = dates.today_local()
+        sql = f"""
+            SELECT 'referral' AS type, r.id, r.follow_up_on, r.contact_id, r.status,
+                   r.agency AS subject, r.reason AS detail, c.person_name, c.neighborhood,
+                   r.officer
+            FROM referrals r JOIN contacts c ON c.id = r.contact_id
+            WHERE r.deleted = 0 AND r.follow_up_on IS NOT NULL AND r.follow_up_on <= :end
+              AND r.status IN {models.REFERRAL_OPEN_STATUSES!r}
+            UNION ALL
+            SELECT 'contact', c.id, c.follow_up_on, c.id, NULL, c.summary, c.notes,
+                   c.person_name, c.neighborhood, c.officer
+            FROM contacts c
+            WHERE c.deleted = 0 AND c.follow_up_on IS NOT NULL AND c.follow_up_on <= :end
+            ORDER BY 3, 2
+        """
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        rows = self.query(sql, {"end": end})
+        for r in rows:
+            r["overdue"] = r["follow_up_on"] < today
+            r["short_id"] = self.short_id(r["type"] + "s", r["id"])
+        return rows
+
+    # ------------------------------------------------------------------ search
+    def search(self, text: str, *, limit: int = 20) -> list[Row]:
+        """Ranked full-text hits over every record type; ``snippet`` marks matches
+        with the characters \\x02 and \\x03."""
+        match = fts_query(text)
+        if match is None:
+            return []
+        sql = f"{_hits_sql(snippets=True)} ORDER BY rank LIMIT {int(limit)}"
+        rows = self.query(sql, [match] * 4)
+        for r in rows:
+            r["short_id"] = self.short_id(r["type"] + "s", r["id"])
+        return rows
+
+    # ------------------------------------------------------------------ bulk (demo, import)
+    @contextmanager
+    def bulk_index(self, tables: Sequence[str]) -> Iterator[None]:
+        """Inside a write: suspend the per-row search triggers of ``tables`` and index the
+        new rows in one statement at the end (15x faster for 100,000 rows).
+
+        The triggers are dropped and re-created from their own stored SQL inside the caller's
+        transaction, so other connections never see them missing and a rollback restores them.
+        """
+        from fieldlog.db.migrations import FTS_COLUMNS
+
+        saved = []
+        marks = {}
+        for table in tables:
+            marks[table] = self.scalar(f"SELECT coalesce(max(rowid), 0) FROM {table}")
+            for name, sql in self.conn.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
+                "AND name = ?",
+                [table, f"{table}_ai"],
+            ).fetchall():
+                saved.append(sql)
+                self.conn.execute(f"DROP TRIGGER {name}")
+        yield
+        for table in tables:
+            cols = ", ".join(FTS_COLUMNS[table])
+            self.conn.execute(
+                f"INSERT INTO {table}_fts (rowid, {cols}) SELECT rowid, {cols} FROM {table} "
+                "WHERE rowid > ? AND deleted = 0",
+                [marks[table]],
+            )
+        for sql in saved:
+            self.conn.execute(sql)
+
+    def insert_many(self, table: str, rows: Iterable[Row]) -> int:
+        """Insert fully formed rows (sync columns included) in the current transaction."""
+        n = 0
+        cols: list[str] | None = None
+        batch: list[tuple] = []
+        changes: list[tuple] = []
+        for row in rows:
+            if cols is None:
+                cols = list(row)
+            batch.append(tuple(_enc(c, row[c]) for c in cols))
+            changes.append((table, row["id"], row["hlc"], "*"))
+            n += 1
+        if cols:
+            self.conn.executemany(
+                f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                batch,
+            )
+            self.conn.executemany(
+                "INSERT INTO changes (tbl, row_id, hlc, fields) VALUES (?, ?, ?, ?)", changes
+            )
+        return n
+
+
+class _Tx:
+    """What a write transaction can do; it stamps every change with the device clock."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.conn = store.conn
+        meta = {
+            r[0]: r[1]
+            for r in self.conn.execute(
+                "SELECT key, value FROM meta WHERE key IN ('device_id', 'hlc', 'officer')"
+            )
+        }
+        self.origin = meta.get("device_id") or ""
+        if not self.origin:
+            self.origin = ids.uuid7_hex()[-12:]
+            self.set_meta("device_id", self.origin)
+        self.clock = HLC.from_stamp(self.origin, meta.get("hlc"))
+        self.officer = meta.get("officer") or store.officer()
+        self.now = dates.stamp_now()
+        self.last_stamp: str | None = None
+
+    def tick(self) -> str:
+        self.last_stamp = self.clock.tick()
+        return self.last_stamp
+
+    def finish(self) -> None:
+        if self.last_stamp:
+            self.set_meta("hlc", self.last_stamp)
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    def insert(self, table: str, values: Mapping[str, Any], *, rid: str | None = None) -> str:
+        stamp = self.tick()
+        rid = rid or ids.uuid7_hex()
+        row = {
+            "id": rid,
+            "created_at": self.now,
+            "updated_at": self.now,
+            "officer": self.officer,
+            "origin": self.origin,
+            "hlc": stamp,
+            "deleted": 0,
+            "clocks": json.dumps({"*": stamp}),
+            **{k: _enc(k, v) for k, v in values.items()},
+        }
+        cols = ", ".join(row)
+        self.conn.execute(
+            f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values())
+        )
+        self._log(table, rid, stamp, ["*"])
+        return rid
+
+    def update(self, table: str, rid: str, values: Mapping[str, Any]) -> list[str]:
+        """Change the fields that differ; returns their names (none: nothing is written)."""
+        cur = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", [rid])
+        raw = cur.fetchone()
+        if raw is None:
+            raise NotFoundError(f"No {models.NOUN[table]} has the id {rid}.")
+        current = {d[0]: v for d, v in zip(cur.description, raw, strict=True)}
+        changed = {k: _enc(k, v) for k, v in values.items() if _enc(k, v) != current[k]}
+        if not changed:
+            return []
+        stamp = self.tick()
+        clocks = json.loads(current["clocks"] or "{}")
+        for k in changed:
+            clocks[k] = stamp
+        sets = ", ".join(f"{k} = ?" for k in changed)
+        self.conn.execute(
+            f"UPDATE {table} SET {sets}, updated_at = ?, hlc = ?, clocks = ? WHERE id = ?",
+            [*changed.values(), self.now, stamp, json.dumps(clocks), rid],
+        )
+        self._log(table, rid, stamp, list(changed))
+        return list(changed)
+
+    def tombstone(self, table: str, rid: str) -> None:
+        stamp = self.tick()
+        clocks = json.loads(
+            self.conn.execute(f"SELECT clocks FROM {table} WHERE id = ?", [rid]).fetchone()[0]
+        )
+        clocks["deleted"] = stamp
+        self.conn.execute(
+            f"UPDATE {table} SET deleted = 1, updated_at = ?, hlc = ?, clocks = ? WHERE id = ?",
+            [self.now, stamp, json.dumps(clocks), rid],
+        )
+        self._log(table, rid, stamp, ["deleted"])
+
+    def _log(self, table: str, rid: str, stamp: str, fields: list[str]) -> None:
+        self.conn.execute(
+            "INSERT INTO changes (tbl, row_id, hlc, fields) VALUES (?, ?, ?, ?)",
+            [table, rid, stamp, ",".join(fields)],
+        )
+
+
+# ---------------------------------------------------------------------- helpers
+def _list_cmd(table: str) -> str:
+    return {
+        "contacts": "list",
+        "concerns": "concern list",
+        "referrals": "referral list",
+        "organizations": "org list",
+    }[table]
+
+
+def _when(value: Any, field: str) -> str:
+    if isinstance(value, dates.When):
+        return dates.to_storage(value.at)
+    if hasattr(value, "tzinfo"):
+        return dates.to_storage(value)
+    return dates.to_storage(dates.parse_when(str(value), field=field).at)
+
+
+def _day(value: Any, field: str) -> str | None:
+    if value is None or str(value).strip().lower() in NO_DATE:
+        return None
+    return dates.parse_day(str(value), future=True, field=field)
+
+
+def fts_query(text: str) -> str | None:
+    """What an officer typed, as an FTS5 query that cannot be a syntax error.
+
+    Every word becomes a quoted string (so ``after-school``, ``"``, ``*``, ``NOT`` are data),
+    all words must match, and the last one matches as a prefix (search as you type).
+    """
+    words = [w for w in text.replace('"', " ").split() if w.strip()]
+    if not words:
+        return None
+    quoted = [f'"{w}"' for w in words]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def _hits_sql(*, snippets: bool = False) -> str:
+    """A UNION over the four FTS tables: type, id, contact_id, rank (and snippets)."""
+
+    def part(table: str, typ: str, contact: str, title: str, fts: str) -> str:
+        extra = ""
+        if snippets:
+            extra = (
+                f", {title} AS title, snippet({fts}, -1, char(2), char(3), ' … ', 12) AS snippet"
+            )
+        return (
+            f"SELECT '{typ}' AS type, t.id, {contact} AS contact_id, {fts}.rank AS rank{extra} "
+            f"FROM {fts} JOIN {table} t ON t.rowid = {fts}.rowid "
+            f"WHERE {fts} MATCH ? AND t.deleted = 0"
+        )
+
+    return " UNION ALL ".join(
+        [
+            part("contacts", "contact", "t.id", "t.summary", "contacts_fts"),
+            part("concerns", "concern", "t.contact_id", "t.category", "concerns_fts"),
+            part("referrals", "referral", "t.contact_id", "t.agency", "referrals_fts"),
+            part("organizations", "organization", "NULL", "t.name", "organizations_fts"),
+        ]
+    )
+
+
+__all__ = ["Store", "StorageError", "fts_query"]

@@ -1,0 +1,111 @@
+"""Human output for the CLI: Rich tables sized to the terminal.
+
+Only reading commands import this (Rich costs ~25 ms, and ``fieldlog add`` needs none of it).
+User text always goes in as ``Text`` objects, never as markup: a summary containing ``[`` must
+print as typed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from fieldlog import dates
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+HIT_START, HIT_END = "\x02", "\x03"
+
+
+def _t(value: Any, style: str = "") -> Text:
+    if value is None:
+        return Text("")
+    if isinstance(value, bool):
+        return Text("yes" if value else "", style=style)
+    if isinstance(value, list):
+        return Text(", ".join(str(v) for v in value), style=style)
+    return Text(str(value), style=style)
+
+
+def table(
+    rows: Sequence[dict[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    *,
+    title: str | None = None,
+    empty: str = "Nothing to show.",
+    styles: dict[str, str] | None = None,
+) -> None:
+    """``columns``: (key, heading) pairs; keys ending in ``_at`` show as local time."""
+    if not rows:
+        console.print(Text(empty, style="dim"))
+        return
+    styles = styles or {}
+    t = Table(title=title, box=box.SIMPLE_HEAD, expand=False, show_edge=False, pad_edge=False)
+    for key, heading in columns:
+        wrap = key in ("summary", "description", "reason", "detail", "subject", "snippet")
+        t.add_column(
+            heading,
+            overflow="fold" if wrap else "ellipsis",
+            no_wrap=not wrap,
+            ratio=1 if wrap else None,
+            min_width=12 if wrap else None,
+            style=styles.get(key, ""),
+        )
+    for row in rows:
+        cells = []
+        for key, _ in columns:
+            value = row.get(key)
+            if key.endswith("_at") and isinstance(value, str):
+                value = dates.show_local(value)
+            cells.append(_t(value))
+        t.add_row(*cells, style="bold red" if row.get("overdue") else None)
+    console.print(t)
+
+
+def highlighted(snippet: str) -> Text:
+    """A search snippet with its matches (between the FTS markers) in reverse video."""
+    out = Text()
+    rest = snippet or ""
+    while HIT_START in rest:
+        before, _, rest = rest.partition(HIT_START)
+        hit, _, rest = rest.partition(HIT_END)
+        out.append(before)
+        out.append(hit, style="bold reverse")
+    out.append(rest)
+    return out
+
+
+def search_results(rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        console.print(Text("No matches.", style="dim"))
+        return
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    t.add_column("ID", no_wrap=True)
+    t.add_column("Type", no_wrap=True)
+    t.add_column("Title", overflow="ellipsis", max_width=30)
+    t.add_column("Match", overflow="fold", ratio=1)
+    for r in rows:
+        t.add_row(_t(r["short_id"]), _t(r["type"]), _t(r.get("title")), highlighted(r["snippet"]))
+    console.print(t)
+
+
+def record(title: str, fields: Sequence[tuple[str, Any]]) -> None:
+    t = Table(box=None, show_header=False, pad_edge=False, title=title, title_justify="left")
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+    for label, value in fields:
+        if value in (None, "", []):
+            continue
+        t.add_row(label, _t(value))
+    console.print(t)
+
+
+def is_terminal() -> bool:
+    return sys.stderr.isatty()
