@@ -331,6 +331,7 @@ def list_(
             ("referral_count", "Ref"),
         ],
         empty="No contacts match.",
+        narrow=("kind", "concern_count", "referral_count"),
     )
 
 
@@ -508,11 +509,11 @@ def followups(
     from fieldlog import render
 
     for r in rows:
-        r["due"] = r["follow_up_on"] + (" OVERDUE" if r["overdue"] else "")
+        r["due"] = r["follow_up_on"] + (" !" if r["overdue"] else "")
     render.table(
         rows,
         [
-            ("due", "Due"),
+            ("due", "Due (! overdue)"),
             ("type", "Type"),
             ("short_id", "ID"),
             ("status", "Status"),
@@ -521,6 +522,7 @@ def followups(
             ("neighborhood", "Hood"),
         ],
         empty="No follow-ups due.",
+        narrow=("neighborhood", "status"),
     )
 
 
@@ -576,6 +578,7 @@ def concern_list(
             ("description", "Description"),
         ],
         empty="No concerns match.",
+        narrow=("contact_occurred_at", "priority"),
     )
 
 
@@ -660,6 +663,7 @@ def referral_list(
             ("reason", "Reason"),
         ],
         empty="No referrals match.",
+        narrow=("contact_occurred_at", "service"),
     )
 
 
@@ -753,6 +757,7 @@ def org_list(
             ("referral_count", "Referrals"),
         ],
         empty="No partners yet: add one with fieldlog org add NAME.",
+        narrow=("neighborhood", "phone"),
     )
 
 

@@ -12,7 +12,7 @@ import os
 import time
 
 MIN_PREFIX = 6
-SHORT_LEN = 8
+SHORT_LEN = 10  # 256 ms of timestamp: ids typed by hand rarely need more
 
 
 def uuid7_hex(unix_ms: int | None = None) -> str:

@@ -22,6 +22,8 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 HIT_START, HIT_END = "\x02", "\x03"
+WRAP = {"summary", "description", "reason", "detail", "subject", "snippet"}
+FIXED = {"short_id", "due", "follow_up_on", "status", "concern_count", "referral_count"}
 
 
 def _t(value: Any, style: str = "") -> Text:
@@ -41,21 +43,29 @@ def table(
     title: str | None = None,
     empty: str = "Nothing to show.",
     styles: dict[str, str] | None = None,
+    narrow: Sequence[str] = (),
 ) -> None:
-    """``columns``: (key, heading) pairs; keys ending in ``_at`` show as local time."""
+    """``columns``: (key, heading) pairs; keys ending in ``_at`` show as local time.
+
+    On a terminal narrower than 100 columns the keys in ``narrow`` are left out, so the
+    text columns keep room to be read.
+    """
+    if console.width < 100:
+        columns = [c for c in columns if c[0] not in narrow]
     if not rows:
         console.print(Text(empty, style="dim"))
         return
     styles = styles or {}
-    t = Table(title=title, box=box.SIMPLE_HEAD, expand=False, show_edge=False, pad_edge=False)
+    t = Table(title=title, box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
     for key, heading in columns:
-        wrap = key in ("summary", "description", "reason", "detail", "subject", "snippet")
+        wrap = key in WRAP
         t.add_column(
             heading,
             overflow="fold" if wrap else "ellipsis",
             no_wrap=not wrap,
             ratio=1 if wrap else None,
-            min_width=12 if wrap else None,
+            min_width=16 if wrap else None,
+            max_width=None if wrap or key in FIXED or key.endswith("_at") else 14,
             style=styles.get(key, ""),
         )
     for row in rows:

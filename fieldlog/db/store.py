@@ -175,7 +175,7 @@ class Store:
         return hits[0]["id"]
 
     def short_id(self, table: str, full: str) -> str:
-        """The shortest prefix (8 or more) that no other record of the table shares."""
+        """The shortest prefix (ids.SHORT_LEN or more) that no other record of the table shares."""
         neighbours = self.query(
             f"SELECT id FROM (SELECT id FROM {table} WHERE id < ? ORDER BY id DESC LIMIT 1) "
             f"UNION ALL SELECT id FROM (SELECT id FROM {table} WHERE id > ? ORDER BY id LIMIT 1)",

@@ -1,0 +1,82 @@
+"""Shared fixtures: every test gets its own log in a temp folder and a fixed time zone."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fieldlog.cli import app
+from fieldlog.db.store import Store
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """Point every path at a temp folder (never the user's real log) and fix the zone."""
+    monkeypatch.setenv("FIELDLOG_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("FIELDLOG_DB", str(tmp_path / "log.db"))
+    monkeypatch.setenv("TZ", "America/Chicago")
+    monkeypatch.delenv("FIELDLOG_NOW", raising=False)
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def db_path(tmp_path) -> Path:
+    return tmp_path / "log.db"
+
+
+@pytest.fixture
+def store(db_path):
+    s = Store.open(db_path)
+    yield s
+    s.close()
+
+
+class Cli:
+    """Runs fieldlog in-process through Typer's CliRunner."""
+
+    def __init__(self) -> None:
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None, code: int = 0):
+        result = self.runner.invoke(app, list(args), input=input)
+        if result.exit_code != code:
+            raise AssertionError(
+                f"fieldlog {' '.join(args)} exited {result.exit_code}, expected {code}\n"
+                f"stdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
+            )
+        return result
+
+    def json(self, *args: str):
+        return json.loads(self(*args, "--json").stdout)
+
+    def new(self, *args: str) -> str:
+        """Run a creating command and return the full id (short ids printed by one command
+        can become ambiguous when a sibling is created within the same quarter second)."""
+        return self.json(*args)["id"]
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()
+
+
+def run_fieldlog(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
+    """fieldlog in a real process (for concurrency, tracebacks, exit codes)."""
+    return subprocess.run(
+        [sys.executable, "-m", "fieldlog", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        **kw,
+    )
