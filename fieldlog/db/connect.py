@@ -72,7 +72,7 @@ def check_header(path: Path) -> None:
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
-    """Open (creating if needed) with WAL, foreign keys and a busy timeout; no schema checks."""
+    """Open (creating if needed) with foreign keys and a busy timeout; no schema checks."""
     if str(path) == ":memory:":
         conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA foreign_keys = ON")
@@ -93,11 +93,21 @@ def connect(path: Path | str) -> sqlite3.Connection:
         )
         conn.execute(f"PRAGMA busy_timeout = {timeout}")
         conn.execute("PRAGMA foreign_keys = ON")
-        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-        # FULL: an acknowledged write survives a power cut, not only a crash (police data).
-        conn.execute("PRAGMA synchronous = FULL")
     except sqlite3.DatabaseError as exc:
         raise explain(exc, path) from None
     return conn
+
+
+def use_wal(conn: sqlite3.Connection, path: Path | str) -> None:
+    """WAL (the CLI and the TUI can be open at once) and FULL sync (an acknowledged write
+    survives a power cut, not only a crash). Called only once the file is known to be a log,
+    so a file that is not ours is never changed."""
+    if str(path) == ":memory:":
+        return
+    try:
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+    except sqlite3.DatabaseError as exc:
+        raise explain(exc, path) from None

@@ -22,7 +22,7 @@ from typing import Any
 
 from fieldlog import dates, ids, models
 from fieldlog.clock import HLC
-from fieldlog.db.connect import connect, explain
+from fieldlog.db.connect import connect, explain, use_wal
 from fieldlog.db.migrations import ensure_schema
 from fieldlog.errors import AmbiguousIdError, NotFoundError, StorageError, ValidationError
 
@@ -64,6 +64,7 @@ class Store:
         conn = connect(path)
         try:
             ensure_schema(conn, path)
+            use_wal(conn, path)
         except BaseException:
             conn.close()
             raise
@@ -256,10 +257,14 @@ class Store:
         return self.get_org(rid)
 
     def resolve_org_ref(self, ref: str) -> str:
+        """A partner by name (any case) or id prefix; ambiguous prefixes still say so."""
         org = self.find_org(ref)
         if org is not None:
             return org["id"]
-        return self.resolve("organizations", ref)
+        prefix = ids.normalize_prefix(ref)
+        if len(prefix) >= ids.MIN_PREFIX and ids.is_hex(prefix):
+            return self.resolve("organizations", ref)
+        return self.org_id(ref)  # raises the "no partner is named" message
 
     def get_org(self, ref: str) -> Row:
         rid = self.resolve_org_ref(ref)
