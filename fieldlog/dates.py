@@ -52,9 +52,20 @@ class When:
 
 
 def local_tz() -> tzinfo:
+    """The local zone's offset *now*; use :func:`localize` / :func:`to_local` for other dates,
+    which get the offset in force on their own day (summer time)."""
     tz = datetime.now().astimezone().tzinfo
     assert tz is not None
     return tz
+
+
+def localize(naive: datetime) -> datetime:
+    """A wall-clock time read as local time, with the offset in force on that date."""
+    return naive.astimezone()
+
+
+def to_local(dt: datetime) -> datetime:
+    return dt.astimezone()
 
 
 def now() -> datetime:
@@ -63,17 +74,17 @@ def now() -> datetime:
     if fixed:
         dt = datetime.fromisoformat(fixed.replace("Z", "+00:00"))
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=local_tz())
+            dt = localize(dt)
         return dt.astimezone(UTC)
     return datetime.now(UTC)
 
 
 def now_local() -> datetime:
-    return now().astimezone(local_tz())
+    return to_local(now())
 
 
 def _local_midnight(d: date) -> datetime:
-    return datetime.combine(d, time(0, 0)).replace(tzinfo=local_tz())
+    return localize(datetime.combine(d, time(0, 0)))
 
 
 def _parse_time(text: str) -> time | None:
@@ -108,7 +119,7 @@ def parse_when(text: str, *, future: bool = False, field: str = "when") -> When:
         if re.match(r"^\d{4}-\d{2}-\d{2}[t ]\d", s):
             dt = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
             if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=local_tz())
+                dt = localize(dt)
             return When(dt.astimezone(UTC))
     except ValueError:
         raise ValidationError(field, f"Cannot read the date '{raw}': {WHEN_HELP}.") from None
@@ -135,11 +146,11 @@ def parse_when(text: str, *, future: bool = False, field: str = "when") -> When:
         t = _parse_time(rest.removeprefix("at ").strip())
         if t is None:
             raise ValidationError(field, f"Cannot read the time in '{raw}': {WHEN_HELP}.")
-        return When(datetime.combine(day, t).replace(tzinfo=local_tz()).astimezone(UTC))
+        return When(localize(datetime.combine(day, t)).astimezone(UTC))
 
     t = _parse_time(s)
     if t is not None:
-        return When(datetime.combine(today, t).replace(tzinfo=local_tz()).astimezone(UTC))
+        return When(localize(datetime.combine(today, t)).astimezone(UTC))
 
     m = _SPAN.match(s)
     if m and m["unit"] in _UNITS and not (m["in"] and m["ago"]):
@@ -164,7 +175,7 @@ def _weekday(today: date, weekday: int, *, forward: bool) -> date:
 def parse_day(text: str, *, future: bool = True, field: str = "follow-up") -> str:
     """A WHEN reduced to a local calendar day, ``YYYY-MM-DD`` (follow-up dates)."""
     w = parse_when(text, future=future, field=field)
-    return w.at.astimezone(local_tz()).date().isoformat()
+    return to_local(w.at).date().isoformat()
 
 
 def to_storage(dt: datetime) -> str:
@@ -186,7 +197,7 @@ def show_local(text: str | None, *, seconds: bool = False) -> str:
     """A stored UTC time as local ``YYYY-MM-DD HH:MM``."""
     if not text:
         return ""
-    dt = from_storage(text).astimezone(local_tz())
+    dt = to_local(from_storage(text))
     return dt.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
 
 

@@ -10,17 +10,28 @@ from fieldlog import dates
 def test_add_with_concern_and_referral_links_partner(cli, store):
     cli("org", "add", "Parks Dept", "--kind", "government", "--services", "youth")
     short = cli(
-        "add", "Met Pastor Reyes about the youth league", "--hood", "Eastside",
-        "--name", "Pastor Reyes", "--concern", "youth:no lit court after 6pm",
-        "--refer", "parks dept:court lighting", "--tag", "faith", "--at", "yesterday 14:30",
-    ).stdout.strip()  # fmt: skip
+        "add",
+        "Met Pastor Reyes about the youth league",
+        "--hood",
+        "Eastside",
+        "--name",
+        "Pastor Reyes",
+        "--concern",
+        "youth:no lit court after 6pm",
+        "--refer",
+        "parks dept:court lighting",
+        "--tag",
+        "faith",
+        "--at",
+        "yesterday 14:30",
+    ).stdout.strip()
     assert len(short) >= 8
     shown = cli.json("show", short)
     assert shown["summary"] == "Met Pastor Reyes about the youth league"
     assert shown["neighborhood"] == "Eastside"
     assert shown["person_name"] == "Pastor Reyes"
     assert shown["tags"] == ["faith"]
-    local = dates.from_storage(shown["occurred_at"]).astimezone(dates.local_tz())
+    local = dates.from_storage(shown["occurred_at"]).astimezone()
     assert local.date() == date.today() - timedelta(days=1)
     assert (local.hour, local.minute) == (14, 30)
     [concern] = shown["concerns"]
@@ -63,12 +74,14 @@ def test_list_filters(cli):
     rows = cli.json("list")
     assert [r["summary"] for r in rows] == ["Today event", "Recent visit", "Old visit"]
     assert [r["summary"] for r in cli.json("list", "--since", "7d")] == [
-        "Today event", "Recent visit",
-    ]  # fmt: skip
+        "Today event",
+        "Recent visit",
+    ]
     assert [r["summary"] for r in cli.json("list", "--until", "3d")] == ["Old visit"]
     assert [r["summary"] for r in cli.json("list", "--hood", "Eastside")] == [
-        "Today event", "Recent visit",
-    ]  # fmt: skip
+        "Today event",
+        "Recent visit",
+    ]
     assert [r["summary"] for r in cli.json("list", "--tag", "night-shift")] == ["Recent visit"]
     assert [r["summary"] for r in cli.json("list", "--kind", "business")] == ["Old visit"]
     assert [r["summary"] for r in cli.json("list", "--officer", "sam lee")] == ["Today event"]
@@ -86,11 +99,33 @@ def test_edit_every_field(cli, store):
     cli("org", "add", "Harbor Food Bank", "--kind", "nonprofit")
     cid = cli.new("add", "First words", "--tag", "a", "--tag", "b")
     cli(
-        "edit", cid, "--summary", "Better words", "--name", "Ana Diaz", "--kind", "phone",
-        "--org", "Harbor Food Bank", "--hood", "Harbor", "--beat", "H1", "--location", "Pier 3",
-        "--at", "2026-01-02 10:15", "--notes", "Call back", "--add-tag", "c",
-        "--remove-tag", "a", "--follow-up", "2026-12-01",
-    )  # fmt: skip
+        "edit",
+        cid,
+        "--summary",
+        "Better words",
+        "--name",
+        "Ana Diaz",
+        "--kind",
+        "phone",
+        "--org",
+        "Harbor Food Bank",
+        "--hood",
+        "Harbor",
+        "--beat",
+        "H1",
+        "--location",
+        "Pier 3",
+        "--at",
+        "2026-01-02 10:15",
+        "--notes",
+        "Call back",
+        "--add-tag",
+        "c",
+        "--remove-tag",
+        "a",
+        "--follow-up",
+        "2026-12-01",
+    )
     c = cli.json("show", cid)
     assert c["summary"] == "Better words" and c["person_name"] == "Ana Diaz"
     assert c["kind"] == "phone" and c["organization_name"] == "Harbor Food Bank"
@@ -152,8 +187,9 @@ def test_search_ranked_and_highlighted(cli):
 
 def test_concern_commands(cli):
     cid = cli.new("add", "Resident visit")
-    kid = cli.new("concern", "add", cid, "Mental Health", "neighbor in crisis", "--priority",
-              "high")  # fmt: skip
+    kid = cli.new(
+        "concern", "add", cid, "Mental Health", "neighbor in crisis", "--priority", "high"
+    )
     cli("concern", "add", cid, "traffic", "speeding on Main St")
     rows = cli.json("concern", "list", "--category", "mental_health")
     assert [r["description"] for r in rows] == ["neighbor in crisis"]
@@ -172,8 +208,7 @@ def test_concern_commands(cli):
 def test_refer_and_referral_commands(cli):
     cli("org", "add", "Hope Housing", "--services", "housing")
     cid = cli.new("add", "Family facing eviction")
-    rid = cli.new("refer", cid, "hope housing", "--reason", "rent arrears", "--follow-up",
-              "friday")  # fmt: skip
+    rid = cli.new("refer", cid, "hope housing", "--reason", "rent arrears", "--follow-up", "friday")
     ref = cli.json("referral", "list")[0]
     assert ref["agency"] == "Hope Housing" and ref["service"] == "housing"
     assert date.fromisoformat(ref["follow_up_on"]).weekday() == 4
@@ -217,9 +252,25 @@ def test_closed_referrals_are_not_followups(cli):
 
 
 def test_org_commands(cli):
-    oid = cli.new("org", "add", "St. Mark's Church", "--kind", "faith", "--contact-person",
-              "Rev. Ann", "--phone", "555-0101", "--email", "ann@example.org", "--address",
-              "1 Elm St", "--hood", "Old Town", "--services", "food,youth")  # fmt: skip
+    oid = cli.new(
+        "org",
+        "add",
+        "St. Mark's Church",
+        "--kind",
+        "faith",
+        "--contact-person",
+        "Rev. Ann",
+        "--phone",
+        "555-0101",
+        "--email",
+        "ann@example.org",
+        "--address",
+        "1 Elm St",
+        "--hood",
+        "Old Town",
+        "--services",
+        "food,youth",
+    )
     o = cli.json("org", "show", oid)
     assert o["name"] == "St. Mark's Church" and o["services"] == ["food", "youth"]
     assert o["phone"] == "555-0101" and o["status"] == "active"
@@ -234,11 +285,18 @@ def test_org_commands(cli):
 
 
 def test_json_for_every_reading_command(cli):
-    cid = cli.new("add", "Json check", "--concern", "noise:x", "--refer", "A:b",
-              "--follow-up", "today")  # fmt: skip
+    cid = cli.new(
+        "add", "Json check", "--concern", "noise:x", "--refer", "A:b", "--follow-up", "today"
+    )
     cli("org", "add", "Org")
-    for args in (["list"], ["concern", "list"], ["referral", "list"], ["org", "list"],
-                 ["followups"], ["search", "json"]):  # fmt: skip
+    for args in (
+        ["list"],
+        ["concern", "list"],
+        ["referral", "list"],
+        ["org", "list"],
+        ["followups"],
+        ["search", "json"],
+    ):
         data = cli.json(*args)
         assert isinstance(data, list) and data and all(isinstance(x, dict) for x in data)
         assert all("id" in x for x in data)
@@ -269,8 +327,9 @@ def test_demo_fills_every_status(cli, store):
 
 
 def test_every_command_has_help(cli):
-    from fieldlog.cli import app
     from typer.main import get_command
+
+    from fieldlog.cli import app
 
     group = get_command(app)
     seen = 0
