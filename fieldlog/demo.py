@@ -123,10 +123,11 @@ def fill(
 
         existing = {o["name"].lower() for o in store.list_orgs()}
         orgs = []
+        first_ms = int(now.timestamp() * 1000) - 400 * 86400 * 1000
         for i, (name, kind, services) in enumerate(PARTNERS):
             hood = rnd.choice(list(HOODS))
             org = {
-                **base(ids.uuid7_hex()), "name": name, "kind": kind,
+                **base(ids.uuid7_hex(first_ms + i * 86400 * 1000)), "name": name, "kind": kind,
                 "contact_person": f"{rnd.choice(FIRST)} {rnd.choice(LAST)}",
                 "phone": f"555-01{i:02d}", "email": f"info{i}@example.org",
                 "address": f"{rnd.randint(10, 999)} {rnd.choice(STREETS)}",
@@ -142,7 +143,6 @@ def fill(
         now_ms = int(now.timestamp() * 1000)
         # Oldest first, so ids (time-ordered) append to the indexes instead of splitting pages.
         times = sorted(now_ms - int(span_ms * rnd.random() ** 1.5) for _ in range(contacts))
-        store.conn.execute("PRAGMA cache_size = -262144")  # 256 MB for the bulk insert
         done = 0
         while done < contacts:
             n = min(batch, contacts - done)

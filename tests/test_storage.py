@@ -237,3 +237,17 @@ def test_default_path_is_in_the_user_data_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("FIELDLOG_HOME")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert paths.default_db_path() == tmp_path / "xdg" / "fieldlog" / "fieldlog.db"
+
+
+def test_dashboard_counts(cli, store, monkeypatch):
+    monkeypatch.setenv("FIELDLOG_NOW", "2026-11-25T10:00:00-06:00")  # a Wednesday
+    cli("add", "Today", "--concern", "noise:x", "--refer", "Parks:y", "--follow-up", "today")
+    cli("add", "Monday", "--at", "monday 09:00", "--concern", "youth:z")
+    cli("add", "Last week", "--at", "2026-11-20", "--follow-up", "2026-11-01")
+    k = cli.json("concern", "list", "--category", "youth")[0]["id"]
+    cli("concern", "update", k, "--status", "resolved")
+    d = store.dashboard()
+    assert (d["contacts_today"], d["contacts_week"], d["contacts_total"]) == (1, 2, 3)
+    assert d["open_concerns"] == {"noise": 1}
+    assert d["referrals"] == {"made": 1}
+    assert (d["followups_due"], d["followups_overdue"]) == (2, 1)

@@ -441,6 +441,52 @@ class Store:
             params = [fts_query(query)] * 4 + params
         return self.with_short_ids("contacts", self.query(sql, params))
 
+    def dashboard(self) -> dict[str, Any]:
+        """The figures of the start screen, all counted in SQL (indexes, no full reads)."""
+        now_local = dates.now_local()
+        today = dates.localize(
+            now_local.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+        )
+        week = today - timedelta(days=today.weekday())
+        today_s, week_s = dates.to_storage(today), dates.to_storage(week)
+        day = dates.today_local()
+        return {
+            "contacts_today": self.scalar(
+                "SELECT count(*) FROM contacts WHERE deleted = 0 AND occurred_at >= ?", [today_s]
+            ),
+            "contacts_week": self.scalar(
+                "SELECT count(*) FROM contacts WHERE deleted = 0 AND occurred_at >= ?", [week_s]
+            ),
+            "contacts_total": self.count_contacts(),
+            "open_concerns": {
+                r["category"]: r["n"]
+                for r in self.query(
+                    "SELECT category, count(*) AS n FROM concerns WHERE deleted = 0 "
+                    "AND status != 'resolved' GROUP BY category ORDER BY n DESC"
+                )
+            },
+            "referrals": {
+                r["status"]: r["n"]
+                for r in self.query(
+                    "SELECT status, count(*) AS n FROM referrals WHERE deleted = 0 "
+                    "GROUP BY status ORDER BY n DESC"
+                )
+            },
+            "followups_due": self.scalar(
+                "SELECT (SELECT count(*) FROM referrals WHERE deleted = 0 AND follow_up_on = :d "
+                f"AND status IN {models.REFERRAL_OPEN_STATUSES!r}) + (SELECT count(*) FROM "
+                "contacts WHERE deleted = 0 AND follow_up_on = :d)",
+                {"d": day},
+            ),
+            "followups_overdue": self.scalar(
+                "SELECT (SELECT count(*) FROM referrals WHERE deleted = 0 AND follow_up_on < :d "
+                f"AND status IN {models.REFERRAL_OPEN_STATUSES!r}) + (SELECT count(*) FROM "
+                "contacts WHERE deleted = 0 AND follow_up_on < :d)",
+                {"d": day},
+            ),
+            "last_sync": self.meta().get("last_sync"),
+        }
+
     def count_contacts(self) -> int:
         return int(self.scalar("SELECT count(*) FROM contacts WHERE deleted = 0") or 0)
 
@@ -644,6 +690,7 @@ class Store:
 
         saved = []
         marks = {}
+        self.conn.execute("PRAGMA cache_size = -262144")  # 256 MB while loading
         for table in tables:
             marks[table] = self.scalar(f"SELECT coalesce(max(rowid), 0) FROM {table}")
             for name, sql in self.conn.execute(
@@ -663,6 +710,7 @@ class Store:
             )
         for sql in saved:
             self.conn.execute(sql)
+        self.conn.execute("PRAGMA cache_size = -2000")  # back to SQLite's default
 
     def insert_many(self, table: str, rows: Iterable[Row]) -> int:
         """Insert fully formed rows (sync columns included) in the current transaction."""
