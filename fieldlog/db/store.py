@@ -417,7 +417,7 @@ class Store:
             params.append(officer.strip())
         if tag:
             where.append("EXISTS (SELECT 1 FROM json_each(c.tags) WHERE value = ?)")
-            params.append(models.tag_list([tag])[0] if models.tag_list([tag]) else tag)
+            params.append(next(iter(models.tag_list([tag])), tag))
         if kind:
             where.append("c.kind = ?")
             params.append(models.choice("kind", kind, models.CONTACT_KINDS))
