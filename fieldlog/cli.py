@@ -203,7 +203,10 @@ def demo(
         with Progress(transient=True, console=_err_console()) as progress:
             task = progress.add_task("Making demo data", total=contacts)
             counts = demo_mod.fill(
-                store, contacts, seed=seed, progress=lambda n: progress.update(task, completed=n)
+                store,
+                contacts,
+                seed=seed,
+                progress=lambda n, total: progress.update(task, completed=n, total=total),
             )
     else:
         counts = demo_mod.fill(store, contacts, seed=seed)

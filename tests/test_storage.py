@@ -251,3 +251,19 @@ def test_dashboard_counts(cli, store, monkeypatch):
     assert d["open_concerns"] == {"noise": 1}
     assert d["referrals"] == {"made": 1}
     assert (d["followups_due"], d["followups_overdue"]) == (2, 1)
+
+
+def test_demo_reports_progress_to_the_end(store):
+    from fieldlog import demo
+
+    seen = []
+    counts = demo.fill(store, 120, batch=50, progress=lambda n, total: seen.append((n, total)))
+    assert counts["contacts"] == 120 and store.count_contacts() == 120
+    assert [n for n, _ in seen] == [50, 100, 120, 150] and {t for _, t in seen} == {150}
+    # the search index was rebuilt for the bulk rows and the triggers are back
+    triggers = {
+        r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    }
+    assert {"contacts_ai", "concerns_ai", "referrals_ai", "organizations_ai"} <= triggers
+    store.conn.execute("INSERT INTO contacts_fts(contacts_fts) VALUES ('integrity-check')")
+    assert store.search("walk") or store.search("visited") or store.search("call")
