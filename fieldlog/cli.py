@@ -845,6 +845,17 @@ def org_edit(
         typer.echo(f"Updated {o['name']} ({o['short_id']}).")
 
 
+@app.command()
+def tui(ctx: typer.Context) -> None:
+    """Open the full-screen interface (dashboard, contacts, follow-ups)."""
+    from fieldlog.app import make_app
+
+    state = ctx.find_root().obj
+    from fieldlog.paths import resolve_db_path
+
+    make_app(resolve_db_path(state.db)).run()
+
+
 # ---------------------------------------------------------------------- helpers
 def _given(**kw: Any) -> dict[str, Any]:
     return {k: v for k, v in kw.items() if v is not None}

@@ -1,0 +1,136 @@
+"""The full-screen interface: a thin Textual shell over :class:`fieldlog.db.store.Store`.
+
+Screens hold no SQL: they call store methods in thread workers (``StoreScreen.db``) and render
+the rows they get back. Every :class:`FieldlogError` becomes a red notification, never a crash.
+One lock serialises store calls, because a thread worker cannot be stopped once it runs and the
+store's transactions must not interleave on the shared connection.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
+
+from fieldlog.db.store import Store
+from fieldlog.screens.contacts import ContactsScreen
+from fieldlog.screens.dashboard import DashboardScreen
+from fieldlog.screens.help import HelpScreen
+
+# Actions that leave the current screen: not while a dialog is open (it owns the keys).
+NAV_ACTIONS = {
+    "new",
+    "search",
+    "help",
+    "dashboard",
+    "contacts",
+    "followups",
+    "orgs",
+    "back",
+    "leave",
+}
+
+
+class FieldlogApp(App[None]):
+    """Dashboard and contact list are modes; detail screens are pushed on top of them."""
+
+    TITLE = "fieldlog"
+    CSS_PATH = "screens/fieldlog.tcss"
+    MODES = {"dashboard": DashboardScreen, "contacts": ContactsScreen}
+    DEFAULT_MODE = "dashboard"
+    BINDINGS = [
+        Binding("n", "new", "New", tooltip="Log a new contact (soon)"),
+        Binding("slash", "search", "Search", tooltip="Search contacts"),
+        Binding("question_mark", "help", "Help", tooltip="Every key"),
+        Binding("d", "dashboard", "Home", tooltip="Figures and follow-ups due"),
+        Binding("l", "contacts", "List", tooltip="Every contact, newest first"),
+        Binding("f", "followups", "Follow-ups", tooltip="The follow-ups table"),
+        Binding("o", "orgs", "Orgs", show=False, tooltip="Community partners (soon)"),
+        Binding("escape", "back", "Back", show=False, tooltip="Back / close"),
+        Binding("q", "leave", "Quit", tooltip="Quit fieldlog (also Ctrl+Q)"),
+    ]
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+        self.db_lock = threading.Lock()
+
+    def on_unmount(self) -> None:
+        with self.db_lock:
+            self.store.close()
+
+    # ------------------------------------------------------------------ actions
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in NAV_ACTIONS and isinstance(self.screen, ModalScreen):
+            return False
+        return True
+
+    def _to_mode(self, mode: str) -> None:
+        """Show a mode's main screen, closing any detail screen opened inside it."""
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_dashboard(self) -> None:
+        self._to_mode("dashboard")
+
+    def action_followups(self) -> None:
+        self._to_mode("dashboard")
+        self.call_after_refresh(self._focus_followups)
+
+    def _focus_followups(self) -> None:
+        focus = getattr(self.screen, "focus_followups", None)
+        if focus is not None:
+            focus()
+
+    def action_contacts(self) -> None:
+        self._to_mode("contacts")
+
+    def action_search(self) -> None:
+        self._to_mode("contacts")
+        self.call_after_refresh(self._focus_search)
+
+    def _focus_search(self) -> None:
+        focus = getattr(self.screen, "focus_search", None)
+        if focus is not None:
+            focus()
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        elif self.current_mode != "dashboard":
+            self.switch_mode("dashboard")
+
+    async def action_leave(self) -> None:
+        self.exit()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_new(self) -> None:
+        self.notify("The new-contact form is coming soon; use  fieldlog add  for now.")
+
+    def action_orgs(self) -> None:
+        self.notify("The partners directory is coming soon; use  fieldlog org list  for now.")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(
+            "Dashboard", "Today's figures and follow-ups (d)", self.action_dashboard
+        )
+        yield SystemCommand("Contacts", "Every contact, newest first (l)", self.action_contacts)
+        yield SystemCommand("Search contacts", "Find contacts by any word (/)", self.action_search)
+        yield SystemCommand("Follow-ups", "Due and overdue follow-ups (f)", self.action_followups)
+        yield SystemCommand("New contact", "Log a new contact (n)", self.action_new)
+        yield SystemCommand("Organizations", "Community partners (o)", self.action_orgs)
+        yield SystemCommand("Help", "Every key (?)", self.action_help)
+
+
+def make_app(db_path: Path | str) -> FieldlogApp:
+    """The app on one log file (the CLI and the tests both come through here)."""
+    return FieldlogApp(Store.open(db_path))

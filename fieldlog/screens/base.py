@@ -1,0 +1,68 @@
+"""What every fieldlog screen shares: store calls in thread workers, errors as notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from fieldlog.errors import FieldlogError
+
+if TYPE_CHECKING:
+    from fieldlog.app import FieldlogApp
+    from fieldlog.db.store import Store
+
+
+def text(value: Any, style: str = "") -> Text:
+    """User data as a Text (never parsed as markup), one line."""
+    if value is None:
+        return Text("")
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    return Text(" ".join(str(value).split()), style=style)
+
+
+def clip(value: Any, width: int) -> Text:
+    t = text(value)
+    t.truncate(width, overflow="ellipsis")
+    return t
+
+
+class StoreScreen(Screen[Any]):
+    """A screen that reads and writes the log through the app's one store."""
+
+    @property
+    def fl_app(self) -> FieldlogApp:
+        return self.app  # type: ignore[return-value]
+
+    def db(
+        self,
+        call: Callable[[Store], Any],
+        then: Callable[[Any], None] | None = None,
+        *,
+        group: str = "load",
+    ) -> None:
+        """Run ``call(store)`` in a thread worker, then ``then(result)`` on the UI thread.
+
+        A newer call in the same group supersedes an older one: the older result is dropped.
+        A FieldlogError becomes an error notification.
+        """
+        app = self.fl_app
+
+        def job() -> None:
+            worker = get_current_worker()
+            with app.db_lock:
+                if worker.is_cancelled:
+                    return
+                try:
+                    result = call(app.store)
+                except FieldlogError as err:
+                    app.call_from_thread(app.notify, str(err), severity="error", markup=False)
+                    return
+            if then is not None and not worker.is_cancelled:
+                app.call_from_thread(then, result)
+
+        self.run_worker(job, thread=True, exclusive=True, group=group, exit_on_error=False)

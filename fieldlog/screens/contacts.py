@@ -1,0 +1,150 @@
+"""Every contact, newest first, a page at a time; a search box filters through the index."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Input
+
+from fieldlog import dates
+from fieldlog.screens.base import StoreScreen, clip, text
+
+PAGE = 100
+PREFETCH = 20  # load the next page when the cursor is this close to the last loaded row
+SEARCH_DELAY = 0.25  # seconds of no typing before a search runs
+
+
+class ContactsScreen(StoreScreen):
+    """A DataTable that grows page by page as the cursor nears its end (never all rows)."""
+
+    BINDINGS = [Binding("escape", "escape", "Back", show=False)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.query_text = ""
+        self.loaded = 0
+        self.exhausted = False
+        self.loading = False
+        self.generation = 0  # bumps on each new query, so a late page of an old one is dropped
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="Search contacts (/) — any word", id="search")
+        yield DataTable(id="contacts", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Contacts"
+        table = self.query_one("#contacts", DataTable)
+        table.add_column("When", key="when", width=16)
+        table.add_column("Id", key="id")
+        table.add_column("Hood", key="hood", width=10)
+        table.add_column("Summary", key="summary", width=24)
+        table.add_column("C/R", key="counts", width=5)
+        table.focus()
+        self.restart()
+
+    def action_escape(self) -> None:
+        """Escape in the search box returns to the table; in the table, to the dashboard."""
+        if isinstance(self.focused, Input):
+            self.query_one("#contacts", DataTable).focus()
+        else:
+            self.fl_app.action_back()
+
+    def focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    # ------------------------------------------------------------------ loading
+    def restart(self) -> None:
+        self.generation += 1
+        self.loaded = 0
+        self.exhausted = False
+        self.loading = False
+        self.load_page(clear=True)
+
+    def load_page(self, *, clear: bool = False) -> None:
+        if self.loading or self.exhausted:
+            return
+        self.loading = True
+        q, offset, gen = self.query_text or None, self.loaded, self.generation
+
+        def call(store: Any) -> list[dict[str, Any]]:
+            return store.list_contacts(query=q, limit=PAGE, offset=offset)
+
+        def then(rows: list[dict[str, Any]]) -> None:
+            if gen == self.generation:
+                self.add_page(rows, clear=clear)
+
+        self.db(call, then, group="page")
+
+    def add_page(self, rows: list[dict[str, Any]], *, clear: bool) -> None:
+        table = self.query_one("#contacts", DataTable)
+        if clear:
+            table.clear()
+        for r in rows:
+            if r["id"] in table.rows:
+                continue
+            table.add_row(
+                text(dates.show_local(r["occurred_at"])),
+                text(r["short_id"]),
+                clip(r["neighborhood"], 10),
+                clip(r["summary"] or r.get("person_name"), 24),
+                text(f"{r['concern_count']}/{r['referral_count']}"),
+                key=r["id"],
+            )
+        self.loaded += len(rows)
+        self.exhausted = len(rows) < PAGE
+        self.loading = False
+        if clear:
+            what = f"matching “{self.query_text}”" if self.query_text else "newest first"
+            self.sub_title = f"Contacts {what}" + ("" if rows else " — none")
+        self.maybe_more(table.cursor_row)
+
+    def maybe_more(self, cursor_row: int) -> None:
+        if cursor_row >= self.loaded - PREFETCH:
+            self.load_page()
+
+    @on(DataTable.RowHighlighted, "#contacts")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.maybe_more(event.cursor_row)
+
+    # ------------------------------------------------------------------ search
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.set_timer_for_search(event.value)
+
+    def set_timer_for_search(self, value: str) -> None:
+        if getattr(self, "_search_timer", None) is not None:
+            self._search_timer.stop()
+        self._search_timer = self.set_timer(SEARCH_DELAY, lambda: self.run_search(value))
+
+    def run_search(self, value: str) -> None:
+        value = value.strip()
+        if value != self.query_text:
+            self.query_text = value
+            self.restart()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self.run_search(event.value)
+        self.query_one("#contacts", DataTable).focus()
+
+    # ------------------------------------------------------------------ detail
+    @on(DataTable.RowSelected, "#contacts")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.open_detail(str(event.row_key.value))
+
+    def open_detail(self, contact_id: str) -> None:
+        from fieldlog.screens.detail import DetailScreen
+
+        self.app.push_screen(DetailScreen(contact_id), self.after_detail)
+
+    def after_detail(self, result: Any) -> None:
+        if result and result[0] == "deleted":
+            table = self.query_one("#contacts", DataTable)
+            if result[1] in table.rows:
+                table.remove_row(result[1])
+                self.loaded -= 1

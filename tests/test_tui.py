@@ -1,0 +1,258 @@
+"""TUI flows through Textual's pilot: the app on a log built with Store methods."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+from rich.console import Console
+from textual.widgets import DataTable, Input, Static
+
+from fieldlog.app import FieldlogApp, make_app
+from fieldlog.db.store import Store
+from fieldlog.screens.contacts import ContactsScreen
+from fieldlog.screens.detail import DetailScreen
+from fieldlog.screens.dialogs import ChoiceDialog, ConfirmDialog
+from fieldlog.screens.help import HelpScreen
+
+SIZE = (80, 24)
+
+
+def build_log(path, *extra: str) -> str:
+    """One contact with a concern and a referral (returns its id), plus plain contacts."""
+    with Store.open(path) as store:
+        cid = store.add_contact(
+            {"summary": "Met Pastor Reyes about the youth league", "neighborhood": "Eastside"},
+            [{"category": "noise", "description": "late music on 5th"}],
+            [{"agency": "Parks", "reason": "court lighting"}],
+        )
+        for summary in extra:
+            store.add_contact({"summary": summary, "neighborhood": "Westside"})
+    return cid
+
+
+async def settle(app: FieldlogApp, pilot) -> None:
+    """Let workers finish and their results reach the screen."""
+    for _ in range(3):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def static_text(screen, selector: str = "Static") -> str:
+    """What a Static shows, as plain text (Rich renderables rendered at 80 columns)."""
+    content = screen.query_one(selector, Static).content
+    if isinstance(content, str):
+        return content
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(content)
+    return console.export_text()
+
+
+def table_text(table: DataTable) -> list[str]:
+    return [" ".join(str(c) for c in table.get_row_at(i)) for i in range(table.row_count)]
+
+
+def run(flow) -> None:
+    asyncio.run(flow())
+
+
+def test_dashboard_shows_counts(tmp_path):
+    path = tmp_path / "log.db"
+    build_log(path, "Second contact")
+
+    async def flow():
+        app = make_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            stats = static_text(app.screen, "#stats")
+            assert "today 2" in stats
+            assert "total 2" in stats
+            assert "noise 1" in stats  # referred concerns are still open
+            assert "made 1" in stats
+
+    run(flow)
+
+
+def test_empty_log_says_how_to_get_demo_data(tmp_path):
+    async def flow():
+        app = make_app(tmp_path / "log.db")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            assert "fieldlog --db demo.db demo" in static_text(app.screen, "#stats")
+
+    run(flow)
+
+
+def test_list_search_and_detail(tmp_path):
+    path = tmp_path / "log.db"
+    build_log(path, "Talked to the bakery owner", "Block party planning")
+
+    async def flow():
+        app = make_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await pilot.press("l")
+            await settle(app, pilot)
+            assert isinstance(app.screen, ContactsScreen)
+            table = app.screen.query_one("#contacts", DataTable)
+            assert table.row_count == 3
+            assert any("Pastor Reyes" in r for r in table_text(table))
+
+            await pilot.press("slash")
+            await pilot.pause()
+            assert isinstance(app.focused, Input)
+            await pilot.press(*"bakery")
+            await asyncio.sleep(0.4)  # the search waits for typing to pause
+            await settle(app, pilot)
+            rows = table_text(table)
+            assert len(rows) == 1 and "bakery" in rows[0]
+
+            await pilot.press("enter")  # from the search box to the table
+            await pilot.press("enter")  # open the contact
+            await settle(app, pilot)
+            assert isinstance(app.screen, DetailScreen)
+            assert "bakery owner" in static_text(app.screen, "#fields")
+
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, ContactsScreen)
+
+    run(flow)
+
+
+def test_referral_status_and_concern_resolve_persist(tmp_path):
+    path = tmp_path / "log.db"
+    cid = build_log(path)
+
+    async def flow():
+        app = make_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            app.push_screen(DetailScreen(cid))
+            await settle(app, pilot)
+            await pilot.press("s")
+            await pilot.pause()
+            assert isinstance(app.screen, ChoiceDialog)
+            # made -> accepted -> declined -> unreachable -> completed
+            await pilot.press("down", "down", "down", "down", "enter")
+            await settle(app, pilot)
+            await pilot.press("r")
+            await settle(app, pilot)
+            refs = app.screen.query_one("#referrals", DataTable)
+            assert "completed" in table_text(refs)[0]
+        with Store.open(path) as store:
+            c = store.get_contact(cid)
+            assert c["referrals"][0]["status"] == "completed"
+            assert c["concerns"][0]["status"] == "resolved"
+
+    run(flow)
+
+
+def test_delete_needs_confirmation(tmp_path):
+    path = tmp_path / "log.db"
+    cid = build_log(path, "Keep me")
+
+    async def flow():
+        app = make_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await pilot.press("l")
+            await settle(app, pilot)
+            table = app.screen.query_one("#contacts", DataTable)
+            table.move_cursor(row=table.get_row_index(cid))
+            await pilot.press("enter")
+            await settle(app, pilot)
+            await pilot.press("x")
+            await pilot.pause()
+            assert isinstance(app.screen, ConfirmDialog)
+            await pilot.press("n")  # no: nothing happens
+            await settle(app, pilot)
+            assert isinstance(app.screen, DetailScreen)
+            await pilot.press("x")
+            await pilot.pause()
+            await pilot.press("y")
+            await settle(app, pilot)
+            assert isinstance(app.screen, ContactsScreen)
+            assert cid not in table.rows and table.row_count == 1
+        with Store.open(path) as store:
+            assert store.count_contacts() == 1
+            assert store.query("SELECT deleted FROM contacts WHERE id = ?", [cid])[0]["deleted"]
+
+    run(flow)
+
+
+def test_markup_in_user_text_is_shown_as_data(tmp_path):
+    path = tmp_path / "log.db"
+    with Store.open(path) as store:
+        cid = store.add_contact(
+            {"summary": "Sign said [bold red]KEEP OUT[/] and [link=x]", "neighborhood": "[b"},
+            [{"category": "noise", "description": "[/i] unbalanced [bold"}],
+            [{"agency": "[Parks", "reason": "[red]x", "follow_up_on": "today"}],
+        )
+
+    async def flow():
+        app = make_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)  # the dashboard lists the follow-up
+            followups = app.screen.query_one("#followups", DataTable)
+            assert followups.row_count == 1
+            await pilot.press("enter")
+            await settle(app, pilot)
+            assert isinstance(app.screen, DetailScreen)
+            assert "[bold red]KEEP OUT[/]" in static_text(app.screen, "#fields")
+            await pilot.press("x")
+            await pilot.pause()
+            await pilot.press("escape")
+            await pilot.press("l")
+            await settle(app, pilot)
+            assert any("[bold red]" in r for r in table_text(app.screen.query_one(DataTable)))
+        assert cid
+
+    run(flow)
+
+
+def test_help_lists_every_binding_and_unbuilt_screens_do_not_crash(tmp_path):
+    build_log(tmp_path / "log.db")
+
+    async def flow():
+        app = make_app(tmp_path / "log.db")
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            shown = static_text(app.screen)
+            for b in FieldlogApp.BINDINGS:
+                assert b.tooltip in shown
+            await pilot.press("escape")
+            await pilot.press("n", "o", "f")
+            await pilot.pause()
+            assert app.is_running
+            titles = [c.title for c in app.get_system_commands(app.screen)]
+            for title in ("Dashboard", "Contacts", "Search contacts", "Follow-ups", "Help"):
+                assert title in titles
+
+    run(flow)
+
+
+def test_list_loads_pages_lazily(tmp_path):
+    path = tmp_path / "log.db"
+    build_log(path, *[f"Contact number {i}" for i in range(249)])
+
+    async def flow():
+        app = make_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("l")
+            await settle(app, pilot)
+            table = app.screen.query_one("#contacts", DataTable)
+            assert table.row_count == 100  # one page, not the whole log
+            table.move_cursor(row=99)
+            await settle(app, pilot)
+            assert table.row_count == 200
+            table.move_cursor(row=199)
+            await settle(app, pilot)
+            assert table.row_count == 250
+            assert len(set(table.rows)) == 250
+
+    run(flow)
