@@ -81,24 +81,20 @@ class FieldlogApp(App[None]):
 
     def action_followups(self) -> None:
         self._to_mode("dashboard")
-        self.call_after_refresh(self._focus_followups)
+        self.call_after_refresh(self._on_screen, "focus_followups")
 
-    def _focus_followups(self) -> None:
-        focus = getattr(self.screen, "focus_followups", None)
-        if focus is not None:
-            focus()
+    def _on_screen(self, method: str) -> None:
+        """Call ``method`` of the screen now shown, if it has one (after a mode switch)."""
+        call = getattr(self.screen, method, None)
+        if call is not None:
+            call()
 
     def action_contacts(self) -> None:
         self._to_mode("contacts")
 
     def action_search(self) -> None:
         self._to_mode("contacts")
-        self.call_after_refresh(self._focus_search)
-
-    def _focus_search(self) -> None:
-        focus = getattr(self.screen, "focus_search", None)
-        if focus is not None:
-            focus()
+        self.call_after_refresh(self._on_screen, "focus_search")
 
     def action_back(self) -> None:
         if len(self.screen_stack) > 1:

@@ -142,10 +142,10 @@ def overview(store: Store) -> None:
             "or fill a practice log with  fieldlog --db demo.db demo"
         )
         return
-    due = store.followups()
-    overdue = sum(1 for r in due if r["overdue"])
+    figures = store.dashboard()
+    due, overdue = figures["followups_due"], figures["followups_overdue"]
     render.console.print(
-        f"{n} contacts · {len(due)} follow-ups due today ({overdue} overdue). "
+        f"{n} contacts · {due + overdue} follow-ups due today ({overdue} overdue). "
         "See  fieldlog list,  fieldlog followups,  fieldlog --help"
     )
 
@@ -606,6 +606,10 @@ def concern_update(
         category=category,
         description=description,
     )
+    if not values:
+        raise FieldlogError(
+            "Nothing to change: give at least one option (see fieldlog concern update -h)."
+        )
     row = _store(ctx).update_concern(concern_id, **values)
     _print_updated(row, "concern", as_json)
 
@@ -687,6 +691,10 @@ def referral_update(
     values = _given(
         status=status, outcome=outcome, follow_up_on=follow_up, reason=reason, service=service
     )
+    if not values:
+        raise FieldlogError(
+            "Nothing to change: give at least one option (see fieldlog referral update -h)."
+        )
     row = _store(ctx).update_referral(referral_id, **values)
     _print_updated(row, "referral", as_json)
 
@@ -870,8 +878,6 @@ def _print_new(store: Store, table: str, rid: str, as_json: bool) -> None:
 
 
 def _print_updated(row: dict[str, Any], noun: str, as_json: bool) -> None:
-    if not row:
-        raise FieldlogError(f"Nothing to change: give at least one option for the {noun}.")
     if as_json:
         emit_json(row)
     else:

@@ -343,3 +343,18 @@ def test_every_command_has_help(cli):
 
 def test_version(cli):
     assert "fieldlog" in cli("--version").stdout
+
+
+def test_updates_with_nothing_to_change_are_errors(cli):
+    cid = cli.new("add", "Visit", "--concern", "noise:x", "--refer", "Parks:y")
+    shown = cli.json("show", cid)
+    for args in (["concern", "update", shown["concerns"][0]["id"]],
+                 ["referral", "update", shown["referrals"][0]["id"]]):  # fmt: skip
+        assert "Nothing to change" in cli(*args, code=1).stderr
+
+
+def test_overview_counts_follow_ups(cli):
+    cli("add", "Overdue", "--follow-up", "2020-01-01")
+    cli("add", "Due", "--follow-up", "today")
+    out = cli().stdout
+    assert "2 contacts" in out and "2 follow-ups due today (1 overdue)" in out

@@ -39,6 +39,15 @@ async def settle(app: FieldlogApp, pilot) -> None:
     await pilot.pause()
 
 
+async def open_list(app: FieldlogApp, pilot) -> DataTable:
+    """From start-up, ``l`` to the contact list; returns its table once loaded."""
+    await settle(app, pilot)
+    await pilot.press("l")
+    await settle(app, pilot)
+    assert isinstance(app.screen, ContactsScreen)
+    return app.screen.query_one("#contacts", DataTable)
+
+
 def static_text(screen, selector: str = "Static") -> str:
     """What a Static shows, as plain text (Rich renderables rendered at 80 columns)."""
     content = screen.query_one(selector, Static).content
@@ -91,11 +100,7 @@ def test_list_search_and_detail(tmp_path):
     async def flow():
         app = make_app(path)
         async with app.run_test(size=SIZE) as pilot:
-            await settle(app, pilot)
-            await pilot.press("l")
-            await settle(app, pilot)
-            assert isinstance(app.screen, ContactsScreen)
-            table = app.screen.query_one("#contacts", DataTable)
+            table = await open_list(app, pilot)
             assert table.row_count == 3
             assert any("Pastor Reyes" in r for r in table_text(table))
 
@@ -156,10 +161,7 @@ def test_delete_needs_confirmation(tmp_path):
     async def flow():
         app = make_app(path)
         async with app.run_test(size=SIZE) as pilot:
-            await settle(app, pilot)
-            await pilot.press("l")
-            await settle(app, pilot)
-            table = app.screen.query_one("#contacts", DataTable)
+            table = await open_list(app, pilot)
             table.move_cursor(row=table.get_row_index(cid))
             await pilot.press("enter")
             await settle(app, pilot)

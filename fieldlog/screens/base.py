@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.screen import Screen
+from textual.widgets import DataTable
 from textual.worker import get_current_worker
 
 from fieldlog.errors import FieldlogError
@@ -23,6 +24,12 @@ def text(value: Any, style: str = "") -> Text:
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
     return Text(" ".join(str(value).split()), style=style)
+
+
+def add_columns(table: DataTable, spec: list[tuple[str, str, int | None]]) -> None:
+    """Columns as (label, key, width) triples; width None fits the content."""
+    for label, key, width in spec:
+        table.add_column(label, key=key, width=width)
 
 
 def clip(value: Any, width: int) -> Text:

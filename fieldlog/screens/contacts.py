@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Input
 
 from fieldlog import dates
-from fieldlog.screens.base import StoreScreen, clip, text
+from fieldlog.screens.base import StoreScreen, add_columns, clip, text
 
 PAGE = 100
 PREFETCH = 20  # load the next page when the cursor is this close to the last loaded row
@@ -39,11 +39,11 @@ class ContactsScreen(StoreScreen):
     def on_mount(self) -> None:
         self.sub_title = "Contacts"
         table = self.query_one("#contacts", DataTable)
-        table.add_column("When", key="when", width=16)
-        table.add_column("Id", key="id")
-        table.add_column("Hood", key="hood", width=10)
-        table.add_column("Summary", key="summary", width=24)
-        table.add_column("C/R", key="counts", width=5)
+        add_columns(
+            table,
+            [("When", "when", 16), ("Id", "id", None), ("Hood", "hood", 10),
+             ("Summary", "summary", 24), ("C/R", "counts", 5)],
+        )  # fmt: skip
         table.focus()
         self.restart()
 

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Header, Static
 
-from fieldlog.screens.base import StoreScreen, clip
+from fieldlog.screens.base import StoreScreen, add_columns, clip
 
 EMPTY = (
     'Your log is empty. Log a contact with  fieldlog add "Met ..." --hood NAME,\n'
@@ -34,11 +34,11 @@ class DashboardScreen(StoreScreen):
     def on_mount(self) -> None:
         self.sub_title = "Dashboard"
         table = self.query_one("#followups", DataTable)
-        table.add_column("Due", key="due", width=10)
-        table.add_column("What", key="type", width=8)
-        table.add_column("Subject", key="subject", width=26)
-        table.add_column("Who", key="who", width=13)
-        table.add_column("Hood", key="hood", width=10)
+        add_columns(
+            table,
+            [("Due", "due", 10), ("What", "type", 8), ("Subject", "subject", 26),
+             ("Who", "who", 13), ("Hood", "hood", 10)],
+        )  # fmt: skip
         table.focus()
 
     def on_screen_resume(self) -> None:

@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from fieldlog import dates, models
-from fieldlog.screens.base import StoreScreen, clip, text
+from fieldlog.screens.base import StoreScreen, add_columns, clip, text
 from fieldlog.screens.dialogs import ChoiceDialog, ConfirmDialog
 
 FIELDS = (
@@ -61,18 +61,16 @@ class DetailScreen(StoreScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "Contact"
-        concerns = self.query_one("#concerns", DataTable)
-        concerns.add_column("Id", key="id")
-        concerns.add_column("Category", key="category", width=14)
-        concerns.add_column("Priority", key="priority", width=8)
-        concerns.add_column("Status", key="status", width=11)
-        concerns.add_column("Description", key="description", width=24)
-        referrals = self.query_one("#referrals", DataTable)
-        referrals.add_column("Id", key="id")
-        referrals.add_column("Agency", key="agency", width=16)
-        referrals.add_column("Status", key="status", width=11)
-        referrals.add_column("Follow up", key="follow_up_on", width=10)
-        referrals.add_column("Reason", key="reason", width=20)
+        add_columns(
+            self.query_one("#concerns", DataTable),
+            [("Id", "id", None), ("Category", "category", 14), ("Priority", "priority", 8),
+             ("Status", "status", 11), ("Description", "description", 24)],
+        )  # fmt: skip
+        add_columns(
+            self.query_one("#referrals", DataTable),
+            [("Id", "id", None), ("Agency", "agency", 16), ("Status", "status", 11),
+             ("Follow up", "follow_up_on", 10), ("Reason", "reason", 20)],
+        )  # fmt: skip
         self.reload()
 
     def reload(self) -> None:
