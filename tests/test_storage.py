@@ -267,3 +267,34 @@ def test_demo_reports_progress_to_the_end(store):
     assert {"contacts_ai", "concerns_ai", "referrals_ai", "organizations_ai"} <= triggers
     store.conn.execute("INSERT INTO contacts_fts(contacts_fts) VALUES ('integrity-check')")
     assert store.search("walk") or store.search("visited") or store.search("call")
+
+
+def test_drafts_live_in_the_log(store, db_path):
+    assert store.load_draft("contact") is None
+    store.save_draft("contact", {"summary": "half typed", "concerns": [["noise", "x"]]})
+    with Store.open(db_path) as other:  # as after a crash: a new process sees it
+        d = other.load_draft("contact")
+        assert d["summary"] == "half typed" and d["concerns"] == [["noise", "x"]]
+        assert d["saved_at"] and other.drafts() == ["contact"]
+    store.drop_draft("contact")
+    assert store.load_draft("contact") is None and store.drafts() == []
+    assert store.scalar("SELECT count(*) FROM changes") == 0  # drafts never sync
+
+
+def test_suggestions_most_used_first(cli, store):
+    cli("org", "add", "Harbor Food Bank")
+    cli("add", "a", "--hood", "Eastside", "--tag", "walk", "--refer", "Parks:x")
+    cli("add", "b", "--hood", "Eastside", "--tag", "walk", "--tag", "night")
+    cli("add", "c", "--hood", "Riverside")
+    assert store.suggestions("neighborhood") == ["Eastside", "Riverside"]
+    assert store.suggestions("tag") == ["walk", "night"]
+    assert store.suggestions("organization") == ["Harbor Food Bank"]
+    assert store.suggestions("agency") == ["Parks", "Harbor Food Bank"]
+
+
+def test_iter_rows_reads_in_batches(cli, store):
+    for i in range(5):
+        cli("add", f"c{i}")
+    cli("delete", cli.json("list")[0]["id"], "--yes")
+    rows = list(store.iter_rows("contacts", batch=2))
+    assert len(rows) == 4 and [r["id"] for r in rows] == sorted(r["id"] for r in rows)

@@ -143,6 +143,68 @@ class Store:
             if hood is not None:
                 tx.set_meta("default_hood", models.text("hood", hood, limit=200) or None)
 
+    # ------------------------------------------------------------------ drafts
+    # An unsaved TUI form lives in the log itself (so it is as safe as the log, and
+    # encrypted with it), under meta keys "draft:NAME". Drafts never sync.
+    def save_draft(self, name: str, body: Mapping[str, Any]) -> None:
+        with self.write() as tx:
+            tx.set_meta(f"draft:{name}", json.dumps({"saved_at": dates.stamp_now(), **body}))
+
+    def load_draft(self, name: str) -> dict[str, Any] | None:
+        raw = self.scalar("SELECT value FROM meta WHERE key = ?", [f"draft:{name}"])
+        return json.loads(raw) if raw else None
+
+    def drop_draft(self, name: str) -> None:
+        with self.write() as tx:
+            tx.conn.execute("DELETE FROM meta WHERE key = ?", [f"draft:{name}"])
+
+    def drafts(self) -> list[str]:
+        return [
+            r["key"].removeprefix("draft:")
+            for r in self.query("SELECT key FROM meta WHERE key LIKE 'draft:%' ORDER BY key")
+        ]
+
+    # ------------------------------------------------------------------ suggestions
+    def suggestions(self, field: str, *, limit: int = 200) -> list[str]:
+        """Earlier values people typed, most used first: ``neighborhood``, ``beat``,
+        ``location``, ``person_name``, ``tag``, ``organization`` or ``agency``."""
+        sql = {
+            "neighborhood": "SELECT neighborhood AS v, count(*) AS n FROM contacts WHERE "
+            "deleted = 0 AND neighborhood IS NOT NULL GROUP BY neighborhood",
+            "beat": "SELECT beat AS v, count(*) AS n FROM contacts WHERE deleted = 0 "
+            "AND beat IS NOT NULL GROUP BY beat",
+            "location": "SELECT location AS v, count(*) AS n FROM contacts WHERE deleted = 0 "
+            "AND location IS NOT NULL GROUP BY location",
+            "person_name": "SELECT person_name AS v, count(*) AS n FROM contacts WHERE "
+            "deleted = 0 AND person_name IS NOT NULL GROUP BY person_name",
+            "tag": "SELECT j.value AS v, count(*) AS n FROM contacts c, json_each(c.tags) j "
+            "WHERE c.deleted = 0 GROUP BY j.value",
+            "organization": "SELECT name AS v, 0 AS n FROM organizations WHERE deleted = 0",
+            "agency": "SELECT agency AS v, count(*) AS n FROM referrals WHERE deleted = 0 "
+            "GROUP BY agency UNION ALL SELECT name, 0 FROM organizations WHERE deleted = 0",
+        }.get(field)
+        if sql is None:
+            raise ValueError(f"no suggestions for {field}")
+        rows = self.query(
+            f"SELECT v, sum(n) AS n FROM ({sql}) GROUP BY v ORDER BY n DESC, v LIMIT {int(limit)}"
+        )
+        return [r["v"] for r in rows]
+
+    def iter_rows(self, table: str, *, batch: int = 2000) -> Iterator[Row]:
+        """Every live row of a table in id order, read in batches (constant memory)."""
+        if table not in models.TABLE_FIELDS:
+            raise ValueError(table)
+        last = ""
+        while True:
+            rows = self.query(
+                f"SELECT * FROM {table} WHERE id > ? AND deleted = 0 ORDER BY id LIMIT {batch}",
+                [last],
+            )
+            yield from rows
+            if len(rows) < batch:
+                return
+            last = rows[-1]["id"]
+
     # ------------------------------------------------------------------ ids
     def resolve(self, table: str, ref: str) -> str:
         """A full id from a unique prefix (6+ characters) of a live record."""
