@@ -121,13 +121,16 @@ def main_callback(
 ) -> None:
     """A field log for community liaison officers: contacts, concerns, referrals, partners.
 
-    Run with no command for an overview of your log.
+    Run with no command to open the full-screen interface (in a script: an overview).
     """
     state = _State(db)
     ctx.obj = state
     ctx.call_on_close(state.close)
     if ctx.invoked_subcommand is None:
-        overview(state.store())
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            _run_tui(state)
+        else:  # a script or a pipe: no screen to draw on
+            overview(state.store())
 
 
 def overview(store: Store) -> None:
@@ -855,10 +858,12 @@ def org_edit(
 
 @app.command()
 def tui(ctx: typer.Context) -> None:
-    """Open the full-screen interface (dashboard, contacts, follow-ups)."""
-    from fieldlog.app import make_app
+    """Open the full-screen interface (also what bare `fieldlog` does on a terminal)."""
+    _run_tui(ctx.find_root().obj)
 
-    state = ctx.find_root().obj
+
+def _run_tui(state: _State) -> None:
+    from fieldlog.app import make_app
     from fieldlog.paths import resolve_db_path
 
     make_app(resolve_db_path(state.db)).run()

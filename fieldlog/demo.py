@@ -107,6 +107,12 @@ def fill(
     """
     total = contacts + max(1, contacts // 4)
     rnd = random.Random(seed)
+    # Repeatable ids on a fresh log (screenshots, tests); fresh ones when adding to a log that
+    # may already hold this seed's ids.
+    id_rnd = random.Random(seed if store.count_contacts() == 0 else None)
+
+    def new_id(unix_ms: int) -> str:
+        return ids.uuid7_hex(unix_ms, id_rnd.getrandbits(80))
     now = dates.now()
     today = dates.now_local().date()
     kinds = [k for k, _ in KIND_WEIGHTS]
@@ -132,7 +138,7 @@ def fill(
         for i, (name, kind, services) in enumerate(PARTNERS):
             hood = rnd.choice(list(HOODS))
             org = {
-                **base(ids.uuid7_hex(first_ms + i * 86400 * 1000)), "name": name, "kind": kind,
+                **base(new_id(first_ms + i * 86400 * 1000)), "name": name, "kind": kind,
                 "contact_person": f"{rnd.choice(FIRST)} {rnd.choice(LAST)}",
                 "phone": f"555-01{i:02d}", "email": f"info{i}@example.org",
                 "address": f"{rnd.randint(10, 999)} {rnd.choice(STREETS)}",
@@ -164,7 +170,7 @@ def fill(
                 follow = None
                 if rnd.random() < 0.05:
                     follow = (today + timedelta(days=rnd.randint(-10, 20))).isoformat()
-                cid = ids.uuid7_hex(at_ms)
+                cid = new_id(at_ms)
                 crow.append({
                     **base(cid), "occurred_at": dates.to_storage(at), "kind": kind,
                     "person_name": person if kind in ("resident", "phone", "business") else None,
@@ -182,7 +188,7 @@ def fill(
                     status = rnd.choice(models.CONCERN_STATUSES)
                     if age_days > 60 and rnd.random() < 0.6:
                         status = "resolved"
-                    kid = ids.uuid7_hex(at_ms + 1)
+                    kid = new_id(at_ms + 1)
                     krow.append({
                         **base(kid), "contact_id": cid, "category": cat,
                         "description": rnd.choice(CONCERNS[cat]).format(
@@ -205,7 +211,7 @@ def fill(
                         else:
                             due = at.date() + timedelta(days=7)
                         rrow.append({
-                            **base(ids.uuid7_hex(at_ms + 2)), "contact_id": cid,
+                            **base(new_id(at_ms + 2)), "contact_id": cid,
                             "concern_id": kid, "organization_id": partner["id"],
                             "agency": partner["name"],
                             "service": cat if cat in models.REFERRAL_SERVICES

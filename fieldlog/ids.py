@@ -15,10 +15,12 @@ MIN_PREFIX = 6
 SHORT_LEN = 10  # 256 ms of timestamp: ids typed by hand rarely need more
 
 
-def uuid7_hex(unix_ms: int | None = None) -> str:
-    """A new UUIDv7 as 32 hex digits; ``unix_ms`` fixes its timestamp (demo data, imports)."""
+def uuid7_hex(unix_ms: int | None = None, rand: int | None = None) -> str:
+    """A new UUIDv7 as 32 hex digits; ``unix_ms`` fixes its timestamp (demo data, imports),
+    ``rand`` (80 bits) its random part (seeded demo data, so screenshots are repeatable)."""
     ms = int(time.time() * 1000) if unix_ms is None else int(unix_ms)
-    rand = int.from_bytes(os.urandom(10), "big")
+    if rand is None:
+        rand = int.from_bytes(os.urandom(10), "big")
     rand_a = rand >> 68 & 0xFFF  # 12 bits
     rand_b = rand & ((1 << 62) - 1)  # 62 bits
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b

@@ -358,3 +358,18 @@ def test_overview_counts_follow_ups(cli):
     cli("add", "Due", "--follow-up", "today")
     out = cli().stdout
     assert "2 contacts" in out and "2 follow-ups due today (1 overdue)" in out
+
+
+def test_demo_is_repeatable_and_can_be_added_twice(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("FIELDLOG_NOW", "2026-11-25T10:00:00-06:00")
+    a, b = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    cli("--db", a, "demo", "--contacts", "30")
+    cli("--db", b, "demo", "--contacts", "30")
+
+    def visible(db):  # the device id and its clock differ by design
+        return [{k: v for k, v in r.items() if k not in ("origin", "hlc")}
+                for r in cli.json("--db", db, "list")]  # fmt: skip
+
+    assert visible(a) == visible(b)
+    cli("--db", a, "demo", "--contacts", "30", "--yes")  # same seed again: no id clash
+    assert len(cli.json("--db", a, "list", "--limit", "100")) == 60

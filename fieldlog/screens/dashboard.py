@@ -52,6 +52,7 @@ class DashboardScreen(StoreScreen):
 
     def show(self, result: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
         figures, followups = result
+        self.loaded = True  # the figures are on screen (bench/bench_tui.py waits for this)
         self.query_one("#stats", Static).update(self.stats_text(figures))
         table = self.query_one("#followups", DataTable)
         title = self.query_one("#followups-title", Static)
