@@ -298,3 +298,16 @@ def test_iter_rows_reads_in_batches(cli, store):
     cli("delete", cli.json("list")[0]["id"], "--yes")
     rows = list(store.iter_rows("contacts", batch=2))
     assert len(rows) == 4 and [r["id"] for r in rows] == sorted(r["id"] for r in rows)
+
+
+def test_dashboard_counts_read_partial_indexes(store):
+    plans = {}
+    for name, sql in {
+        "contacts_live": "SELECT count(*) FROM contacts WHERE deleted = 0",
+        "concerns_unresolved": "SELECT category, count(*) FROM concerns WHERE deleted = 0 "
+        "AND status != 'resolved' GROUP BY category",
+        "referrals_live": "SELECT status, count(*) FROM referrals WHERE deleted = 0 "
+        "GROUP BY status",
+    }.items():
+        plans[name] = " ".join(r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + sql))
+        assert f"USING INDEX {name}" in plans[name] or f"COVERING INDEX {name}" in plans[name]
