@@ -19,7 +19,10 @@ from textual.screen import ModalScreen, Screen
 from fieldlog.db.store import Store
 from fieldlog.screens.contacts import ContactsScreen
 from fieldlog.screens.dashboard import DashboardScreen
+from fieldlog.screens.export import ExportDialog
+from fieldlog.screens.followups import FollowupsScreen
 from fieldlog.screens.help import HelpScreen
+from fieldlog.screens.orgs import OrgsScreen
 
 # Actions that leave the current screen: not while a dialog is open (it owns the keys).
 NAV_ACTIONS = {
@@ -30,6 +33,7 @@ NAV_ACTIONS = {
     "contacts",
     "followups",
     "orgs",
+    "export",
     "back",
     "leave",
 }
@@ -39,17 +43,23 @@ class FieldlogApp(App[None]):
     """Dashboard and contact list are modes; detail screens are pushed on top of them."""
 
     TITLE = "fieldlog"
-    CSS_PATH = "screens/fieldlog.tcss"
-    MODES = {"dashboard": DashboardScreen, "contacts": ContactsScreen}
+    CSS_PATH = ["screens/fieldlog.tcss", "screens/form.tcss", "screens/screens2.tcss"]
+    MODES = {
+        "dashboard": DashboardScreen,
+        "contacts": ContactsScreen,
+        "followups": FollowupsScreen,
+        "orgs": OrgsScreen,
+    }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
-        Binding("n", "new", "New", tooltip="Log a new contact (soon)"),
+        Binding("n", "new", "New", tooltip="Log a new contact"),
         Binding("slash", "search", "Search", tooltip="Search contacts"),
         Binding("question_mark", "help", "Help", tooltip="Every key"),
         Binding("d", "dashboard", "Home", tooltip="Figures and follow-ups due"),
         Binding("l", "contacts", "List", tooltip="Every contact, newest first"),
         Binding("f", "followups", "Follow-ups", tooltip="The follow-ups table"),
-        Binding("o", "orgs", "Orgs", show=False, tooltip="Community partners (soon)"),
+        Binding("o", "orgs", "Orgs", show=False, tooltip="Community partners directory"),
+        Binding("ctrl+e", "export", "Export", show=False, tooltip="Export contacts to CSV"),
         Binding("escape", "back", "Back", show=False, tooltip="Back / close"),
         Binding("q", "leave", "Quit", tooltip="Quit fieldlog (also Ctrl+Q)"),
     ]
@@ -58,6 +68,11 @@ class FieldlogApp(App[None]):
         super().__init__()
         self.store = store
         self.db_lock = threading.Lock()
+
+    def on_mount(self) -> None:
+        from fieldlog.screens.form import offer_drafts
+
+        offer_drafts(self)  # a contact form left unsaved by a crash or a closed terminal
 
     def on_unmount(self) -> None:
         with self.db_lock:
@@ -80,8 +95,7 @@ class FieldlogApp(App[None]):
         self._to_mode("dashboard")
 
     def action_followups(self) -> None:
-        self._to_mode("dashboard")
-        self.call_after_refresh(self._on_screen, "focus_followups")
+        self._to_mode("followups")
 
     def _on_screen(self, method: str) -> None:
         """Call ``method`` of the screen now shown, if it has one (after a mode switch)."""
@@ -94,7 +108,7 @@ class FieldlogApp(App[None]):
 
     def action_search(self) -> None:
         self._to_mode("contacts")
-        self.call_after_refresh(self._on_screen, "focus_search")
+        self._on_screen("focus_search")  # the mode's screen exists at once, mounted or not
 
     def action_back(self) -> None:
         if len(self.screen_stack) > 1:
@@ -109,10 +123,15 @@ class FieldlogApp(App[None]):
         self.push_screen(HelpScreen(self.screen))
 
     def action_new(self) -> None:
-        self.notify("The new-contact form is coming soon; use  fieldlog add  for now.")
+        from fieldlog.screens.form import open_new_contact
+
+        open_new_contact(self)
 
     def action_orgs(self) -> None:
-        self.notify("The partners directory is coming soon; use  fieldlog org list  for now.")
+        self._to_mode("orgs")
+
+    def action_export(self) -> None:
+        self.push_screen(ExportDialog())
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -124,6 +143,7 @@ class FieldlogApp(App[None]):
         yield SystemCommand("Follow-ups", "Due and overdue follow-ups (f)", self.action_followups)
         yield SystemCommand("New contact", "Log a new contact (n)", self.action_new)
         yield SystemCommand("Organizations", "Community partners (o)", self.action_orgs)
+        yield SystemCommand("Export CSV", "Contacts to a CSV file (Ctrl+E)", self.action_export)
         yield SystemCommand("Help", "Every key (?)", self.action_help)
 
 

@@ -113,6 +113,7 @@ def fill(
 
     def new_id(unix_ms: int) -> str:
         return ids.uuid7_hex(unix_ms, id_rnd.getrandbits(80))
+
     now = dates.now()
     today = dates.now_local().date()
     kinds = [k for k, _ in KIND_WEIGHTS]

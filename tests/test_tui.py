@@ -6,6 +6,7 @@ import asyncio
 import io
 
 from rich.console import Console
+from textual import events
 from textual.widgets import DataTable, Input, Static
 
 from fieldlog.app import FieldlogApp, make_app
@@ -256,5 +257,28 @@ def test_list_loads_pages_lazily(tmp_path):
             await settle(app, pilot)
             assert table.row_count == 250
             assert len(set(table.rows)) == 250
+
+    run(flow)
+
+
+def test_slash_from_the_dashboard_types_into_search(tmp_path):
+    """The contact list mounts on first use; letters right after / must land in the box."""
+    path = tmp_path / "log.db"
+    build_log(path, "Talked to the bakery owner")
+
+    async def flow():
+        app = make_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            app.post_message(events.Key("slash", "/"))
+            await settle(app, pilot)
+            assert isinstance(app.focused, Input)  # the list's mount did not take focus back
+            await pilot.press(*"bakery")
+            await asyncio.sleep(0.4)
+            await settle(app, pilot)
+            assert isinstance(app.screen, ContactsScreen)
+            assert app.screen.query_one("#search", Input).value == "bakery"
+            rows = table_text(app.screen.query_one("#contacts", DataTable))
+            assert len(rows) == 1 and "bakery" in rows[0]
 
     run(flow)

@@ -28,6 +28,7 @@ class ContactsScreen(StoreScreen):
         self.loaded = 0
         self.exhausted = False
         self.loading = False
+        self.want_search = False
         self.generation = 0  # bumps on each new query, so a late page of an old one is dropped
 
     def compose(self) -> ComposeResult:
@@ -44,7 +45,7 @@ class ContactsScreen(StoreScreen):
             [("When", "when", 16), ("Id", "id", None), ("Hood", "hood", 10),
              ("Summary", "summary", 24), ("C/R", "counts", 5)],
         )  # fmt: skip
-        table.focus()
+        (self.query_one("#search", Input) if self.want_search else table).focus()
         self.restart()
 
     def action_escape(self) -> None:
@@ -55,7 +56,11 @@ class ContactsScreen(StoreScreen):
             self.fl_app.action_back()
 
     def focus_search(self) -> None:
-        self.query_one("#search", Input).focus()
+        """Put the cursor in the search box, now or, on a screen still mounting, at mount
+        (so the first letters typed after ``/`` are not taken as keys)."""
+        self.want_search = True
+        if self.is_mounted:
+            self.query_one("#search", Input).focus()
 
     # ------------------------------------------------------------------ loading
     def restart(self) -> None:

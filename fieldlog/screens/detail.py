@@ -40,6 +40,9 @@ class DetailScreen(StoreScreen):
         Binding("s", "referral_status", "Referral status"),
         Binding("r", "resolve_concern", "Resolve concern"),
         Binding("x,delete", "delete_contact", "Delete"),
+        Binding("e", "edit_contact", "Edit", tooltip="Edit this contact"),
+        Binding("c", "add_concern", "+Concern", tooltip="Add a concern"),
+        Binding("a", "add_referral", "+Referral", tooltip="Add a referral"),
         Binding("escape", "close", "Back"),
     ]
 
@@ -187,3 +190,44 @@ class DetailScreen(StoreScreen):
 
     def action_close(self) -> None:
         self.dismiss(("changed", self.contact_id) if self.changed else None)
+
+    # ------------------------------------------------------------------ edit, add (form.py)
+    def action_edit_contact(self) -> None:
+        from fieldlog.screens.form import ContactFormScreen
+
+        if self.contact is not None:
+            self.app.push_screen(ContactFormScreen(self.contact), self._edited)
+
+    def _edited(self, cid: str | None) -> None:
+        if cid:
+            self.changed = True
+            self.reload()
+
+    def action_add_concern(self) -> None:
+        from fieldlog.screens.form import ConcernDialog
+
+        self._add_item(ConcernDialog, lambda s, cid, v: s.add_concern(cid, **v), "Concern")
+
+    def action_add_referral(self) -> None:
+        from fieldlog.screens.form import ReferralDialog
+
+        def add(s: Any, cid: str, v: dict[str, Any]) -> str:
+            return s.add_referral(cid, v.pop("agency"), **v)
+
+        self._add_item(ReferralDialog, add, "Referral")
+
+    def _add_item(self, dialog: Any, add: Any, noun: str) -> None:
+        if self.contact is None:
+            return
+        cid = self.contact["id"]
+
+        def added(new_id: str) -> None:
+            self.changed = True
+            self.notify(f"{noun} added.")
+            self.reload()
+
+        def chosen(values: dict[str, Any] | None) -> None:
+            if values:
+                self.db(lambda s: add(s, cid, values), added, group="write")
+
+        self.app.push_screen(dialog(self.contact), chosen)

@@ -1,0 +1,233 @@
+"""Follow-ups due today or this week, oldest (overdue) first, with the work done in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+
+from fieldlog import dates, models
+from fieldlog.db.store import NO_DATE
+from fieldlog.errors import ValidationError
+from fieldlog.screens.base import StoreScreen, add_columns, clip, text
+from fieldlog.screens.dialogs import ChoiceDialog
+
+LIMIT = 500  # a week of follow-ups fits; more is a backlog to work through, not to scroll
+RANGES = {"week": ("in 7d", "due within 7 days"), "today": (None, "due today")}
+
+
+class DateDialog(ModalScreen[str | None]):
+    """Ask for a follow-up day (any WHEN, future by default) or ``none``; Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, current: str | None = None) -> None:
+        super().__init__(classes="dialog-screen")
+        self.title_text = title
+        self.current = current or ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog fl-date-dialog"):
+            yield Label(self.title_text, markup=False, classes="dialog-question")
+            yield Input(self.current, placeholder="e.g. friday, in 3d, 2026-05-01, none", id="day")
+            yield Static("", id="day-error", classes="fl-error", markup=False)
+            yield Label("Enter saves, Escape cancels; 'none' clears the date.", classes="fl-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#day", Input).focus()
+
+    @on(Input.Submitted, "#day")
+    def _submitted(self, event: Input.Submitted) -> None:
+        value = event.value.strip()
+        if value.lower() in NO_DATE:
+            self.dismiss("none")
+            return
+        try:
+            self.dismiss(dates.parse_day(value, future=True))
+        except ValidationError as err:
+            error = self.query_one("#day-error", Static)
+            error.update(str(err))
+            error.add_class("-shown")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class FollowupsScreen(StoreScreen):
+    """``store.followups()`` as a table; status, mark done and a new date keep the cursor."""
+
+    BINDINGS = [
+        Binding("s", "status", "Status", tooltip="Change the referral's status"),
+        Binding("m,space", "done", "Done", tooltip="Mark the follow-up done"),
+        Binding("u", "reschedule", "New date", tooltip="Set a new follow-up date"),
+        Binding("w", "toggle_range", "Today/week", tooltip="Due today or within 7 days"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.range = "week"
+        self.rows: dict[str, dict[str, Any]] = {}  # row key -> follow-up row
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="fu-title", classes="section-title fl-title", markup=False)
+        yield DataTable(id="fu-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="fu-detail", classes="fl-detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Follow-ups"
+        add_columns(
+            self.query_one("#fu-table", DataTable),
+            [("Due", "due", 11), ("What", "type", 8), ("Status", "status", 11),
+             ("Subject", "subject", 16), ("Who", "who", 11), ("Hood", "hood", 9)],
+        )  # fmt: skip
+        self.query_one("#fu-table", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    # ------------------------------------------------------------------ loading
+    def reload(self) -> None:
+        until = RANGES[self.range][0]
+        self.db(lambda s: s.followups(until=until, limit=LIMIT), self.show)
+
+    def show(self, rows: list[dict[str, Any]]) -> None:
+        table = self.query_one("#fu-table", DataTable)
+        keep_key = self.current_key()
+        keep_row = table.cursor_row
+        table.clear()
+        self.rows.clear()
+        for r in rows:
+            key = f"{r['type']}:{r['id']}"
+            self.rows[key] = r
+            late = "bold red" if r["overdue"] else ""
+            table.add_row(
+                Text(("!" if r["overdue"] else " ") + (r["follow_up_on"] or ""), style=late),
+                Text(r["type"]),
+                text(r["status"] or ""),
+                clip(r["subject"], 16),
+                clip(r["person_name"], 11),
+                clip(r["neighborhood"], 9),
+                key=key,
+            )
+        overdue = sum(1 for r in rows if r["overdue"])
+        what = RANGES[self.range][1]
+        if not rows:
+            other = "today only" if self.range == "week" else "the next 7 days"
+            title = f"No follow-ups {what}. Press w for {other}."
+        elif len(rows) >= LIMIT:
+            title = f"Follow-ups {what}: the oldest {LIMIT} shown, {overdue} overdue (!)"
+        else:
+            title = f"Follow-ups {what}: {len(rows)}, {overdue} overdue (!)"
+        self.query_one("#fu-title", Static).update(title)
+        if rows:
+            if keep_key in self.rows:
+                table.move_cursor(row=table.get_row_index(keep_key))
+            else:
+                table.move_cursor(row=min(keep_row, len(rows) - 1))
+        self.show_detail()
+
+    def current_key(self) -> str | None:
+        table = self.query_one("#fu-table", DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def current(self) -> dict[str, Any] | None:
+        key = self.current_key()
+        return self.rows.get(key) if key else None
+
+    @on(DataTable.RowHighlighted, "#fu-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        r = self.current()
+        out = Text(no_wrap=True, overflow="ellipsis")
+        if r is not None:
+            out.append(f"{r['type']} {r['short_id']}  ", style="dim")
+            out.append_text(text(r["subject"]))
+            if r["detail"]:
+                out.append("\n")
+                out.append_text(text(r["detail"], style="italic"))
+        self.query_one("#fu-detail", Static).update(out)
+
+    # ------------------------------------------------------------------ actions
+    def action_toggle_range(self) -> None:
+        self.range = "today" if self.range == "week" else "week"
+        self.reload()
+
+    def action_status(self) -> None:
+        r = self.current()
+        if r is None:
+            return
+        if r["type"] != "referral":
+            self.notify("Only referrals have a status: press m to mark this follow-up done.")
+            return
+        self.ask_status(r, r["status"])
+
+    def ask_status(self, r: dict[str, Any], current: str) -> None:
+        def chosen(status: str | None) -> None:
+            if status and status != r["status"]:
+                self.write(
+                    lambda s: s.update_referral(r["id"], status=status),
+                    f"Referral {r['short_id']} ({r['subject']}) is now {status}.",
+                )
+
+        title = f"Status of the referral to {r['subject']}"
+        self.app.push_screen(ChoiceDialog(title, models.REFERRAL_STATUSES, current), chosen)
+
+    def action_done(self) -> None:
+        r = self.current()
+        if r is None:
+            return
+        if r["type"] == "referral":
+            # A referral is done when its outcome is known: ask which one.
+            self.ask_status(r, "completed")
+            return
+        self.write(
+            lambda s: s.update_contact(r["id"], {"follow_up_on": "none"}),
+            f"Follow-up on contact {r['short_id']} marked done.",
+        )
+
+    def action_reschedule(self) -> None:
+        r = self.current()
+        if r is None:
+            return
+
+        def chosen(day: str | None) -> None:
+            if day is None:
+                return
+            if r["type"] == "referral":
+                call = lambda s: s.update_referral(r["id"], follow_up_on=day)  # noqa: E731
+            else:
+                call = lambda s: s.update_contact(r["id"], {"follow_up_on": day})  # noqa: E731
+            said = "cleared" if day == "none" else f"set to {day}"
+            self.write(call, f"Follow-up date of {r['type']} {r['short_id']} {said}.")
+
+        title = f"New follow-up date for the {r['type']} {r['short_id']}"
+        self.app.push_screen(DateDialog(title, r["follow_up_on"]), chosen)
+
+    def write(self, call: Any, message: str) -> None:
+        """A change, then a fresh table (the row may leave it); the cursor stays put."""
+
+        def then(_: Any) -> None:
+            self.notify(message, markup=False)
+            self.reload()
+
+        self.db(call, then, group="write")
+
+    @on(DataTable.RowSelected, "#fu-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        r = self.rows.get(str(event.row_key.value))
+        if r is not None:
+            from fieldlog.screens.detail import DetailScreen
+
+            self.app.push_screen(DetailScreen(r["contact_id"]))

@@ -1,0 +1,279 @@
+"""The partner directory: community organizations, what they offer, how often we refer to them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.worker import get_current_worker
+
+from fieldlog import models
+from fieldlog.errors import FieldlogError, ValidationError
+from fieldlog.screens.base import StoreScreen, add_columns, clip, text
+
+# (field, label) in form order; kind and status are Selects, the rest Inputs.
+FORM_FIELDS = (
+    ("name", "Name"),
+    ("kind", "Kind"),
+    ("contact_person", "Contact person"),
+    ("phone", "Phone"),
+    ("email", "Email"),
+    ("address", "Address"),
+    ("neighborhood", "Neighborhood"),
+    ("services", "Services"),
+    ("status", "Status"),
+    ("notes", "Notes"),
+)
+SELECTS = {"kind": models.ORG_KINDS, "status": models.ORG_STATUSES}
+# ValidationError.field -> the form field it belongs beside.
+FIELD_OF_ERROR = {"service": "services"}
+SERVICES_HINT = "any of " + ", ".join(models.REFERRAL_SERVICES)
+
+
+class OrgForm(ModalScreen[str | None]):
+    """Add (``org=None``) or edit a partner. Dismisses with the saved id, or None on Escape.
+
+    Validation runs in the store (the same rules as ``fieldlog org add``); a ValidationError
+    is shown under the field it names and nothing is written.
+    """
+
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, org: dict[str, Any] | None = None) -> None:
+        super().__init__(classes="dialog-screen")
+        self.org = org
+        self.saving = False
+
+    def compose(self) -> ComposeResult:
+        org = self.org or {}
+        title = f"Edit partner {org['name']}" if org else "New partner organization"
+        with Vertical(classes="dialog fl-form"):
+            yield Label(title, markup=False, classes="dialog-question fl-form-title")
+            with VerticalScroll(classes="fl-form-fields"):
+                for field, label in FORM_FIELDS:
+                    with Horizontal(classes="fl-row"):
+                        yield Label(label, classes="fl-label")
+                        yield self.widget_for(field, org)
+                    if field == "services":
+                        yield Static(SERVICES_HINT, classes="fl-field-hint", markup=False)
+                    yield Static("", id=f"{field}-error", classes="fl-error", markup=False)
+            yield Label("Ctrl+S saves · Escape cancels", classes="fl-hint")
+
+    def widget_for(self, field: str, org: dict[str, Any]) -> Input | Select[str]:
+        if field in SELECTS:
+            default = "other" if field == "kind" else "active"
+            return Select(
+                [(v.replace("_", " "), v) for v in SELECTS[field]],
+                value=org.get(field) or default,
+                allow_blank=False,
+                compact=True,
+                id=field,
+            )
+        value = org.get(field)
+        if isinstance(value, list):
+            value = ", ".join(value)
+        placeholder = "comma-separated, e.g. food, youth" if field == "services" else ""
+        return Input(value or "", placeholder=placeholder, compact=True, id=field)
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for field, _ in FORM_FIELDS:
+            if field in SELECTS:
+                out[field] = self.query_one(f"#{field}", Select).value
+            else:
+                value = self.query_one(f"#{field}", Input).value
+                if field == "services":
+                    parts = value.replace(";", ",").split(",")
+                    out[field] = [p.strip() for p in parts if p.strip()]
+                else:
+                    out[field] = value
+        return out
+
+    def clear_errors(self) -> None:
+        for field, _ in FORM_FIELDS:
+            error = self.query_one(f"#{field}-error", Static)
+            error.update("")
+            error.remove_class("-shown")
+        self.query_one(".fl-field-hint", Static).display = True
+
+    def show_error(self, err: ValidationError) -> None:
+        field = FIELD_OF_ERROR.get(err.field, err.field)
+        if field not in dict(FORM_FIELDS):
+            self.notify(str(err), severity="error", markup=False)
+            return
+        error = self.query_one(f"#{field}-error", Static)
+        error.update(str(err))
+        error.add_class("-shown")
+        if field == "services":  # the message lists the services itself
+            self.query_one(".fl-field-hint", Static).display = False
+        self.query_one(f"#{field}").focus()
+
+    def action_save(self) -> None:
+        if self.saving:
+            return
+        self.clear_errors()
+        values = self.values()
+        org_id = self.org["id"] if self.org else None
+
+        def call(store: Any) -> str:
+            if org_id is None:
+                return str(store.add_org(**values))
+            store.update_org(org_id, **values)
+            return str(org_id)
+
+        self.saving = True
+        self.run_store(call, self.saved)
+
+    def saved(self, org_id: str | None) -> None:
+        self.saving = False
+        if org_id is not None:
+            self.dismiss(org_id)
+
+    def run_store(self, call: Callable[[Any], Any], then: Callable[[Any], None]) -> None:
+        """Like StoreScreen.db, but a ValidationError goes beside its field."""
+        app: Any = self.app
+
+        def job() -> None:
+            worker = get_current_worker()
+            with app.db_lock:
+                if worker.is_cancelled:
+                    return
+                try:
+                    result = call(app.store)
+                except ValidationError as err:
+                    app.call_from_thread(self.show_error, err)
+                    result = None
+                except FieldlogError as err:
+                    app.call_from_thread(app.notify, str(err), severity="error", markup=False)
+                    result = None
+            if not worker.is_cancelled:
+                app.call_from_thread(then, result)
+
+        self.run_worker(job, thread=True, exclusive=True, group="save", exit_on_error=False)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class OrgsScreen(StoreScreen):
+    """``store.list_orgs()`` with each partner's referral count; ``a`` adds, ``e``/Enter edit."""
+
+    BINDINGS = [
+        Binding("a", "add", "Add partner", tooltip="Add a partner organization"),
+        Binding("e", "edit", "Edit", tooltip="Edit the partner under the cursor"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.orgs: dict[str, dict[str, Any]] = {}
+        self.select_next: str | None = None  # a partner just saved: put the cursor on it
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="orgs-title", classes="section-title fl-title", markup=False)
+        yield DataTable(id="orgs-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="orgs-detail", classes="fl-detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Partners"
+        add_columns(
+            self.query_one("#orgs-table", DataTable),
+            [("Name", "name", 18), ("Kind", "kind", 9), ("Hood", "hood", 9),
+             ("Services", "services", 12), ("Phone", "phone", 12), ("Refs", "refs", 4)],
+        )  # fmt: skip
+        self.query_one("#orgs-table", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self.db(lambda s: s.list_orgs(), self.show)
+
+    def show(self, rows: list[dict[str, Any]]) -> None:
+        table = self.query_one("#orgs-table", DataTable)
+        keep = self.select_next or self.current_id()
+        self.select_next = None
+        keep_row = table.cursor_row
+        table.clear()
+        self.orgs = {r["id"]: r for r in rows}
+        for r in rows:
+            cells = [
+                clip(r["name"], 18),
+                clip((r["kind"] or "").replace("_", " "), 9),
+                clip(r["neighborhood"], 9),
+                clip(r["services"], 12),
+                clip(r["phone"], 12),
+                Text(str(r["referral_count"]), justify="right"),
+            ]
+            if r["status"] != "active":  # inactive and defunct partners recede
+                for cell in cells:
+                    cell.stylize("dim")
+            table.add_row(*cells, key=r["id"])
+        active = sum(1 for r in rows if r["status"] == "active")
+        self.query_one("#orgs-title", Static).update(
+            f"Partner directory: {len(rows)} organizations, {active} active"
+            if rows
+            else "No partners yet: press a to add one."
+        )
+        if rows:
+            if keep in self.orgs:
+                table.move_cursor(row=table.get_row_index(keep))
+            else:
+                table.move_cursor(row=min(keep_row, len(rows) - 1))
+        self.show_detail()
+
+    def current_id(self) -> str | None:
+        table = self.query_one("#orgs-table", DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    @on(DataTable.RowHighlighted, "#orgs-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        org = self.orgs.get(self.current_id() or "")
+        out = Text(no_wrap=True, overflow="ellipsis")
+        if org is not None:
+            out.append_text(text(org["name"], style="bold"))
+            out.append(f"  {org['status']}", style="dim")
+            who = [org.get(f) for f in ("contact_person", "phone", "email") if org.get(f)]
+            if who:
+                out.append("  ")
+                out.append_text(text(" · ".join(who)))
+            out.append("\n")
+            out.append_text(text(org.get("address") or org.get("notes") or "", style="italic"))
+        self.query_one("#orgs-detail", Static).update(out)
+
+    def action_add(self) -> None:
+        self.app.push_screen(OrgForm(), self.after_form)
+
+    def action_edit(self) -> None:
+        org = self.orgs.get(self.current_id() or "")
+        if org is not None:
+            self.app.push_screen(OrgForm(org), self.after_form)
+
+    @on(DataTable.RowSelected, "#orgs-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.action_edit()
+
+    def after_form(self, org_id: str | None) -> None:
+        if org_id is not None:
+            self.notify("Partner saved.")
+            self.select_next = org_id
+            self.reload()

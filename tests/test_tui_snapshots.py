@@ -1,0 +1,77 @@
+"""Snapshots of each screen at 80x24 on fixed demo data and a fixed clock.
+
+Refresh only after looking at the new pictures: ``pytest tests/test_tui_snapshots.py
+--snapshot-update``, then open the report pytest-textual-snapshot writes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fieldlog import demo
+from fieldlog.app import make_app
+from fieldlog.db.store import Store
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def snap_log(tmp_path, monkeypatch):
+    """300 demo contacts made on Wednesday 2026-11-25 at 10:00 in Chicago, seed 7."""
+    monkeypatch.setenv("FIELDLOG_NOW", "2026-11-25T10:00:00-06:00")
+    path = tmp_path / "snap.db"
+    with Store.open(path) as store:
+        store.set_officer("Ofc. Dana Ruiz", "4471")
+        demo.fill(store, 300, seed=7)
+    return path
+
+
+async def settled(pilot) -> None:
+    for _ in range(4):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def keys(*presses: str):
+    async def run_before(pilot) -> None:
+        await settled(pilot)
+        for key in presses:
+            await pilot.press(key)
+            await settled(pilot)
+
+    return run_before
+
+
+def test_dashboard(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys())
+
+
+def test_contact_list(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("l"))
+
+
+def test_contact_detail(snap_compare, snap_log):
+    assert snap_compare(
+        make_app(snap_log), terminal_size=SIZE, run_before=keys("l", "down", "down", "enter")
+    )
+
+
+def test_help(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("question_mark"))
+
+
+def test_new_contact_form(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("n"))
+
+
+def test_follow_ups(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("f"))
+
+
+def test_organizations(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("o"))
+
+
+def test_export_dialog(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("ctrl+e"))
