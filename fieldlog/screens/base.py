@@ -51,11 +51,12 @@ class StoreScreen(Screen[Any]):
         then: Callable[[Any], None] | None = None,
         *,
         group: str = "load",
+        failed: Callable[[], None] | None = None,
     ) -> None:
         """Run ``call(store)`` in a thread worker, then ``then(result)`` on the UI thread.
 
         A newer call in the same group supersedes an older one: the older result is dropped.
-        A FieldlogError becomes an error notification.
+        A FieldlogError becomes an error notification, then ``failed()`` runs (if given).
         """
         app = self.fl_app
 
@@ -68,6 +69,8 @@ class StoreScreen(Screen[Any]):
                     result = call(app.store)
                 except FieldlogError as err:
                     app.call_from_thread(app.notify, str(err), severity="error", markup=False)
+                    if failed is not None:
+                        app.call_from_thread(failed)
                     return
             if then is not None and not worker.is_cancelled:
                 app.call_from_thread(then, result)

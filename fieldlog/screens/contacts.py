@@ -27,7 +27,7 @@ class ContactsScreen(StoreScreen):
         self.query_text = ""
         self.loaded = 0
         self.exhausted = False
-        self.loading = False
+        self.fetching = False
         self.want_search = False
         self.generation = 0  # bumps on each new query, so a late page of an old one is dropped
 
@@ -67,13 +67,17 @@ class ContactsScreen(StoreScreen):
         self.generation += 1
         self.loaded = 0
         self.exhausted = False
-        self.loading = False
+        self.fetching = False
         self.load_page(clear=True)
 
     def load_page(self, *, clear: bool = False) -> None:
-        if self.loading or self.exhausted:
+        if self.fetching or self.exhausted:
             return
-        self.loading = True
+        self.fetching = True
+        if clear and self.query_text:
+            # a search can take a moment on a big log: show it is working (the cursor is in
+            # the search box, so the table's indicator takes no focus away)
+            self.query_one("#contacts", DataTable).loading = True
         q, offset, gen = self.query_text or None, self.loaded, self.generation
 
         def call(store: Any) -> list[dict[str, Any]]:
@@ -83,12 +87,17 @@ class ContactsScreen(StoreScreen):
             if gen == self.generation:
                 self.add_page(rows, clear=clear)
 
-        self.db(call, then, group="page")
+        def failed() -> None:
+            self.fetching = False
+            self.query_one("#contacts", DataTable).loading = False
+
+        self.db(call, then, group="page", failed=failed)
 
     def add_page(self, rows: list[dict[str, Any]], *, clear: bool) -> None:
         table = self.query_one("#contacts", DataTable)
         if clear:
             table.clear()
+            table.loading = False
         for r in rows:
             if r["id"] in table.rows:
                 continue
@@ -102,7 +111,7 @@ class ContactsScreen(StoreScreen):
             )
         self.loaded += len(rows)
         self.exhausted = len(rows) < PAGE
-        self.loading = False
+        self.fetching = False
         if clear:
             what = f"matching “{self.query_text}”" if self.query_text else "newest first"
             self.sub_title = f"Contacts {what}" + ("" if rows else " — none")
