@@ -7,7 +7,7 @@ import io
 
 from rich.console import Console
 from textual import events
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Select, Static
 
 from fieldlog.app import FieldlogApp, make_app
 from fieldlog.db.store import Store
@@ -280,5 +280,43 @@ def test_slash_from_the_dashboard_types_into_search(tmp_path):
             assert app.screen.query_one("#search", Input).value == "bakery"
             rows = table_text(app.screen.query_one("#contacts", DataTable))
             assert len(rows) == 1 and "bakery" in rows[0]
+
+    run(flow)
+
+
+def test_filter_bar_narrows_the_list(tmp_path):
+    path = tmp_path / "log.db"
+    build_log(path, "Westside walk", "Westside meeting")
+    with Store.open(path) as store:
+        store.add_contact({"summary": "Old call", "kind": "phone", "occurred_at": "30d ago",
+                           "neighborhood": "Westside", "tags": ["night"]})  # fmt: skip
+
+    async def flow():
+        app = make_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            table = await open_list(app, pilot)
+            assert table.row_count == 4
+            screen = app.screen
+
+            async def set_filter(wid: str, value: str) -> list[str]:
+                widget = screen.query_one(f"#{wid}")
+                widget.value = value
+                await asyncio.sleep(0.4)  # filters wait for typing to pause
+                await settle(app, pilot)
+                return table_text(table)
+
+            assert len(await set_filter("f-hood", "westside")) == 3
+            assert [r for r in await set_filter("f-since", "7d") if "Old call" in r] == []
+            assert len(table_text(table)) == 2
+            await set_filter("f-since", "")
+            rows = await set_filter("f-kind", "phone")
+            assert len(rows) == 1 and "Old call" in rows[0]
+            await set_filter("f-kind", Select.NULL)
+            rows = await set_filter("f-tag", "night")
+            assert len(rows) == 1 and "Old call" in rows[0]
+            assert "tag night" in screen.sub_title
+            # a date the store cannot read is a notification, not a crash
+            await set_filter("f-until", "whenever")
+            assert any("Cannot read the date" in n.message for n in app._notifications)
 
     run(flow)

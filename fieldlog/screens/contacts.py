@@ -1,4 +1,8 @@
-"""Every contact, newest first, a page at a time; a search box filters through the index."""
+"""Every contact, newest first, a page at a time.
+
+A search box filters through the full-text index; a filter bar below it narrows by
+neighborhood, kind, tag and date range (the same filters as ``fieldlog list``).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Input
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Input, Select
 
-from fieldlog import dates
+from fieldlog import dates, models
 from fieldlog.screens.base import StoreScreen, add_columns, clip, text
 
 PAGE = 100
@@ -25,6 +30,7 @@ class ContactsScreen(StoreScreen):
     def __init__(self) -> None:
         super().__init__()
         self.query_text = ""
+        self.filters: dict[str, str] = {}  # list_contacts keyword -> what was typed
         self.loaded = 0
         self.exhausted = False
         self.fetching = False
@@ -34,6 +40,15 @@ class ContactsScreen(StoreScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="Search contacts (/) — any word", id="search")
+        with Horizontal(id="filters"):
+            yield Input(placeholder="hood", id="f-hood", compact=True)
+            yield Select(
+                [(k, k) for k in models.CONTACT_KINDS], prompt="any kind", id="f-kind",
+                compact=True,
+            )  # fmt: skip
+            yield Input(placeholder="tag", id="f-tag", compact=True)
+            yield Input(placeholder="since (7d)", id="f-since", compact=True)
+            yield Input(placeholder="until", id="f-until", compact=True)
         yield DataTable(id="contacts", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -47,10 +62,16 @@ class ContactsScreen(StoreScreen):
         )  # fmt: skip
         (self.query_one("#search", Input) if self.want_search else table).focus()
         self.restart()
+        self.db(lambda store: store.suggestions("neighborhood"), self._suggest_hoods, group="hoods")
+
+    def _suggest_hoods(self, hoods: list[str]) -> None:
+        from textual.suggester import SuggestFromList
+
+        self.query_one("#f-hood", Input).suggester = SuggestFromList(hoods, case_sensitive=False)
 
     def action_escape(self) -> None:
-        """Escape in the search box returns to the table; in the table, to the dashboard."""
-        if isinstance(self.focused, Input):
+        """Escape in the search box or a filter returns to the table; in the table, back."""
+        if not isinstance(self.focused, DataTable):
             self.query_one("#contacts", DataTable).focus()
         else:
             self.fl_app.action_back()
@@ -74,14 +95,15 @@ class ContactsScreen(StoreScreen):
         if self.fetching or self.exhausted:
             return
         self.fetching = True
-        if clear and self.query_text:
+        if clear and (self.query_text or self.filters):
             # a search can take a moment on a big log: show it is working (the cursor is in
             # the search box, so the table's indicator takes no focus away)
             self.query_one("#contacts", DataTable).loading = True
         q, offset, gen = self.query_text or None, self.loaded, self.generation
+        filters = dict(self.filters)
 
         def call(store: Any) -> list[dict[str, Any]]:
-            return store.list_contacts(query=q, limit=PAGE, offset=offset)
+            return store.list_contacts(query=q, limit=PAGE, offset=offset, **filters)
 
         def then(rows: list[dict[str, Any]]) -> None:
             if gen == self.generation:
@@ -114,6 +136,8 @@ class ContactsScreen(StoreScreen):
         self.fetching = False
         if clear:
             what = f"matching “{self.query_text}”" if self.query_text else "newest first"
+            if self.filters:
+                what += " · " + ", ".join(f"{k} {v}" for k, v in self.filters.items())
             self.sub_title = f"Contacts {what}" + ("" if rows else " — none")
         self.maybe_more(table.cursor_row)
 
@@ -144,6 +168,40 @@ class ContactsScreen(StoreScreen):
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
         self.run_search(event.value)
+        self.query_one("#contacts", DataTable).focus()
+
+    # ------------------------------------------------------------------ filter bar
+    FILTER_IDS = {"f-hood": "hood", "f-kind": "kind", "f-tag": "tag", "f-since": "since",
+                  "f-until": "until"}  # fmt: skip
+
+    def filter_values(self) -> dict[str, str]:
+        out = {}
+        for wid, key in self.FILTER_IDS.items():
+            widget = self.query_one(f"#{wid}")
+            if isinstance(widget, Select):
+                value = "" if widget.value is Select.NULL else str(widget.value)
+            else:
+                value = widget.value.strip()  # type: ignore[attr-defined]
+            if value:
+                out[key] = value
+        return out
+
+    @on(Input.Changed, "#filters Input")
+    @on(Select.Changed, "#filters Select")
+    def _filter_changed(self, event: Any) -> None:
+        if getattr(self, "_filter_timer", None) is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(SEARCH_DELAY, self.apply_filters)
+
+    def apply_filters(self) -> None:
+        values = self.filter_values()
+        if values != self.filters:
+            self.filters = values
+            self.restart()
+
+    @on(Input.Submitted, "#filters Input")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self.apply_filters()
         self.query_one("#contacts", DataTable).focus()
 
     # ------------------------------------------------------------------ detail
