@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from fieldlog import dates, models
 from fieldlog.screens.base import StoreScreen, add_columns, clip, text
-from fieldlog.screens.dialogs import ChoiceDialog, ConfirmDialog
+from fieldlog.screens.dialogs import ChoiceDialog, ConfirmDialog, TextDialog
 
 FIELDS = (
     ("When", "occurred_at"),
@@ -32,13 +32,22 @@ FIELDS = (
     ("Updated", "updated_at"),
 )
 
+# Choosing one of these with ``s`` offers the outcome dialog next (Escape skips it).
+CLOSING_STATUSES = ("completed", "declined", "unreachable")
+
+
+def reason_outcome(ref: dict[str, Any]) -> str:
+    """The Reason column: "reason — outcome", either part alone when the other is empty."""
+    return " — ".join(p for p in (ref.get("reason"), ref.get("outcome")) if p)
+
 
 class DetailScreen(StoreScreen):
     """Dismisses with ``("deleted", id)``, ``("changed", id)`` or None, so lists can update."""
 
     BINDINGS = [
-        Binding("s", "referral_status", "Referral status"),
-        Binding("r", "resolve_concern", "Resolve concern"),
+        Binding("s", "referral_status", "Status", tooltip="Change the referral's status"),
+        Binding("u", "referral_outcome", "Outcome", tooltip="Set the referral's outcome"),
+        Binding("r", "resolve_concern", "Resolve", tooltip="Resolve the concern"),
         Binding("x,delete", "delete_contact", "Delete"),
         Binding("e", "edit_contact", "Edit", tooltip="Edit this contact"),
         Binding("c", "add_concern", "+Concern", tooltip="Add a concern"),
@@ -72,7 +81,7 @@ class DetailScreen(StoreScreen):
         add_columns(
             self.query_one("#referrals", DataTable),
             [("Id", "id", None), ("Agency", "agency", 16), ("Status", "status", 11),
-             ("Follow up", "follow_up_on", 10), ("Reason", "reason", 20)],
+             ("Follow up", "follow_up_on", 10), ("Reason — outcome", "reason", 20)],
         )  # fmt: skip
         self.reload()
 
@@ -122,7 +131,7 @@ class DetailScreen(StoreScreen):
                 clip(r["agency"], 16),
                 text(r["status"]),
                 text(r["follow_up_on"]),
-                clip(r["reason"], 20),
+                clip(reason_outcome(r), 20),
                 key=r["id"],
             )
         self.query_one("#referrals-title", Static).update(f"Referrals ({len(c['referrals'])})")
@@ -147,12 +156,41 @@ class DetailScreen(StoreScreen):
             return
         rid = ref["id"]
 
+        def status_saved(row: dict[str, Any]) -> None:
+            self.saved(row)
+            if row["status"] in CLOSING_STATUSES:
+                self._ask_outcome({**ref, **row})
+
         def chosen(status: str | None) -> None:
             if status and status != ref["status"]:
-                self.db(lambda s: s.update_referral(rid, status=status), self.saved, group="write")
+                self.db(
+                    lambda s: s.update_referral(rid, status=status), status_saved, group="write"
+                )
 
         title = f"Status of referral {ref['short_id']} to {ref['agency']}"
         self.app.push_screen(ChoiceDialog(title, models.REFERRAL_STATUSES, ref["status"]), chosen)
+
+    def action_referral_outcome(self) -> None:
+        ref = self._selected("referrals")
+        if ref is not None:
+            self._ask_outcome(ref)
+
+    def _ask_outcome(self, ref: dict[str, Any]) -> None:
+        """Edit a referral's outcome in a TextDialog; Escape (None) or no change writes nothing."""
+        rid, old = ref["id"], ref.get("outcome") or ""
+
+        def written(row: dict[str, Any]) -> None:
+            self.changed = True
+            self.notify(f"Saved: outcome of {row['short_id']}.", markup=False)
+            self.reload()
+
+        def typed(outcome: str | None) -> None:
+            if outcome is not None and outcome != old:
+                self.db(lambda s: s.update_referral(rid, outcome=outcome), written, group="write")
+
+        title = f"Outcome of referral {ref['short_id']} to {ref['agency']} ({ref['status']})"
+        dialog = TextDialog(title, old, "What came of it?", max_length=models.MAX_TEXT)
+        self.app.push_screen(dialog, typed)
 
     def action_resolve_concern(self) -> None:
         concern = self._selected("concerns")
