@@ -9,7 +9,6 @@ its field, and the message is shown under that field.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -22,11 +21,10 @@ from textual.suggester import Suggester, SuggestFromList
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
-from textual.worker import get_current_worker
 
 from fieldlog import dates, models
 from fieldlog.errors import FieldlogError, NotFoundError, ValidationError
-from fieldlog.screens.base import StoreScreen, text
+from fieldlog.screens.base import StoreScreen, run_store, text
 from fieldlog.screens.dialogs import ConfirmDialog
 
 if TYPE_CHECKING:
@@ -628,7 +626,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         if self.draft_saved:
             name = self.draft_name
             # On the app, not this screen: the screen's workers stop when it closes.
-            _run(self.fl_app, lambda s: s.drop_draft(name))
+            run_store(self.fl_app, lambda s: s.drop_draft(name), group="drop-draft")
         self.dismiss(None)
 
 
@@ -762,18 +760,11 @@ def open_new_contact(app: FieldlogApp) -> None:
 def offer_drafts(app: FieldlogApp) -> None:
     """At start-up, offer back every contact form left unsaved (a crash, a closed terminal)."""
 
-    def job() -> None:
-        worker = get_current_worker()
-        try:
-            with app.db_lock:
-                names = [n for n in app.store.drafts() if n.startswith("contact-")]
-                found = [(n, app.store.load_draft(n)) for n in names]
-        except FieldlogError:
-            return
-        if not worker.is_cancelled:
-            app.call_from_thread(_offer_next, app, [(n, d) for n, d in found if d])
+    def found(store: Store) -> list[tuple[str, dict[str, Any]]]:
+        names = [n for n in store.drafts() if n.startswith("contact-")]
+        return [(n, d) for n in names if (d := store.load_draft(n))]
 
-    app.run_worker(job, thread=True, group="drafts", exit_on_error=False)
+    run_store(app, found, lambda drafts: _offer_next(app, drafts), group="drafts")
 
 
 def _offer_next(app: FieldlogApp, drafts: list[tuple[str, dict[str, Any]]]) -> None:
@@ -795,18 +786,7 @@ def _offer_next(app: FieldlogApp, drafts: list[tuple[str, dict[str, Any]]]) -> N
         if yes:
             app.push_screen(ContactFormScreen(draft=draft), then_next)
             return
-        _run(app, lambda s: s.drop_draft(name))
+        run_store(app, lambda s: s.drop_draft(name), group="drop-draft")
         then_next()
 
     app.push_screen(RestoreDialog(question), answered)
-
-
-def _run(app: FieldlogApp, call: Callable[[Store], Any]) -> None:
-    def job() -> None:
-        with app.db_lock:
-            try:
-                call(app.store)
-            except FieldlogError as err:
-                app.call_from_thread(app.notify, str(err), severity="error", markup=False)
-
-    app.run_worker(job, thread=True, exit_on_error=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -12,11 +11,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
-from textual.worker import get_current_worker
 
 from fieldlog import models
 from fieldlog.errors import FieldlogError, ValidationError
-from fieldlog.screens.base import StoreScreen, add_columns, clip, text
+from fieldlog.screens.base import StoreScreen, add_columns, clip, run_store, text
 
 # (field, label) in form order; kind and status are Selects, the rest Inputs.
 FORM_FIELDS = (
@@ -135,34 +133,21 @@ class OrgForm(ModalScreen[str | None]):
             return str(org_id)
 
         self.saving = True
-        self.run_store(call, self.saved)
+        run_store(
+            self, call, self.saved, group="save", failed=lambda: self.saved(None),
+            on_error=self.shown_beside_field,
+        )  # fmt: skip
 
     def saved(self, org_id: str | None) -> None:
         self.saving = False
         if org_id is not None:
             self.dismiss(org_id)
 
-    def run_store(self, call: Callable[[Any], Any], then: Callable[[Any], None]) -> None:
-        """Like StoreScreen.db, but a ValidationError goes beside its field."""
-        app: Any = self.app
-
-        def job() -> None:
-            worker = get_current_worker()
-            with app.db_lock:
-                if worker.is_cancelled:
-                    return
-                try:
-                    result = call(app.store)
-                except ValidationError as err:
-                    app.call_from_thread(self.show_error, err)
-                    result = None
-                except FieldlogError as err:
-                    app.call_from_thread(app.notify, str(err), severity="error", markup=False)
-                    result = None
-            if not worker.is_cancelled:
-                app.call_from_thread(then, result)
-
-        self.run_worker(job, thread=True, exclusive=True, group="save", exit_on_error=False)
+    def shown_beside_field(self, err: FieldlogError) -> bool:
+        if isinstance(err, ValidationError):
+            self.show_error(err)
+            return True
+        return False
 
     def action_cancel(self) -> None:
         self.dismiss(None)
