@@ -322,3 +322,17 @@ def test_filter_bar_narrows_the_list(tmp_path):
             assert any("Cannot read the date" in n.message for n in app._notifications)
 
     run(flow)
+
+
+def test_summary_column_uses_a_wide_terminal(tmp_path):
+    path = tmp_path / "log.db"
+    build_log(path, "A summary long enough to be cut at eighty columns but not at one forty")
+
+    async def flow():
+        app = make_app(path)
+        async with app.run_test(size=(140, 30)) as pilot:
+            table = await open_list(app, pilot)
+            assert table.columns["summary"].width == 84
+            assert any("not at one forty" in r for r in table_text(table))
+
+    run(flow)

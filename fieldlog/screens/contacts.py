@@ -58,7 +58,7 @@ class ContactsScreen(StoreScreen):
         add_columns(
             table,
             [("When", "when", 16), ("Id", "id", None), ("Hood", "hood", 10),
-             ("Summary", "summary", 24), ("C/R", "counts", 5)],
+             ("Summary", "summary", self.summary_width()), ("C/R", "counts", 5)],
         )  # fmt: skip
         (self.query_one("#search", Input) if self.want_search else table).focus()
         self.restart()
@@ -68,6 +68,18 @@ class ContactsScreen(StoreScreen):
         from textual.suggester import SuggestFromList
 
         self.query_one("#f-hood", Input).suggester = SuggestFromList(hoods, case_sensitive=False)
+
+    def summary_width(self) -> int:
+        """What the other columns (When, Id, Hood, C/R, gaps, scrollbar) leave to the summary:
+        24 at 80 columns, more on a wide terminal."""
+        return max(24, self.app.size.width - 56)
+
+    def on_resize(self) -> None:
+        table = self.query_one("#contacts", DataTable)
+        column = table.columns.get("summary")  # type: ignore[call-overload]
+        if column is not None and column.width != self.summary_width():
+            column.width = self.summary_width()
+            self.restart()  # rows are clipped to the width: load them again
 
     def action_escape(self) -> None:
         """Escape in the search box or a filter returns to the table; in the table, back."""
@@ -127,7 +139,7 @@ class ContactsScreen(StoreScreen):
                 text(dates.show_local(r["occurred_at"])),
                 text(r["short_id"]),
                 clip(r["neighborhood"], 10),
-                clip(r["summary"] or r.get("person_name"), 24),
+                clip(r["summary"] or r.get("person_name"), self.summary_width()),
                 text(f"{r['concern_count']}/{r['referral_count']}"),
                 key=r["id"],
             )
