@@ -75,3 +75,9 @@ def test_organizations(snap_compare, snap_log):
 
 def test_export_dialog(snap_compare, snap_log):
     assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("ctrl+e"))
+
+
+def test_dashboard_light_theme(snap_compare, snap_log):
+    app = make_app(snap_log)
+    app.theme = "textual-light"
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys())
