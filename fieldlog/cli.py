@@ -927,3 +927,8 @@ def main() -> None:
     name = _subcommand(sys.argv[1:])
     target = quick_app(name) if name in QUICK_COMMANDS else app
     target(prog_name="fieldlog")
+
+
+# Commands defined in their own modules register themselves on ``app`` when imported. They
+# keep their heavy imports inside the command functions, so this costs the quick path ~nothing.
+from fieldlog import cli_export, cli_import, cli_report  # noqa: E402, F401

@@ -796,6 +796,15 @@ class Store:
             )
         return n
 
+    # ------------------------------------------------------------------ export
+    # (methods that stream rows for fieldlog/export.py go here)
+
+    # ------------------------------------------------------------------ import
+    # (methods that write imported rows for fieldlog/importer.py go here)
+
+    # ------------------------------------------------------------------ reports
+    # (aggregate queries for fieldlog/report.py go here)
+
 
 class _Tx:
     """What a write transaction can do; it stamps every change with the device clock."""
