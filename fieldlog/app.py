@@ -23,6 +23,7 @@ from fieldlog.screens.export import ExportDialog
 from fieldlog.screens.followups import FollowupsScreen
 from fieldlog.screens.help import HelpScreen
 from fieldlog.screens.orgs import OrgsScreen
+from fieldlog.screens.report import ReportScreen
 
 # Actions that leave the current screen: not while a dialog is open (it owns the keys).
 NAV_ACTIONS = {
@@ -33,6 +34,7 @@ NAV_ACTIONS = {
     "contacts",
     "followups",
     "orgs",
+    "report",
     "export",
     "back",
     "leave",
@@ -43,12 +45,18 @@ class FieldlogApp(App[None]):
     """Dashboard and contact list are modes; detail screens are pushed on top of them."""
 
     TITLE = "fieldlog"
-    CSS_PATH = ["screens/fieldlog.tcss", "screens/form.tcss", "screens/screens2.tcss"]
+    CSS_PATH = [
+        "screens/fieldlog.tcss",
+        "screens/form.tcss",
+        "screens/screens2.tcss",
+        "screens/report.tcss",
+    ]
     MODES = {
         "dashboard": DashboardScreen,
         "contacts": ContactsScreen,
         "followups": FollowupsScreen,
         "orgs": OrgsScreen,
+        "report": ReportScreen,
     }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
@@ -59,6 +67,7 @@ class FieldlogApp(App[None]):
         Binding("l", "contacts", "List", tooltip="Every contact, newest first"),
         Binding("f", "followups", "Follow-ups", tooltip="The follow-ups table"),
         Binding("o", "orgs", "Orgs", show=False, tooltip="Community partners directory"),
+        Binding("R", "report", "Report", show=False, tooltip="Report: figures for a period"),
         Binding("ctrl+e", "export", "Export", show=False, tooltip="Export contacts to CSV"),
         Binding("escape", "back", "Back", show=False, tooltip="Back / close"),
         Binding("q", "leave", "Quit", tooltip="Quit fieldlog (also Ctrl+Q)"),
@@ -130,6 +139,9 @@ class FieldlogApp(App[None]):
     def action_orgs(self) -> None:
         self._to_mode("orgs")
 
+    def action_report(self) -> None:
+        self._to_mode("report")
+
     def action_export(self) -> None:
         self.push_screen(ExportDialog())
 
@@ -144,6 +156,9 @@ class FieldlogApp(App[None]):
         yield SystemCommand("New contact", "Log a new contact (n)", self.action_new)
         yield SystemCommand("Organizations", "Community partners (o)", self.action_orgs)
         yield SystemCommand("Export CSV", "Contacts to a CSV file (Ctrl+E)", self.action_export)
+        yield SystemCommand(
+            "Report", "Contacts, concerns, referrals for a period (R)", self.action_report
+        )
         yield SystemCommand("Help", "Every key (?)", self.action_help)
 
 

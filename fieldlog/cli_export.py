@@ -1,3 +1,152 @@
 """`fieldlog export`: registered on the CLI app (see the end of fieldlog/cli.py)."""
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fieldlog.cli import JsonOpt, _store, app, emit_json
+from fieldlog.errors import FieldlogError
+
+TABLE_NAMES = ("contacts", "concerns", "referrals", "organizations", "flat", "all")
+
+
+@contextmanager
+def _progress(enabled: bool, total: int | None, label: str) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar on stderr (imported only when shown); a no-op otherwise."""
+    if not enabled:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda n: bar.update(task, completed=n)
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    table: Annotated[
+        str,
+        typer.Argument(
+            help="contacts, concerns, referrals, organizations, flat (one row per concern and "
+            "per referral with its contact), or all (a folder, or a .zip with --out X.zip).",
+            metavar="[TABLE]",
+        ),
+    ] = "contacts",
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="WHEN", help="Contacts from WHEN on.")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="WHEN", help="Contacts up to WHEN (a day includes it)."),
+    ] = None,
+    officer: Annotated[
+        str | None, typer.Option("--officer", help="Logged by this officer.")
+    ] = None,
+    hood: Annotated[str | None, typer.Option("--hood", help="In this neighborhood.")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="Concern category (e.g. noise).")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Concern, referral or partner status.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Contacts with this tag.")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", "-o", metavar="FILE|-", help="Where to write (default/-: stdout)."),
+    ] = None,
+    excel: Annotated[
+        bool, typer.Option("--excel", help="For Excel: UTF-8 byte-order mark and CRLF.")
+    ] = False,
+    raw: Annotated[
+        bool,
+        typer.Option("--raw", help="Keep cells that start with = + - @ as they are (no ')."),
+    ] = False,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Names become pseudonyms; phones, e-mails, addresses, locations are left out "
+            "and scrubbed from free text.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export the log as CSV (RFC 4180, UTF-8): one table, a flat view, or all of them."""
+    from fieldlog import export
+
+    name = table.strip().lower()
+    if name not in TABLE_NAMES:
+        raise FieldlogError(f"Unknown table '{table}': use one of {', '.join(TABLE_NAMES)}.")
+    to_stdout = out is None or out == "-"
+    if as_json and to_stdout:
+        raise FieldlogError(
+            "--json prints a summary on stdout, which would mix with the CSV: "
+            "give --out FILE with --json."
+        )
+    if name == "all" and to_stdout:
+        raise FieldlogError("'all' writes several files: give --out FOLDER or --out FILE.zip.")
+    filters = {
+        "since": since, "until": until, "officer": officer, "hood": hood,
+        "category": category, "status": status, "tag": tag,
+    }  # fmt: skip
+    store = _store(ctx)
+    store.export_check(name, filters)  # bad dates or words fail before any file is made
+    show = not as_json and sys.stderr.isatty()
+    result: dict[str, Any] = {"table": name, "out": "-" if to_stdout else out}
+
+    if name == "all":
+        dest = Path(out).expanduser()  # type: ignore[arg-type]
+        with _progress(show, None, "Exporting") as tick:
+            done: dict[str, int] = {}
+
+            def step(t: str, n: int) -> None:
+                done[t] = n
+                tick(sum(done.values()))
+
+            counts = export.export_all(
+                store, dest, filters=filters, excel=excel, raw=raw, redact=redact,
+                progress=step if show else None,
+            )  # fmt: skip
+        result["rows"] = counts
+        result["out"] = str(dest)
+    else:
+        total = store.export_count(name, filters) if show else None
+        redactor = export.Redactor.for_store(store) if redact else None
+        with _progress(show, total, f"Exporting {name}") as tick:
+            kw: dict[str, Any] = {
+                "filters": filters, "excel": excel, "raw": raw, "redactor": redactor,
+                "progress": tick if show else None,
+            }  # fmt: skip
+            if to_stdout:
+                stream = sys.stdout
+                n = export.write_table(store, name, stream, **kw)
+                stream.flush()
+            else:
+                path = Path(out).expanduser()  # type: ignore[arg-type]
+                if path.is_dir():
+                    raise FieldlogError(f"{path} is a folder: give a file name, e.g. {name}.csv.")
+                with export.atomic_text(path) as fh:
+                    n = export.write_table(store, name, fh, **kw)
+                result["out"] = str(path)
+        result["rows"] = n
+    if as_json:
+        emit_json(result)
+    elif not to_stdout:
+        rows = result["rows"]
+        count = sum(rows.values()) if isinstance(rows, dict) else rows
+        typer.echo(f"Exported {count} rows to {result['out']}.", err=True)

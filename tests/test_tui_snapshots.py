@@ -81,3 +81,7 @@ def test_dashboard_light_theme(snap_compare, snap_log):
     app = make_app(snap_log)
     app.theme = "textual-light"
     assert snap_compare(app, terminal_size=SIZE, run_before=keys())
+
+
+def test_report(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("R"))

@@ -145,6 +145,16 @@ STEPS.append(
         ],
     )
 )
+# The report's "resolved in the period" reads resolved concerns by date.
+STEPS.append(
+    (
+        "0004_resolved_index",
+        [
+            "CREATE INDEX concerns_resolved ON concerns(resolved_at) "
+            "WHERE deleted = 0 AND status = 'resolved'",
+        ],
+    )
+)
 
 LATEST = len(STEPS)
 MIGRATION_SET = "fieldlog"

@@ -798,11 +798,594 @@ class Store:
 
     # ------------------------------------------------------------------ export
     # (methods that stream rows for fieldlog/export.py go here)
+    # The CSV quoting, the formula neutralisation and the UTC -> local time conversion run as
+    # SQL expressions (one text line per row), so a million rows stream at close to the sqlite3
+    # shell's speed. ``form="cells"`` returns the converted cells unquoted, for Python-side
+    # work (redaction).
+    _EXPORT_TABLES = ("contacts", "concerns", "referrals", "organizations", "flat")
+    _EXPORT_FILTERS = ("since", "until", "officer", "hood", "tag", "category", "status")
+    # Which filters each table understands; the others are refused (or skipped by ``all``).
+    _EXPORT_APPLIES = {
+        "contacts": {"since", "until", "officer", "hood", "tag", "category"},
+        "concerns": {"since", "until", "officer", "hood", "tag", "category", "status"},
+        "referrals": {"since", "until", "officer", "hood", "tag", "category", "status"},
+        "organizations": {"officer", "hood", "status"},
+        "flat": {"since", "until", "officer", "hood", "tag", "category", "status"},
+    }
+    _EXPORT_FLAT_ARMS = {
+        "concern": (
+            "SELECT 'concern' AS record_type, k.id AS record_id, k.contact_id AS contact_id, "
+            "c.occurred_at AS occurred_at, c.officer AS officer, c.neighborhood AS neighborhood, "
+            "c.kind AS kind, c.summary AS summary, k.category AS category, "
+            "k.priority AS priority, k.status AS status, k.description AS description, "
+            "NULL AS agency, NULL AS service, NULL AS reason, NULL AS follow_up_on, "
+            "NULL AS outcome, k.resolved_at AS resolved_at "
+            "FROM concerns k JOIN contacts c ON c.id = k.contact_id"
+        ),
+        "referral": (
+            "SELECT 'referral', r.id, r.contact_id, c.occurred_at, c.officer, c.neighborhood, "
+            "c.kind, c.summary, (SELECT x.category FROM concerns x WHERE x.id = r.concern_id), "
+            "NULL, r.status, NULL, r.agency, r.service, r.reason, r.follow_up_on, r.outcome, "
+            "NULL FROM referrals r JOIN contacts c ON c.id = r.contact_id"
+        ),
+    }
+
+    @staticmethod
+    def _tz_spans(lo: int = 1990, hi: int = 2050) -> list[tuple[str, int]]:
+        """The local zone's UTC offsets (minutes) from ``lo`` to ``hi``: (UTC start as
+        ``YYYY-MM-DDTHH:MM:SS``, offset) per span, from ``time.localtime`` (what Python's
+        ``astimezone()`` uses). Cached per zone."""
+        import calendar
+        import os
+        import time
+
+        key = (os.environ.get("TZ"), time.tzname, lo, hi)
+        cached = Store._TZ_CACHE.get(key)
+        if cached is not None:
+            return cached
+
+        def off(ts: int) -> int:
+            return time.localtime(ts).tm_gmtoff
+
+        start = calendar.timegm((lo, 1, 1, 0, 0, 0))
+        end = calendar.timegm((hi, 1, 1, 0, 0, 0))
+        spans = [(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(start)), off(start))]
+        step = 6 * 3600
+        t, cur = start, off(start)
+        while t < end:
+            nxt = min(t + step, end)
+            if off(nxt) != cur:
+                a, b = t, nxt  # off(a) == cur != off(b): find the first second of the change
+                while b - a > 1:
+                    m = (a + b) // 2
+                    a, b = (m, b) if off(m) == cur else (a, m)
+                cur = off(b)
+                spans.append((time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(b)), cur))
+            t = nxt
+        result = [(at, o // 60) for at, o in spans]
+        if any(o % 60 for _, o in spans):
+            result = []  # offsets with seconds (old local mean times): SQLite's own way
+        Store._TZ_CACHE[key] = result
+        return result
+
+    _TZ_CACHE: dict[tuple, list[tuple[str, int]]] = {}
+
+    @staticmethod
+    def sql_local_iso(x: str, *, ms: bool = False) -> str:
+        """SQL for a stored UTC text ``x`` as local ISO 8601 with the offset in force at that
+        instant (NULL stays NULL); ``ms`` keeps the stored milliseconds, if any.
+
+        Between 1990 and 2050 the offsets come from a table of the zone's transitions (a binary
+        search of CASEs on the text, then a fixed shift), 10x faster than SQLite's
+        ``localtime``, which the years outside use."""
+        frac = f" || rtrim(substr({x}, 20, 4), 'Z')" if ms else ""
+
+        def text(m: int) -> str:
+            return f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}:{abs(m) % 60:02d}"
+
+        m = f"CAST(round((julianday({x}, 'localtime') - julianday({x})) * 1440) AS INTEGER)"
+        generic = (
+            f"strftime('%Y-%m-%dT%H:%M:%S', {x}, 'localtime'){frac} || CASE WHEN {m} < 0 "
+            f"THEN '-' ELSE '+' END || printf('%02d:%02d', abs({m}) / 60, abs({m}) % 60)"
+        )
+        spans = Store._tz_spans()
+        if not spans:
+            return generic
+
+        def node(a: int, b: int) -> str:
+            if b - a == 1:
+                shift = spans[a][1]
+                return (
+                    f"replace(datetime({x}, '{shift:+d} minutes'), ' ', 'T'){frac} "
+                    f"|| '{text(shift)}'"
+                )
+            mid = (a + b) // 2
+            return f"CASE WHEN {x} < '{spans[mid][0]}' THEN {node(a, mid)} ELSE {node(mid, b)} END"
+
+        return (
+            f"CASE WHEN {x} < '1990-01-01' OR {x} >= '2050-01-01' THEN {generic} "
+            f"ELSE {node(0, len(spans))} END"
+        )
+
+    @staticmethod
+    def sql_csv_cell(x: str, *, raw: bool = False) -> str:
+        """SQL for ``x`` as one RFC 4180 cell ('' for NULL), with a leading ``'`` when it would
+        run as a spreadsheet formula unless ``raw``. (Control characters are literal in the
+        SQL text: a ``char(10)`` call per cell costs 10% of an export.)"""
+        need = f"instr({x}, '\"') OR instr({x}, ',') OR instr({x}, '\n') OR instr({x}, '\r')"
+        quoted = f"replace({x}, '\"', '\"\"')"
+        if raw:
+            return f"CASE WHEN {need} THEN '\"' || {quoted} || '\"' ELSE ifnull({x}, '') END"
+        risky = f"substr({x}, 1, 1) IN ('=', '+', '-', '@', '\t', '\r')"
+        # Cheap comparisons first: only text from '\t' to '-' or from '=' to '@' can be risky.
+        maybe = f"{x} < '.' OR ({x} >= '=' AND {x} < 'A')"
+        return (
+            f"CASE WHEN {need} THEN '\"' || CASE WHEN {risky} THEN '''' ELSE '' END || {quoted} "
+            f"|| '\"' WHEN {maybe} THEN CASE WHEN {risky} THEN '''' || {x} ELSE {x} END "
+            f"ELSE ifnull({x}, '') END"
+        )
+
+    @staticmethod
+    def _sql_list(x: str) -> str:
+        # JSON list -> "a;b": plain string surgery for the usual '["a", "b"]', json_each else.
+        return (
+            f"CASE WHEN {x} IS NULL OR {x} = '[]' THEN '' "
+            f"WHEN instr({x}, '\\') = 0 AND instr({x}, '\",\"') = 0 "
+            f"THEN replace(substr({x}, 3, length({x}) - 4), '\", \"', ';') "
+            f"ELSE (SELECT group_concat(j.value, ';') FROM json_each({x}) j) END"
+        )
+
+    def _export_where(
+        self, table: str, filters: Mapping[str, str | None], *, strict: bool
+    ) -> tuple[list[str], list[str], list[Any], list[Any]]:
+        """WHERE terms and parameters: (contact-level, own-row) for the table."""
+        given = {k: v for k, v in filters.items() if v not in (None, "")}
+        unknown = set(given) - set(self._EXPORT_FILTERS)
+        if unknown:
+            raise ValueError(f"unknown export filters {sorted(unknown)}")
+        skipped = set(given) - self._EXPORT_APPLIES[table]
+        if skipped and strict:
+            f = sorted(skipped)[0]
+            raise ValidationError(
+                f,
+                f"--{f} does not apply to {table}: it applies to "
+                + ", ".join(t for t, a in self._EXPORT_APPLIES.items() if f in a)
+                + ".",
+            )
+        given = {k: v for k, v in given.items() if k not in skipped}
+        c_where: list[str] = []
+        c_params: list[Any] = []
+        if table == "organizations":
+            if "officer" in given:
+                c_where.append("o.officer = ? COLLATE NOCASE")
+                c_params.append(str(given["officer"]).strip())
+            if "hood" in given:
+                c_where.append("o.neighborhood = ? COLLATE NOCASE")
+                c_params.append(str(given["hood"]).strip())
+            if "status" in given:
+                c_where.append("o.status = ?")
+                c_params.append(
+                    models.choice(
+                        "status",
+                        given["status"],
+                        self._export_statuses(models.ORG_STATUSES, strict=strict),
+                    )
+                )
+            return c_where, [], c_params, []
+        if "since" in given:
+            c_where.append("c.occurred_at >= ?")
+            c_params.append(dates.to_storage(dates.parse_when(given["since"], field="since").at))
+        if "until" in given:
+            c_where.append("c.occurred_at < ?")
+            c_params.append(dates.to_storage(dates.parse_when(given["until"], field="until").end()))
+        if "officer" in given:
+            c_where.append("c.officer = ? COLLATE NOCASE")
+            c_params.append(str(given["officer"]).strip())
+        if "hood" in given:
+            c_where.append("c.neighborhood = ? COLLATE NOCASE")
+            c_params.append(str(given["hood"]).strip())
+        if "tag" in given:
+            c_where.append("EXISTS (SELECT 1 FROM json_each(c.tags) WHERE value = ?)")
+            c_params.append(next(iter(models.tag_list([given["tag"]])), given["tag"]))
+        own: list[str] = []
+        own_params: list[Any] = []
+        if "category" in given:
+            cat = models.choice("category", given["category"], models.CONCERN_CATEGORIES)
+            if table == "contacts":
+                c_where.append(
+                    "EXISTS (SELECT 1 FROM concerns x WHERE x.contact_id = c.id "
+                    "AND x.deleted = 0 AND x.category = ?)"
+                )
+                c_params.append(cat)
+            else:
+                own.append(f"category = {cat!r}")  # a vocabulary word: safe to inline
+        if "status" in given:
+            vocab = {
+                "concerns": models.CONCERN_STATUSES,
+                "referrals": models.REFERRAL_STATUSES,
+                "flat": models.CONCERN_STATUSES
+                + tuple(s for s in models.REFERRAL_STATUSES if s not in models.CONCERN_STATUSES),
+            }.get(table)
+            vocab = self._export_statuses(vocab or (), strict=strict)
+            own.append(f"status = {models.choice('status', given['status'], vocab)!r}")
+        return c_where, own, c_params, own_params
+
+    def _export_inner(
+        self,
+        table: str,
+        filters: Mapping[str, str | None],
+        *,
+        strict: bool,
+        columns: Sequence[str] = (),
+    ) -> tuple[str, list[Any]]:
+        c_where, own, params, _ = self._export_where(table, filters, strict=strict)
+        if table == "flat":
+            arms = []
+            all_params: list[Any] = []
+            for name, arm in self._EXPORT_FLAT_ARMS.items():
+                a = "k" if name == "concern" else "r"
+                where = [f"{a}.deleted = 0", "c.deleted = 0", *c_where]
+                for term in own:
+                    if term.startswith("category"):
+                        if name == "concern":
+                            where.append(f"k.{term}")
+                        else:
+                            where.append(self._referral_category(term))
+                    else:
+                        where.append(f"{a}.{term}")
+                arms.append(f"{arm} WHERE {' AND '.join(where)}")
+                all_params += params
+            sql = (
+                f"SELECT * FROM ({' UNION ALL '.join(arms)}) "
+                "ORDER BY occurred_at, contact_id, record_type, record_id"
+            )
+            return sql, all_params
+        a = {"contacts": "c", "concerns": "k", "referrals": "r", "organizations": "o"}[table]
+        src = {
+            "contacts": "contacts c",
+            "concerns": "concerns k JOIN contacts c ON c.id = k.contact_id",
+            "referrals": "referrals r JOIN contacts c ON c.id = r.contact_id",
+            "organizations": "organizations o",
+        }[table]
+        where = [f"{a}.deleted = 0"]
+        if table in ("concerns", "referrals"):
+            where.append("c.deleted = 0")
+        where += c_where
+        for term in own:
+            if table == "referrals" and term.startswith("category"):
+                where.append(self._referral_category(term))
+            else:
+                where.append(f"{a}.{term}")
+        # Lists are joined here, once per row: the outer query reads the result (the ORDER BY
+        # keeps this a co-routine) where inlining would repeat it in every test of the cell.
+        lists = "".join(
+            f", {self._sql_list(f'{a}.{f}')} AS _list_{f}"
+            for f in sorted(models.LIST_FIELDS)
+            if f in models.TABLE_FIELDS[table]
+        )
+        # Only the exported columns: ``*`` would also decode the (large) per-field clocks.
+        cols = ", ".join(f"{a}.{c}" for c in columns) if columns else f"{a}.*"
+        sql = f"SELECT {cols}{lists} FROM {src} WHERE {' AND '.join(where)} ORDER BY {a}.rowid"
+        return sql, params
+
+    @staticmethod
+    def _export_statuses(vocab: tuple[str, ...], *, strict: bool) -> tuple[str, ...]:
+        # ``all`` takes any status word of any table (a table without it exports no rows).
+        if strict:
+            return vocab
+        return tuple(
+            dict.fromkeys(models.CONCERN_STATUSES + models.REFERRAL_STATUSES + models.ORG_STATUSES)
+        )
+
+    @staticmethod
+    def _referral_category(term: str) -> str:
+        # A referral's category: its concern's, or (no concern linked) any of its contact's.
+        return (
+            "CASE WHEN r.concern_id IS NOT NULL THEN EXISTS (SELECT 1 FROM concerns x "
+            f"WHERE x.id = r.concern_id AND x.{term}) ELSE EXISTS (SELECT 1 FROM concerns x "
+            f"WHERE x.contact_id = r.contact_id AND x.deleted = 0 AND x.{term}) END"
+        )
+
+    def export_check(self, table: str, filters: Mapping[str, str | None]) -> None:
+        """Validate filters for ``table`` (or ``"all"``) without reading: raises ValidationError."""
+        for t in self._EXPORT_TABLES if table == "all" else (table,):
+            self._export_where(t, filters, strict=table != "all")
+
+    def export_count(
+        self, table: str, filters: Mapping[str, str | None], *, strict: bool = True
+    ) -> int:
+        inner, params = self._export_inner(table, filters, strict=strict)
+        return int(self.scalar(f"SELECT count(*) FROM ({inner})", params) or 0)
+
+    def export_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        filters: Mapping[str, str | None],
+        *,
+        form: str = "line",
+        raw: bool = False,
+        eol: str = "\n",
+        strict: bool = True,
+        batch: int = 5000,
+    ) -> Iterator[list[tuple]]:
+        """Batches of rows of an export, streamed with ``fetchmany`` (constant memory).
+
+        ``form="line"``: 1-tuples, each a whole CSV line ending in ``eol``. ``form="cells"``:
+        one converted but unquoted text (or None) per column, local times and lists done.
+        ``strict=False`` (``all``) skips filters that do not apply to ``table``.
+        """
+        if table not in self._EXPORT_TABLES:
+            raise ValueError(table)
+        inner, params = self._export_inner(table, filters, strict=strict, columns=columns)
+        cells = []
+        for col in columns:
+            if col in ("created_at", "updated_at"):
+                e = self.sql_local_iso(col, ms=True)
+            elif col in ("occurred_at", "resolved_at"):
+                e = self.sql_local_iso(col)
+            elif col in models.LIST_FIELDS:
+                e = f"_list_{col}"
+                if form == "line":
+                    e = self.sql_csv_cell(e, raw=raw)
+            elif form == "line":
+                e = self.sql_csv_cell(col, raw=raw)
+            else:
+                e = col
+            cells.append(e)
+        if form == "line":  # one printf: a single allocation per line
+            select = f"printf('{','.join(['%s'] * len(cells))}{eol}', {', '.join(cells)})"
+        else:
+            select = ", ".join(cells)
+        sql = f"SELECT {select} FROM ({inner})"
+        try:
+            cur = self.conn.execute(sql, params)
+            while rows := cur.fetchmany(batch):
+                yield rows
+        except sqlite3.DatabaseError as exc:
+            raise explain(exc, self.path) from None
+
+    def export_private_values(self) -> tuple[set[str], set[str]]:
+        """For ``--redact``: every distinct person name (contacts, partners' contact people),
+        and every other personal value (partners' phones, e-mails, addresses, contact
+        locations), as stored (non-empty)."""
+        names = {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT person_name FROM contacts WHERE person_name IS NOT NULL "
+                "AND person_name != '' UNION SELECT contact_person FROM organizations "
+                "WHERE contact_person IS NOT NULL AND contact_person != ''"
+            )
+        }
+        other = {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT phone FROM organizations UNION SELECT email FROM organizations "
+                "UNION SELECT address FROM organizations UNION SELECT location FROM contacts"
+            )
+            if r[0]
+        }
+        return names, other
 
     # ------------------------------------------------------------------ import
     # (methods that write imported rows for fieldlog/importer.py go here)
+    def import_present(self, table: str, rids: Sequence[str]) -> dict[str, tuple[str, bool]]:
+        """``id -> (updated_at, deleted)`` for those of ``rids`` already in ``table``."""
+        if table not in models.TABLE_FIELDS:
+            raise ValueError(table)
+        found: dict[str, tuple[str, bool]] = {}
+        unique = list(dict.fromkeys(rids))
+        for i in range(0, len(unique), 500):
+            chunk = unique[i : i + 500]
+            for r in self.query(
+                f"SELECT id, updated_at, deleted FROM {table} WHERE id IN "
+                f"({', '.join('?' * len(chunk))})",
+                chunk,
+            ):
+                found[r["id"]] = (r["updated_at"], r["deleted"])
+        return found
+
+    def import_sheet_entry(
+        self,
+        values: Mapping[str, Any],
+        concerns: Sequence[Mapping[str, Any]] = (),
+        referrals: Sequence[Mapping[str, Any]] = (),
+    ) -> tuple[Row, list[Row], list[Row]]:
+        """Clean one officer-sheet line exactly as :meth:`add_contact` would (partner match,
+        default neighborhood and follow-up, concern status), without writing anything."""
+        contact = self._contact_values(values, partial=False)
+        clean_concerns = [self._concern_values(c, partial=False) for c in concerns]
+        clean_refs = [
+            self._referral_values(r, partial=False, default_follow_up=contact.get("follow_up_on"))
+            for r in referrals
+        ]
+        if len(clean_concerns) == 1:
+            category = clean_concerns[0]["category"]
+            for r in clean_refs:
+                if not r.get("service") and category in models.REFERRAL_SERVICES:
+                    r["service"] = category
+            if clean_refs and clean_concerns[0]["status"] == "open":
+                clean_concerns[0]["status"] = "referred"
+        return contact, clean_concerns, clean_refs
+
+    def import_records(
+        self,
+        plan: Iterable[tuple[str, str, Mapping[str, Any]]],
+        *,
+        progress: Any = None,
+    ) -> dict[str, int]:
+        """Write imported records in one transaction: all of them or none.
+
+        ``plan`` holds ``(action, table, row)``. ``row`` has the record's domain fields and
+        may carry ``id``, ``officer``, ``created_at`` and ``updated_at`` (kept as given; a
+        missing one is filled as for a new record). ``"insert"`` adds the row with this
+        device's origin, a fresh HLC stamp and ``clocks {"*": stamp}``; ``"update"`` changes
+        the domain fields that differ and sets ``updated_at`` from the row. Each write gets a
+        ``changes`` outbox row, so sync pushes imported records like typed ones.
+        ``progress(n)`` is called with the number of records written so far.
+        Returns ``{"inserted": n, "updated": n}``.
+        """
+        plan = list(plan)
+        counts = {"inserted": 0, "updated": 0}
+        tables = sorted({t for a, t, _ in plan if a == "insert"})
+        with self.write() as tx:
+            bulk = self.bulk_index(tables) if len(plan) > 1000 else None
+            if bulk is not None:
+                bulk.__enter__()
+            for n, (action, table, row) in enumerate(plan, 1):
+                fields = [f for f in models.TABLE_FIELDS[table] if f in row]
+                if action == "insert":
+                    stamp = tx.tick()
+                    full = {
+                        "id": row.get("id") or ids.uuid7_hex(),
+                        "created_at": row.get("created_at") or tx.now,
+                        "updated_at": row.get("updated_at") or tx.now,
+                        "officer": row.get("officer") or tx.officer,
+                        "origin": tx.origin,
+                        "hlc": stamp,
+                        "deleted": 0,
+                        "clocks": json.dumps({"*": stamp}),
+                        **{f: _enc(f, row[f]) for f in fields},
+                    }
+                    self.conn.execute(
+                        f"INSERT INTO {table} ({', '.join(full)}) "
+                        f"VALUES ({', '.join('?' * len(full))})",
+                        list(full.values()),
+                    )
+                    tx._log(table, full["id"], stamp, ["*"])
+                    counts["inserted"] += 1
+                elif action == "update":
+                    changed = tx.update(table, row["id"], {f: row[f] for f in fields})
+                    if changed and row.get("updated_at"):
+                        self.conn.execute(
+                            f"UPDATE {table} SET updated_at = ? WHERE id = ?",
+                            [row["updated_at"], row["id"]],
+                        )
+                    counts["updated"] += 1
+                else:
+                    raise ValueError(action)
+                if progress is not None and n % 500 == 0:
+                    progress(n)
+            if bulk is not None:
+                bulk.__exit__(None, None, None)
+        if progress is not None:
+            progress(len(plan))
+        return counts
 
     # ------------------------------------------------------------------ reports
+    # The report's figures, each one GROUP BY query. ``since``/``until`` are stored UTC
+    # times (until exclusive); ``today`` a local day for "overdue". Concerns and referrals
+    # belong to the period, neighborhood and officer of the contact they were raised at.
+    def report_contacts(self, since: str, until: str) -> list[Row]:
+        """Contacts in the period by neighborhood and kind."""
+        return self.query(
+            "SELECT coalesce(neighborhood, '') AS neighborhood, kind, count(*) AS n "
+            "FROM contacts WHERE deleted = 0 AND occurred_at >= ? AND occurred_at < ? "
+            "GROUP BY 1, 2 ORDER BY 1, 2",
+            [since, until],
+        )
+
+    def report_concerns(self, since: str, until: str) -> list[Row]:
+        """``measure`` 'opened' (raised in the period, by category and current status) and
+        'resolved' (resolved in the period, whenever raised, by category)."""
+        return self.query(
+            "SELECT 'opened' AS measure, k.category, k.status, count(*) AS n "
+            "FROM contacts c JOIN concerns k ON k.contact_id = c.id "
+            "WHERE c.deleted = 0 AND k.deleted = 0 AND c.occurred_at >= :since "
+            "AND c.occurred_at < :until GROUP BY 2, 3 "
+            "UNION ALL SELECT 'resolved', k.category, NULL, count(*) FROM concerns k "
+            "WHERE k.deleted = 0 AND k.status = 'resolved' AND k.resolved_at >= :since "
+            "AND k.resolved_at < :until GROUP BY 2 ORDER BY 1, 2, 3",
+            {"since": since, "until": until},
+        )
+
+    def report_referrals(self, since: str, until: str) -> list[Row]:
+        """Referrals made at contacts in the period, by service and status."""
+        return self.query(
+            "SELECT coalesce(r.service, '') AS service, r.status, count(*) AS n "
+            "FROM contacts c JOIN referrals r ON r.contact_id = c.id "
+            "WHERE c.deleted = 0 AND r.deleted = 0 AND c.occurred_at >= ? "
+            "AND c.occurred_at < ? GROUP BY 1, 2 ORDER BY 1, 2",
+            [since, until],
+        )
+
+    def report_overdue(self, today: str) -> Row:
+        """Follow-ups overdue now (dated before ``today``): open referrals and contacts."""
+        return self.query(
+            "SELECT (SELECT count(*) FROM referrals WHERE deleted = 0 AND follow_up_on < :d "
+            f"AND status IN {models.REFERRAL_OPEN_STATUSES!r}) AS referrals, (SELECT count(*) "
+            "FROM contacts WHERE deleted = 0 AND follow_up_on < :d) AS contacts",
+            {"d": today},
+        )[0]
+
+    def report_summary(self, since: str, until: str, today: str, by: str) -> list[Row]:
+        """Per neighborhood, officer or concern category: contacts, concerns opened,
+        resolved and still open, referrals and overdue follow-ups, in one statement."""
+        if by not in ("hood", "officer", "category"):
+            raise ValueError(by)
+        period = "c.occurred_at >= :since AND c.occurred_at < :until"
+        opened = f"{models.REFERRAL_OPEN_STATUSES!r}"
+        if by == "category":
+            g = "coalesce(k.category, '')"
+            contacts = (
+                f"SELECT {g} AS g, count(DISTINCT c.id) AS n FROM contacts c LEFT JOIN "
+                f"concerns k ON k.contact_id = c.id AND k.deleted = 0 "
+                f"WHERE c.deleted = 0 AND {period} GROUP BY 1"
+            )
+            refs = (
+                "referrals r JOIN contacts c ON c.id = r.contact_id LEFT JOIN concerns k "
+                "ON k.id = r.concern_id AND k.deleted = 0"
+            )
+            late_contacts = (
+                f"SELECT {g}, count(DISTINCT c.id) FROM contacts c LEFT JOIN concerns k "
+                "ON k.contact_id = c.id AND k.deleted = 0 WHERE c.deleted = 0 "
+                "AND c.follow_up_on < :today GROUP BY 1"
+            )
+        else:
+            g = "coalesce(c.neighborhood, '')" if by == "hood" else "c.officer"
+            contacts = (
+                f"SELECT {g} AS g, count(*) AS n FROM contacts c "
+                f"WHERE c.deleted = 0 AND {period} GROUP BY 1"
+            )
+            refs = "referrals r JOIN contacts c ON c.id = r.contact_id"
+            late_contacts = (
+                f"SELECT {g}, count(*) FROM contacts c WHERE c.deleted = 0 "
+                "AND c.follow_up_on < :today GROUP BY 1"
+            )
+        sql = f"""
+            SELECT g AS "group", total(CASE m WHEN 'c' THEN n END) AS contacts,
+                   total(CASE m WHEN 'o' THEN n END) AS concerns_opened,
+                   total(CASE m WHEN 'r' THEN n END) AS concerns_resolved,
+                   total(CASE m WHEN 's' THEN n END) AS concerns_still_open,
+                   total(CASE m WHEN 'f' THEN n END) AS referrals,
+                   total(CASE m WHEN 'l' THEN n END) AS followups_overdue
+            FROM (
+                SELECT 'c' AS m, g, n FROM ({contacts})
+                UNION ALL SELECT 'o', {g}, count(*) FROM concerns k JOIN contacts c
+                    ON c.id = k.contact_id WHERE k.deleted = 0 AND c.deleted = 0 AND {period}
+                    GROUP BY 2
+                UNION ALL SELECT 's', {g}, count(*) FROM concerns k JOIN contacts c
+                    ON c.id = k.contact_id WHERE k.deleted = 0 AND c.deleted = 0 AND {period}
+                    AND k.status != 'resolved' GROUP BY 2
+                UNION ALL SELECT 'r', {g}, count(*) FROM concerns k JOIN contacts c
+                    ON c.id = k.contact_id WHERE k.deleted = 0 AND k.status = 'resolved'
+                    AND k.resolved_at >= :since AND k.resolved_at < :until GROUP BY 2
+                UNION ALL SELECT 'f', {g}, count(*) FROM {refs}
+                    WHERE r.deleted = 0 AND c.deleted = 0 AND {period} GROUP BY 2
+                UNION ALL SELECT 'l', {g}, count(*) FROM {refs}
+                    WHERE r.deleted = 0 AND r.follow_up_on < :today
+                    AND r.status IN {opened} GROUP BY 2
+                UNION ALL SELECT 'l', * FROM ({late_contacts})
+            )
+            GROUP BY g ORDER BY contacts DESC, concerns_opened DESC, g
+        """
+        rows = self.query(sql, {"since": since, "until": until, "today": today})
+        for r in rows:
+            for k, v in r.items():
+                if isinstance(v, float):
+                    r[k] = int(v)
+        return rows
+
     # (aggregate queries for fieldlog/report.py go here)
 
 

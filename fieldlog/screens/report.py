@@ -1,0 +1,137 @@
+"""The Report screen: ``fieldlog report`` in the TUI, with a period and grouping to pick."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.bar import Bar
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Static
+
+from fieldlog import report
+from fieldlog.screens.base import StoreScreen
+
+# Two-line headings keep each table and its chart inside 80 columns.
+HEADINGS = {
+    "contacts": "\nContacts",
+    "concerns_opened": "Concerns\nopened",
+    "concerns_resolved": "\nResolved",
+    "concerns_still_open": "Still\nopen",
+    "still_open": "Still\nopen",
+    "referrals": "Refer-\nrals",
+    "followups_overdue": "Overdue\nf-ups",
+}
+NARROW_KEEP = {
+    "concerns": ("category", "opened", "resolved", "still_open"),
+    "referrals": ("service", "count", "status_accepted", "status_completed"),
+}
+
+
+def section_table(sec: report.Section, *, wide: bool) -> Table:
+    """One section as a table with a bar column (█ scaled to the section's top count)."""
+    columns = [(k, HEADINGS.get(k, h)) for k, h in sec.columns]
+    if not wide and sec.key in NARROW_KEEP:
+        columns = [c for c in columns if c[0] in NARROW_KEEP[sec.key]]
+    table = Table(
+        title=Text(sec.title, style="bold"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        expand=True,
+    )
+    for i, (_key, heading) in enumerate(columns):
+        if i == 0:
+            table.add_column(heading, no_wrap=True, overflow="ellipsis", max_width=16)
+        else:
+            table.add_column(heading, justify="right", no_wrap=True)
+    # The wide summary tables leave no room for a chart under 100 columns: the sections
+    # below chart the same counts.
+    chart = wide or not sec.key.startswith("by_")
+    if chart:
+        table.add_column("", ratio=1, min_width=6)
+    if not sec.rows:
+        table.add_row(Text("nothing in this period", style="dim"))
+        return table
+    top = max(int(r.get(sec.bar) or 0) for r in sec.rows) or 1
+    for row in sec.rows:
+        cells: list[Any] = [Text(str(row.get(k, ""))) for k, _ in columns]  # data, not markup
+        if chart:
+            cells.append(Bar(top, 0, int(row.get(sec.bar) or 0), color="cyan"))
+        table.add_row(*cells)
+    return table
+
+
+class ReportScreen(StoreScreen):
+    """The period report; 7 / 3 / 9 pick the last 7, 30 or 90 days, b the grouping."""
+
+    BINDINGS = [
+        Binding("7", "period(7)", "7 days", tooltip="The last 7 days, today included"),
+        Binding("3", "period(30)", "30 days", tooltip="The last 30 days"),
+        Binding("9", "period(90)", "90 days", tooltip="The last 90 days"),
+        Binding("b", "cycle_by", "Group by", tooltip="Summary by neighborhood/officer/category"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.days = 7
+        self.by = "hood"
+        self.data: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="rep-title", classes="section-title fl-title", markup=False)
+        with VerticalScroll(id="rep-body"):
+            yield Static(id="rep-figures")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Report"
+        self.query_one("#rep-title", Static).update("Loading the report…")
+        self.query_one("#rep-body", VerticalScroll).focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        days, by = self.days, self.by
+        self.db(lambda s: report.build(s, by=by, days=days), self.show)
+
+    def action_period(self, days: int) -> None:
+        self.days = days
+        self.reload()
+
+    def action_cycle_by(self) -> None:
+        groups = report.GROUPS
+        self.by = groups[(groups.index(self.by) + 1) % len(groups)]
+        self.reload()
+
+    def show(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.loaded = True
+        t = data["totals"]
+        title = Text()
+        title.append(f"Last {self.days} days", style="bold")
+        title.append(f" · by {data['by']} · {data['period']['label'].split(' (')[0]}\n")
+        title.append(
+            f"{t['contacts']} contacts, {t['concerns_opened']} concerns, "
+            f"{t['concerns_resolved']} resolved, {t['referrals']} referrals, "
+            f"{t['followups_overdue']} overdue",
+            style="dim",
+        )
+        self.query_one("#rep-title", Static).update(title)
+        wide = self.size.width >= 100
+        parts: list[Any] = []
+        for sec in report.sections(data):
+            if sec.key == "contacts":
+                continue  # the neighborhood and kind tables say it at a glance
+            if parts:
+                parts.append(Text(""))
+            parts.append(section_table(sec, wide=wide))
+        self.query_one("#rep-figures", Static).update(Group(*parts))
