@@ -33,24 +33,6 @@ if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 # The export's column names (fieldlog/export.py COLUMNS is the source; this is the fallback).
-_FALLBACK_COLUMNS: dict[str, tuple[str, ...]] = {
-    "contacts": (
-        "id", "occurred_at", "officer", "kind", "person_name", "organization_id", "neighborhood",
-        "beat", "location", "summary", "notes", "tags", "follow_up_on", "created_at", "updated_at",
-    ),
-    "concerns": (
-        "id", "contact_id", "category", "description", "priority", "status", "resolved_at",
-        "resolution", "officer", "created_at", "updated_at",
-    ),
-    "referrals": (
-        "id", "contact_id", "concern_id", "organization_id", "agency", "service", "reason",
-        "status", "follow_up_on", "outcome", "officer", "created_at", "updated_at",
-    ),
-    "organizations": (
-        "id", "name", "kind", "contact_person", "phone", "email", "address", "neighborhood",
-        "services", "status", "last_verified", "notes", "officer", "created_at", "updated_at",
-    ),
-}  # fmt: skip
 # A folder or zip from ``fieldlog export all`` is read in this order (parents first).
 TABLE_ORDER = ("organizations", "contacts", "concerns", "referrals")
 SHEET_COLUMNS = (
@@ -66,13 +48,11 @@ SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8 (comma delimited)'"
 
 
 def export_columns() -> dict[str, tuple[str, ...]]:
-    """The column names of each exported table (from fieldlog.export when it defines them)."""
-    from fieldlog import export
+    """The column names of each table ``fieldlog export`` writes (the flat view excepted):
+    one definition, in fieldlog.export, for both directions."""
+    from fieldlog.export import COLUMNS
 
-    cols = getattr(export, "COLUMNS", None)
-    if not cols:
-        return dict(_FALLBACK_COLUMNS)
-    return {t: tuple(cols[t]) for t in TABLE_ORDER if t in cols}
+    return {t: COLUMNS[t] for t in TABLE_ORDER}
 
 
 class ImportRejected(FieldlogError):
@@ -503,7 +483,7 @@ def _check_sheet(
                 referrals.append(
                     {"agency": get("referral agency"), "reason": get("referral reason") or None}
                 )
-            contact, clean_concerns, clean_refs = store.import_sheet_entry(
+            contact, clean_concerns, clean_refs = store.clean_contact_entry(
                 values, concerns, referrals
             )
         except FieldlogError as exc:

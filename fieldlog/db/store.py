@@ -386,20 +386,9 @@ class Store:
         referrals: Iterable[Mapping[str, Any]] = (),
     ) -> str:
         """A contact with its concerns and referrals, in one transaction; returns its id."""
-        contact = self._contact_values(values, partial=False)
-        clean_concerns = [self._concern_values(c, partial=False) for c in concerns]
-        clean_refs = [
-            self._referral_values(r, partial=False, default_follow_up=contact.get("follow_up_on"))
-            for r in referrals
-        ]
-        # One concern and referrals on the same line: the referrals answer that concern.
-        if len(clean_concerns) == 1:
-            category = clean_concerns[0]["category"]
-            for r in clean_refs:
-                if not r.get("service") and category in models.REFERRAL_SERVICES:
-                    r["service"] = category
-            if clean_refs and clean_concerns[0]["status"] == "open":
-                clean_concerns[0]["status"] = "referred"
+        contact, clean_concerns, clean_refs = self.clean_contact_entry(
+            values, list(concerns), list(referrals)
+        )
         with self.write() as tx:
             cid = tx.insert("contacts", contact)
             concern_ids = [tx.insert("concerns", {**c, "contact_id": cid}) for c in clean_concerns]
@@ -1185,14 +1174,15 @@ class Store:
                 found[r["id"]] = (r["updated_at"], r["deleted"])
         return found
 
-    def import_sheet_entry(
+    def clean_contact_entry(
         self,
         values: Mapping[str, Any],
         concerns: Sequence[Mapping[str, Any]] = (),
         referrals: Sequence[Mapping[str, Any]] = (),
     ) -> tuple[Row, list[Row], list[Row]]:
-        """Clean one officer-sheet line exactly as :meth:`add_contact` would (partner match,
-        default neighborhood and follow-up, concern status), without writing anything."""
+        """Clean a contact with its concerns and referrals as :meth:`add_contact` stores them
+        (partner match, default neighborhood and follow-up, concern status), writing nothing.
+        One concern and referrals on the same line: the referrals answer that concern."""
         contact = self._contact_values(values, partial=False)
         clean_concerns = [self._concern_values(c, partial=False) for c in concerns]
         clean_refs = [
