@@ -28,18 +28,6 @@ class Format(StrEnum):
     md = "md"
 
 
-# Two-line headings keep the summary and its chart inside 80 columns.
-SHORT = {
-    "concerns_opened": "Concerns\nopened",
-    "concerns_resolved": "\nResolved",
-    "concerns_still_open": "Still\nopen",
-    "referrals": "Refer-\nrals",
-    "followups_overdue": "Overdue\nf-ups",
-    "contacts": "\nContacts",
-    "still_open": "Still\nopen",
-}
-
-
 @app.command()
 def report(
     ctx: typer.Context,
@@ -94,48 +82,12 @@ def print_report(data: dict[str, Any]) -> None:
 
 
 def tables(data: dict[str, Any], width: int) -> list[Any]:
-    """Rich tables with a bar column (``█`` scaled to the section's largest count, as wide
-    as the terminal leaves)."""
-    from rich import box
-    from rich.bar import Bar
-    from rich.table import Table
-    from rich.text import Text
-
+    """The report's sections as Rich tables with bar charts (shared with the TUI's screen)."""
+    from fieldlog import render
     from fieldlog import report as rep
 
-    out = []
-    name_max = 18 if width >= 100 else 14
-    for sec in rep.sections(data):
-        if sec.key == "contacts":
-            continue  # the neighborhood and kind tables say it at a glance
-        columns = [(k, SHORT.get(k, h)) for k, h in sec.columns]
-        if width < 100 and sec.key == "concerns":
-            columns = columns[:4]  # the status split is in --json, csv and md
-        if width < 100 and sec.key == "referrals":
-            keep = ("service", "count", "status_accepted", "status_completed")
-            columns = [c for c in columns if c[0] in keep]
-        table = Table(
-            title=Text(sec.title, style="bold"),
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            show_edge=False,
-            pad_edge=False,
-            expand=True,
-        )
-        for i, (_key, heading) in enumerate(columns):
-            if i == 0:
-                table.add_column(heading, no_wrap=True, overflow="ellipsis", max_width=name_max)
-            else:
-                table.add_column(heading, justify="right", no_wrap=True)
-        table.add_column("", ratio=1, min_width=6)
-        if not sec.rows:
-            table.add_row(Text("nothing in this period", style="dim"))
-            out.append(table)
-            continue
-        top = max(int(r.get(sec.bar) or 0) for r in sec.rows) or 1
-        for row in sec.rows:
-            cells: list[Any] = [Text(str(row.get(k, ""))) for k, _ in columns]
-            cells.append(Bar(top, 0, int(row.get(sec.bar) or 0), color="cyan"))
-            table.add_row(*cells)
-        out.append(table)
-    return out
+    return [
+        render.report_table(sec, wide=width >= 100)
+        for sec in rep.sections(data)
+        if sec.key != "contacts"  # the neighborhood and kind tables say it at a glance
+    ]

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich import box
+from rich.bar import Bar
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from fieldlog import dates
+from fieldlog.report import Section
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -119,3 +121,56 @@ def record(title: str, fields: Sequence[tuple[str, Any]]) -> None:
 
 def is_terminal() -> bool:
     return sys.stderr.isatty()
+
+
+# Two-line headings keep each table and its chart inside 80 columns.
+REPORT_HEADINGS = {
+    "contacts": "\nContacts",
+    "concerns_opened": "Concerns\nopened",
+    "concerns_resolved": "\nResolved",
+    "concerns_still_open": "Still\nopen",
+    "still_open": "Still\nopen",
+    "referrals": "Refer-\nrals",
+    "followups_overdue": "Overdue\nf-ups",
+}
+REPORT_NARROW_KEEP = {
+    "concerns": ("category", "opened", "resolved", "still_open"),
+    "referrals": ("service", "count", "status_accepted", "status_completed"),
+}
+
+
+def report_table(sec: Section, *, wide: bool) -> Table:
+    """One report section as a table with a bar column (█ scaled to the section's top
+    count): the same in the terminal (``fieldlog report``) and the TUI's Report screen.
+    Narrower than 100 columns (``wide=False``) some columns and charts are left out."""
+    columns = [(k, REPORT_HEADINGS.get(k, h)) for k, h in sec.columns]
+    if not wide and sec.key in REPORT_NARROW_KEEP:
+        columns = [c for c in columns if c[0] in REPORT_NARROW_KEEP[sec.key]]
+    table = Table(
+        title=Text(sec.title, style="bold"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        expand=True,
+    )
+    for i, (_key, heading) in enumerate(columns):
+        if i == 0:
+            table.add_column(heading, no_wrap=True, overflow="ellipsis", max_width=16)
+        else:
+            table.add_column(heading, justify="right", no_wrap=True)
+    # The wide summary tables leave no room for a chart under 100 columns: the sections
+    # below chart the same counts.
+    chart = wide or not sec.key.startswith("by_")
+    if chart:
+        table.add_column("", ratio=1, min_width=6)
+    if not sec.rows:
+        table.add_row(Text("nothing in this period", style="dim"))
+        return table
+    top = max(int(r.get(sec.bar) or 0) for r in sec.rows) or 1
+    for row in sec.rows:
+        cells: list[Any] = [Text(str(row.get(k, ""))) for k, _ in columns]  # data, not markup
+        if chart:
+            cells.append(Bar(top, 0, int(row.get(sec.bar) or 0), color="cyan"))
+        table.add_row(*cells)
+    return table

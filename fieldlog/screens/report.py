@@ -4,68 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich import box
-from rich.bar import Bar
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from fieldlog import report
+from fieldlog import render, report
 from fieldlog.screens.base import StoreScreen
-
-# Two-line headings keep each table and its chart inside 80 columns.
-HEADINGS = {
-    "contacts": "\nContacts",
-    "concerns_opened": "Concerns\nopened",
-    "concerns_resolved": "\nResolved",
-    "concerns_still_open": "Still\nopen",
-    "still_open": "Still\nopen",
-    "referrals": "Refer-\nrals",
-    "followups_overdue": "Overdue\nf-ups",
-}
-NARROW_KEEP = {
-    "concerns": ("category", "opened", "resolved", "still_open"),
-    "referrals": ("service", "count", "status_accepted", "status_completed"),
-}
-
-
-def section_table(sec: report.Section, *, wide: bool) -> Table:
-    """One section as a table with a bar column (█ scaled to the section's top count)."""
-    columns = [(k, HEADINGS.get(k, h)) for k, h in sec.columns]
-    if not wide and sec.key in NARROW_KEEP:
-        columns = [c for c in columns if c[0] in NARROW_KEEP[sec.key]]
-    table = Table(
-        title=Text(sec.title, style="bold"),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        expand=True,
-    )
-    for i, (_key, heading) in enumerate(columns):
-        if i == 0:
-            table.add_column(heading, no_wrap=True, overflow="ellipsis", max_width=16)
-        else:
-            table.add_column(heading, justify="right", no_wrap=True)
-    # The wide summary tables leave no room for a chart under 100 columns: the sections
-    # below chart the same counts.
-    chart = wide or not sec.key.startswith("by_")
-    if chart:
-        table.add_column("", ratio=1, min_width=6)
-    if not sec.rows:
-        table.add_row(Text("nothing in this period", style="dim"))
-        return table
-    top = max(int(r.get(sec.bar) or 0) for r in sec.rows) or 1
-    for row in sec.rows:
-        cells: list[Any] = [Text(str(row.get(k, ""))) for k, _ in columns]  # data, not markup
-        if chart:
-            cells.append(Bar(top, 0, int(row.get(sec.bar) or 0), color="cyan"))
-        table.add_row(*cells)
-    return table
 
 
 class ReportScreen(StoreScreen):
@@ -133,5 +80,5 @@ class ReportScreen(StoreScreen):
                 continue  # the neighborhood and kind tables say it at a glance
             if parts:
                 parts.append(Text(""))
-            parts.append(section_table(sec, wide=wide))
+            parts.append(render.report_table(sec, wide=wide))
         self.query_one("#rep-figures", Static).update(Group(*parts))
