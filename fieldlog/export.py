@@ -7,15 +7,18 @@ Spreadsheets run a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a 
 as a formula (CSV injection, OWASP), and a field log holds text that strangers said. So such
 cells get a leading ``'`` unless ``raw=True`` asks for the stored text unchanged.
 
-The quoting, that neutralisation and the local-time conversion run in SQL (see the export
-section of :class:`~fieldlog.db.store.Store`): Python only joins lines and writes them. With
-``--redact`` the cells come back unquoted and Python redacts, neutralises and quotes them.
+The store returns the cells as stored (:meth:`~fieldlog.db.store.Store.export_raw_rows`) and
+:class:`_Lines` quotes, neutralises and converts times column by column, byte for byte what the
+SQL expressions of :meth:`~fieldlog.db.store.Store.export_rows` write. With
+``--redact`` the cells come back converted but unquoted and Python redacts, neutralises and
+quotes them.
 
 Writers take ``out`` opened with ``newline=""`` (line ends are written as given).
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import hashlib
 import hmac
@@ -24,14 +27,15 @@ import os
 import re
 import secrets
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from fieldlog import dates
 from fieldlog.errors import FieldlogError
+from fieldlog.models import LIST_FIELDS
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
@@ -180,6 +184,162 @@ class Redactor:
         return value
 
 
+class _Slow(Exception):  # noqa: N818 (control flow: this batch's column takes the exact path)
+    pass
+
+
+_SEP = "\x1f"  # joins a batch's column to check it in one C-speed scan (false hits only slow it)
+_RISKY = frozenset(FORMULA_PREFIXES)
+_NEEDS_QUOTES = re.compile('[",\n\r]')
+_RISKY_AFTER_SEP = re.compile("\x1f[=+\\-@\t\r]")
+_TIME_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](?:\.[0-9]{3})?Z"
+_TIME = re.compile(_TIME_RE)
+_TIMES = re.compile(f"(?:(?:{_TIME_RE})?\x1f)*")  # a joined column of stored times (or '')
+_TIME_COLUMNS = {"created_at": True, "updated_at": True, "occurred_at": False, "resolved_at": False}
+
+
+def _offset_text(minutes: int) -> str:
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+class _Lines:
+    """Stored rows (from :meth:`Store.export_raw_rows`) to CSV text, byte for byte what the
+    SQL of :meth:`Store.export_rows` (``form="line"``) writes, a batch at a time.
+
+    The work goes column by column: a column of a batch is joined and scanned once (C speed)
+    and only a column holding a cell to quote or neutralise is done cell by cell. Times go
+    through a cache keyed on the UTC hour (``2026-11-25T22``) when the zone's offset is a
+    whole number of hours throughout that hour; other values take exact, slower paths.
+    """
+
+    def __init__(self, store: Store, columns: Sequence[str], *, raw: bool, eol: str) -> None:
+        self.store = store
+        self.raw = raw
+        self.eol = eol
+        self.kinds = [
+            ("time_ms" if _TIME_COLUMNS[c] else "time")
+            if c in _TIME_COLUMNS
+            else "list"
+            if c in LIST_FIELDS
+            else "text"
+            for c in columns
+        ]
+        self.spans = store._tz_spans()
+        self.starts = [at for at, _ in self.spans]
+        self.hours: dict[str, tuple[str, str]] = {"": ("", "")}
+        self.lists: dict[str, str] = {}
+
+    def batch(self, rows: list[tuple]) -> str:
+        cols = list(zip(*rows, strict=True))
+        for i, kind in enumerate(self.kinds):
+            col = cols[i]
+            if kind == "list":
+                col = self._lists(col)
+            if kind in ("time", "time_ms"):
+                cols[i] = self._times(col, kind == "time_ms")
+            else:
+                cols[i] = self._texts(col)
+        eol = self.eol
+        return eol.join(map(",".join, zip(*cols, strict=True))) + eol
+
+    # -- text cells: quoting (RFC 4180) and formula neutralisation
+    def _texts(self, col: Sequence) -> Sequence[str]:
+        try:
+            s = _SEP.join(col)
+        except TypeError:  # a value that is not text (a blob): SQLite's own text for it
+            col = [v if type(v) is str else self.store.export_value("text", v) for v in col]
+            s = _SEP.join(col)
+        if not self.raw and (s[:1] in _RISKY or _RISKY_AFTER_SEP.search(s)):
+            return [self._cell(v) for v in col]
+        if _NEEDS_QUOTES.search(s):  # no risky cell: quote where needed, inline
+            return [
+                '"' + v.replace('"', '""') + '"'
+                if ("," in v or '"' in v or "\n" in v or "\r" in v)
+                else v
+                for v in col
+            ]
+        return col
+
+    def _cell(self, v: str) -> str:
+        risky = not self.raw and v[:1] in _RISKY
+        if '"' in v or "," in v or "\n" in v or "\r" in v:
+            return '"' + ("'" if risky else "") + v.replace('"', '""') + '"'
+        return "'" + v if risky else v
+
+    # -- lists: JSON text -> "a;b"
+    def _lists(self, col: Sequence) -> list[str]:
+        cache = self.lists
+        if len(cache) > 10_000:
+            cache.clear()
+        out = []
+        for v in col:
+            got = cache.get(v)
+            if got is None:
+                if type(v) is not str:
+                    got = self.store.export_value("list", v)
+                elif v in ("", "[]"):
+                    got = ""
+                elif "\\" not in v and '","' not in v and len(v) >= 4:
+                    got = v[2:-2].replace('", "', ";")
+                else:
+                    got = self.store.export_value("list", v)
+                cache[v] = got
+            out.append(got)
+        return out
+
+    # -- times: stored UTC -> local ISO 8601 with the offset
+    def _times(self, col: Sequence, ms: bool) -> Sequence[str]:
+        try:
+            s = _SEP.join(col)
+            if s.count(_SEP) != len(col) - 1 or not _TIMES.fullmatch(s + _SEP):
+                raise _Slow
+            hours = self.hours
+            for key in {t[:13] for t in col}:
+                if key not in hours:
+                    hours[key] = self._hour(key)
+            if ms:
+                return [(e := hours[t[:13]])[0] + t[13:-1] + e[1] for t in col]
+            return [(e := hours[t[:13]])[0] + t[13:19] + e[1] for t in col]
+        except (_Slow, TypeError):
+            return [self._time(v, ms) for v in col]
+
+    def _in_table(self, key: str) -> bool:
+        return bool(self.spans) and "1990-01-01" <= key < "2050-01-01"
+
+    def _hour(self, key: str) -> tuple[str, str]:
+        """(local ``YYYY-MM-DDTHH``, offset text) for a UTC hour ``YYYY-MM-DDTHH`` with one
+        whole-hour offset throughout; else raise _Slow."""
+        if not self._in_table(key):
+            raise _Slow
+        try:
+            dt = datetime(int(key[:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]))
+        except ValueError:
+            raise _Slow from None
+        i = bisect.bisect_right(self.starts, key + ":00:00") - 1
+        if i != bisect.bisect_right(self.starts, key + ":59:59~") - 1:
+            raise _Slow  # the offset changes within the hour
+        minutes = self.spans[i][1]
+        if minutes % 60:
+            raise _Slow
+        local = dt + timedelta(minutes=minutes)
+        return local.isoformat()[:13], _offset_text(minutes)
+
+    def _time(self, v: object, ms: bool) -> str:
+        """One time cell, exactly as the SQL of :meth:`Store.sql_local_iso` converts it."""
+        if v == "":
+            return ""
+        if type(v) is not str or not _TIME.fullmatch(v) or not self._in_table(v):
+            return self.store.export_value("time_ms" if ms else "time", v)
+        try:
+            dt = datetime.fromisoformat(v[:19])
+        except ValueError:
+            return self.store.export_value("time_ms" if ms else "time", v)
+        minutes = self.spans[bisect.bisect_right(self.starts, v) - 1][1]
+        local = dt + timedelta(minutes=minutes)
+        frac = v[19:-1] if ms else ""
+        return local.strftime("%Y-%m-%dT%H:%M:%S") + frac + _offset_text(minutes)
+
+
 def _check(table: str) -> None:
     if table not in COLUMNS and table != "all":
         raise FieldlogError(f"Unknown table '{table}': use one of {', '.join((*TABLES, 'all'))}.")
@@ -213,10 +373,9 @@ def write_table(
     n = 0
     batch = PROGRESS_EVERY if progress is not None else 5000
     if redactor is None:
-        for rows in store.export_rows(
-            table, columns, filters, form="line", raw=raw, eol=eol, strict=strict, batch=batch
-        ):
-            out.write("".join([r[0] for r in rows]))
+        lines = _Lines(store, columns, raw=raw, eol=eol)
+        for rows in store.export_raw_rows(table, columns, filters, strict=strict, batch=batch):
+            out.write(lines.batch(rows))
             n += len(rows)
             if progress is not None:
                 progress(n)

@@ -787,10 +787,10 @@ class Store:
 
     # ------------------------------------------------------------------ export
     # (methods that stream rows for fieldlog/export.py go here)
-    # The CSV quoting, the formula neutralisation and the UTC -> local time conversion run as
-    # SQL expressions (one text line per row), so a million rows stream at close to the sqlite3
-    # shell's speed. ``form="cells"`` returns the converted cells unquoted, for Python-side
-    # work (redaction).
+    # ``export_raw_rows`` streams the cells as stored; fieldlog/export.py quotes, neutralises
+    # and converts them. The SQL expressions here (``export_rows``: one CSV line per row, or
+    # ``form="cells"`` converted but unquoted, for redaction) define the exact output, and
+    # ``export_value`` applies them to the odd values export.py's fast path leaves.
     _EXPORT_TABLES = ("contacts", "concerns", "referrals", "organizations", "flat")
     _EXPORT_FILTERS = ("since", "until", "officer", "hood", "tag", "category", "status")
     # Which filters each table understands; the others are refused (or skipped by ``all``).
@@ -1006,6 +1006,7 @@ class Store:
         *,
         strict: bool,
         columns: Sequence[str] = (),
+        with_lists: bool = True,
     ) -> tuple[str, list[Any]]:
         c_where, own, params, _ = self._export_where(table, filters, strict=strict)
         if table == "flat":
@@ -1047,10 +1048,14 @@ class Store:
                 where.append(f"{a}.{term}")
         # Lists are joined here, once per row: the outer query reads the result (the ORDER BY
         # keeps this a co-routine) where inlining would repeat it in every test of the cell.
-        lists = "".join(
-            f", {self._sql_list(f'{a}.{f}')} AS _list_{f}"
-            for f in sorted(models.LIST_FIELDS)
-            if f in models.TABLE_FIELDS[table]
+        lists = (
+            ""
+            if not with_lists
+            else "".join(
+                f", {self._sql_list(f'{a}.{f}')} AS _list_{f}"
+                for f in sorted(models.LIST_FIELDS)
+                if f in models.TABLE_FIELDS[table]
+            )
         )
         # Only the exported columns: ``*`` would also decode the (large) per-field clocks.
         cols = ", ".join(f"{a}.{c}" for c in columns) if columns else f"{a}.*"
@@ -1133,6 +1138,45 @@ class Store:
                 yield rows
         except sqlite3.DatabaseError as exc:
             raise explain(exc, self.path) from None
+
+    def export_raw_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        filters: Mapping[str, str | None],
+        *,
+        strict: bool = True,
+        batch: int = 5000,
+    ) -> Iterator[list[tuple]]:
+        """Batches of an export's rows as stored (fetchmany, constant memory): NULL comes back
+        as ``''``, times as stored UTC text and lists as stored JSON. fieldlog/export.py
+        converts and quotes them, byte for byte as :meth:`export_rows` with ``form="line"``
+        would (values it cannot convert exactly go through :meth:`export_value`)."""
+        if table not in self._EXPORT_TABLES:
+            raise ValueError(table)
+        inner, params = self._export_inner(
+            table, filters, strict=strict, columns=columns, with_lists=False
+        )
+        select = ", ".join(f"ifnull({c}, '')" for c in columns)
+        try:
+            cur = self.conn.execute(f"SELECT {select} FROM ({inner})", params)
+            while rows := cur.fetchmany(batch):
+                yield rows
+        except sqlite3.DatabaseError as exc:
+            raise explain(exc, self.path) from None
+
+    def export_value(self, kind: str, value: Any) -> str:
+        """One stored value as :meth:`export_rows` converts it, before quoting: ``kind`` is
+        ``time``, ``time_ms``, ``list`` or ``text``. For the rare values export.py's fast
+        path does not handle (odd time texts, lists needing JSON decoding, non-text values)."""
+        expr = {
+            "time": self.sql_local_iso(":x"),
+            "time_ms": self.sql_local_iso(":x", ms=True),
+            "list": self._sql_list(":x"),
+            "text": ":x",
+        }[kind]
+        got = self.conn.execute(f"SELECT printf('%s', {expr})", {"x": value}).fetchone()[0]
+        return str(got)
 
     def export_private_values(self) -> tuple[set[str], set[str]]:
         """For ``--redact``: every distinct person name (contacts, partners' contact people),
