@@ -131,6 +131,7 @@ def export_cmd(
             kw: dict[str, Any] = {
                 "filters": filters, "excel": excel, "raw": raw, "redactor": redactor,
                 "progress": tick if show else None,
+                "processes": 2,  # the CLI is single-threaded: a forked helper may share work
             }  # fmt: skip
             if to_stdout:
                 stream = sys.stdout

@@ -356,8 +356,13 @@ def write_table(
     redactor: Redactor | None = None,
     progress: Callable[[int], None] | None = None,
     strict: bool = True,
+    processes: int = 1,
 ) -> int:
     """Write one table as CSV to ``out``; return the number of data rows.
+
+    ``processes=2`` (the CLI, on a big table) lets a forked process convert the second half of
+    the rows into a temporary file while this one writes the first half, then appends it: the
+    same bytes in about half the time on two cores. Only for single-threaded callers (fork).
 
     ``excel=True`` adds a UTF-8 byte-order mark and CRLF row ends, which Excel needs to read
     accents and line breaks right. ``progress`` gets the number of rows written so far after
@@ -372,7 +377,11 @@ def write_table(
     out.write(",".join(columns) + eol)
     n = 0
     batch = PROGRESS_EVERY if progress is not None else 5000
-    if redactor is None:
+    split = store.export_split_rowid(table) if processes > 1 and redactor is None else None
+    if split is not None:
+        n = _write_split(store, table, columns, filters, out, split, raw=raw, eol=eol,
+                         strict=strict, batch=batch, progress=progress)  # fmt: skip
+    elif redactor is None:
         lines = _Lines(store, columns, raw=raw, eol=eol)
         for rows in store.export_raw_rows(table, columns, filters, strict=strict, batch=batch):
             out.write(lines.batch(rows))
@@ -398,6 +407,72 @@ def write_table(
             n += len(rows)
             if progress is not None:
                 progress(n)
+    if progress is not None:
+        progress(n)
+    return n
+
+
+def _write_split(
+    store: Store,
+    table: str,
+    columns: tuple[str, ...],
+    filters: dict[str, str | None],
+    out: TextIO,
+    split: int,
+    *,
+    raw: bool,
+    eol: str,
+    strict: bool,
+    batch: int,
+    progress: Callable[[int], None] | None,
+) -> int:
+    """Rows below ``split`` here, the rest in a forked child writing a temporary file."""
+    import multiprocessing
+    import shutil
+    import tempfile
+
+    from fieldlog.db.store import Store
+
+    def convert(s: Store, rowids: tuple[int | None, int | None], dest: TextIO) -> int:
+        lines = _Lines(s, columns, raw=raw, eol=eol)
+        count = 0
+        for rows in s.export_raw_rows(table, columns, filters, strict=strict, batch=batch,
+                                      rowids=rowids):  # fmt: skip
+            dest.write(lines.batch(rows))
+            count += len(rows)
+            if progress is not None and dest is out:
+                progress(count)
+        return count
+
+    with tempfile.TemporaryDirectory(prefix="fieldlog-export-") as tmp:
+        part = Path(tmp) / "second-half.csv"
+        counted = Path(tmp) / "rows"
+
+        def child() -> None:
+            with Store.open(store.path) as own, open(part, "w", encoding="utf-8", newline="") as fh:
+                counted.write_text(str(convert(own, (split, None), fh)))
+
+        proc = multiprocessing.get_context("fork").Process(target=child, daemon=True)
+        proc.start()
+        try:
+            n = convert(store, (None, split), out)
+        finally:
+            proc.join()
+        if proc.exitcode != 0 or not counted.exists():
+            raise FieldlogError(
+                f"The export of {table} failed in its second process (exit {proc.exitcode}): "
+                "try again."
+            )
+        raw_out = getattr(out, "buffer", None)
+        if raw_out is not None:  # a real file: append the bytes, no decoding and encoding
+            out.flush()
+            with open(part, "rb") as fh:
+                shutil.copyfileobj(fh, raw_out, 1 << 20)
+            raw_out.flush()
+        else:
+            with open(part, encoding="utf-8", newline="") as fh:
+                shutil.copyfileobj(fh, out, 1 << 20)
+        n += int(counted.read_text())
     if progress is not None:
         progress(n)
     return n

@@ -386,3 +386,25 @@ def test_tui_wrapper_still_counts_and_filters(store, log):
     buf = io.StringIO(newline="")
     assert export.export_contacts_csv(store, buf, since="2026-06-01") == 1
     assert rows_of(buf.getvalue())[0]["id"] == log["b"]
+
+
+def test_two_process_export_writes_the_same_bytes(cli, store, monkeypatch, tmp_path):
+    """The CLI splits a big table across two processes; the file must not change."""
+    import fieldlog.db.store as store_mod
+    from fieldlog import export
+
+    cli("demo", "--contacts", "300")
+    one, two = io.StringIO(newline=""), io.StringIO(newline="")
+    n1 = export.write_table(store, "contacts", one, processes=2)  # too small: one process
+    monkeypatch.setattr(store_mod, "EXPORT_SPLIT_MIN_ROWS", 10)
+    assert store.export_split_rowid("contacts") is not None
+    for table in ("contacts", "concerns", "referrals"):
+        a, b = io.StringIO(newline=""), io.StringIO(newline="")
+        na = export.write_table(store, table, a, processes=1, filters={"hood": "Eastside"})
+        nb = export.write_table(store, table, b, processes=2, filters={"hood": "Eastside"})
+        assert (na, a.getvalue()) == (nb, b.getvalue()) and na > 0
+    n2 = export.write_table(store, "contacts", two, processes=2, excel=True)
+    assert n1 == n2 == 300
+    out = tmp_path / "c.csv"
+    cli("export", "--out", str(out))  # the CLI path (processes=2)
+    assert out.read_text(encoding="utf-8") == one.getvalue()

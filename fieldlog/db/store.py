@@ -28,6 +28,8 @@ from fieldlog.errors import AmbiguousIdError, NotFoundError, StorageError, Valid
 
 Row = dict[str, Any]
 
+# Below this many rows an export runs in one process (a fork costs more than it saves).
+EXPORT_SPLIT_MIN_ROWS = 50_000
 REFERRAL_FOLLOW_UP_DAYS = 7  # a referral nobody chases is a referral that fell through
 NO_DATE = {"", "none", "no", "clear", "-"}
 
@@ -1007,6 +1009,7 @@ class Store:
         strict: bool,
         columns: Sequence[str] = (),
         with_lists: bool = True,
+        rowids: tuple[int | None, int | None] = (None, None),
     ) -> tuple[str, list[Any]]:
         c_where, own, params, _ = self._export_where(table, filters, strict=strict)
         if table == "flat":
@@ -1041,6 +1044,11 @@ class Store:
         if table in ("concerns", "referrals"):
             where.append("c.deleted = 0")
         where += c_where
+        lo, hi = rowids  # a slice of the table, for an export split across processes
+        if lo is not None:
+            where.append(f"{a}.rowid >= {int(lo)}")
+        if hi is not None:
+            where.append(f"{a}.rowid < {int(hi)}")
         for term in own:
             if table == "referrals" and term.startswith("category"):
                 where.append(self._referral_category(term))
@@ -1147,6 +1155,7 @@ class Store:
         *,
         strict: bool = True,
         batch: int = 5000,
+        rowids: tuple[int | None, int | None] = (None, None),
     ) -> Iterator[list[tuple]]:
         """Batches of an export's rows as stored (fetchmany, constant memory): NULL comes back
         as ``''``, times as stored UTC text and lists as stored JSON. fieldlog/export.py
@@ -1155,7 +1164,7 @@ class Store:
         if table not in self._EXPORT_TABLES:
             raise ValueError(table)
         inner, params = self._export_inner(
-            table, filters, strict=strict, columns=columns, with_lists=False
+            table, filters, strict=strict, columns=columns, with_lists=False, rowids=rowids
         )
         select = ", ".join(f"ifnull({c}, '')" for c in columns)
         try:
@@ -1164,6 +1173,19 @@ class Store:
                 yield rows
         except sqlite3.DatabaseError as exc:
             raise explain(exc, self.path) from None
+
+    def export_split_rowid(self, table: str) -> int | None:
+        """The rowid that splits a table's live rows in two (None for a small table or the flat
+        view): rows below it go to the calling process, the rest to a forked one."""
+        if table not in ("contacts", "concerns", "referrals", "organizations"):
+            return None
+        n = int(self.scalar(f"SELECT count(*) FROM {table} WHERE deleted = 0") or 0)
+        if n < EXPORT_SPLIT_MIN_ROWS:
+            return None
+        return self.scalar(
+            f"SELECT rowid FROM {table} WHERE deleted = 0 ORDER BY rowid LIMIT 1 OFFSET ?",
+            [n * 47 // 100],  # this side also appends the other's file: a little less here
+        )
 
     def export_value(self, kind: str, value: Any) -> str:
         """One stored value as :meth:`export_rows` converts it, before quoting: ``kind`` is
