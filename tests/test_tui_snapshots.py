@@ -30,6 +30,10 @@ async def settled(pilot) -> None:
     for _ in range(4):
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
+    # A blinking cursor is drawn or not depending on how long the run took: a loaded
+    # CI machine caught it "off". A steady cursor makes the picture the same every time.
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
     await pilot.pause()
 
 
