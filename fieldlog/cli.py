@@ -931,4 +931,4 @@ def main() -> None:
 
 # Commands defined in their own modules register themselves on ``app`` when imported. They
 # keep their heavy imports inside the command functions, so this costs the quick path ~nothing.
-from fieldlog import cli_export, cli_import, cli_report  # noqa: E402, F401
+from fieldlog import cli_export, cli_import, cli_report, cli_sync  # noqa: E402, F401

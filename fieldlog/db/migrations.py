@@ -155,6 +155,29 @@ STEPS.append(
         ],
     )
 )
+# --- 0005_sync
+# Sync: values that lost a same-field race (the officer reviews them), and pulled changes
+# that cannot apply yet (stamped too far in the future, or an edit whose record has not
+# arrived). Remotes and per-remote cursors live in meta ("remote:NAME", "sync:STORE:pulled",
+# "sync:STORE:pushed").
+STEPS.append(
+    (
+        "0005_sync",
+        [
+            """CREATE TABLE conflicts (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
+                mine TEXT, theirs TEXT, kept TEXT NOT NULL,
+                mine_hlc TEXT, theirs_hlc TEXT, theirs_officer TEXT,
+                found_at TEXT NOT NULL, resolved_at TEXT, resolution TEXT)""",
+            "CREATE INDEX conflicts_open ON conflicts(row_id) WHERE resolved_at IS NULL",
+            """CREATE TABLE sync_held (
+                store_id TEXT NOT NULL, seq INTEGER NOT NULL, reason TEXT NOT NULL,
+                body TEXT NOT NULL, PRIMARY KEY (store_id, seq))""",
+            "CREATE INDEX changes_row ON changes(row_id, seq)",
+        ],
+    )
+)
 
 LATEST = len(STEPS)
 MIGRATION_SET = "fieldlog"

@@ -24,6 +24,7 @@ from fieldlog import dates, ids, models
 from fieldlog.clock import HLC
 from fieldlog.db.connect import connect, explain, use_wal
 from fieldlog.db.migrations import ensure_schema
+from fieldlog.db.store_sync import SyncStore
 from fieldlog.errors import AmbiguousIdError, NotFoundError, StorageError, ValidationError
 
 Row = dict[str, Any]
@@ -52,7 +53,7 @@ def _row(cur: sqlite3.Cursor, raw: tuple) -> Row:
     return row
 
 
-class Store:
+class Store(SyncStore):
     """A log file opened for use. ``Store.open(path)`` checks and migrates it."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path | str) -> None:

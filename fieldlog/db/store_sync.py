@@ -1,0 +1,370 @@
+"""The log's side of sync: remotes, cursors, the outbox, applying pulled changes, conflicts.
+
+Part of the store (``Store`` inherits :class:`SyncStore`): the SQL for the local log stays in
+``fieldlog/db/``, the merge rules in :mod:`fieldlog.sync`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from fieldlog import dates, ids, models
+from fieldlog.clock import format_stamp
+from fieldlog.errors import NotFoundError, ValidationError
+
+if TYPE_CHECKING:
+    from fieldlog.db.remote import OutChange, Remote, RemoteChange
+
+REMOTE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def _stamp(clocks: dict[str, str], name: str) -> str:
+    return clocks.get(name) or clocks.get("*") or ""
+
+
+class SyncStore:
+    """Mixed into :class:`fieldlog.db.store.Store`."""
+
+    conn: sqlite3.Connection
+
+    # ------------------------------------------------------------------ remotes
+    def remotes(self) -> dict[str, str]:
+        rows = self.query(  # type: ignore[attr-defined]
+            "SELECT key, value FROM meta WHERE key LIKE 'remote:%' ORDER BY key"
+        )
+        return {r["key"].removeprefix("remote:"): r["value"] for r in rows}
+
+    def add_remote(self, name: str, url: str) -> None:
+        name = name.strip().lower()
+        if not name or set(name) - REMOTE_NAME_CHARS:
+            raise ValidationError(
+                "name", f"'{name}' is not a remote name: use letters, digits, '-', '_' or '.'."
+            )
+        url = url.strip()
+        if not url:
+            raise ValidationError("url", "Give the remote's path or postgresql:// URL.")
+        if name in self.remotes():
+            raise ValidationError(
+                "name",
+                f"A remote called '{name}' exists already: remove it first "
+                f"(fieldlog remote remove {name}) or pick another name.",
+            )
+        with self.write() as tx:  # type: ignore[attr-defined]
+            tx.set_meta(f"remote:{name}", url)
+
+    def remove_remote(self, name: str) -> None:
+        name = name.strip().lower()
+        if name not in self.remotes():
+            raise NotFoundError(f"No remote is called '{name}': fieldlog remote list shows them.")
+        with self.write() as tx:  # type: ignore[attr-defined]
+            tx.conn.execute("DELETE FROM meta WHERE key = ?", [f"remote:{name}"])
+
+    # ------------------------------------------------------------------ cursors
+    def device_id(self) -> str:
+        did = self.meta().get("device_id")  # type: ignore[attr-defined]
+        if did:
+            return did
+        with self.write() as tx:  # type: ignore[attr-defined]
+            return tx.origin  # _Tx mints one on first use
+
+    def sync_cursors(self, store_id: str) -> tuple[int, int]:
+        meta = self.meta()  # type: ignore[attr-defined]
+        return (
+            int(meta.get(f"sync:{store_id}:pulled") or 0),
+            int(meta.get(f"sync:{store_id}:pushed") or 0),
+        )
+
+    def sync_set_pushed(self, store_id: str, seq: int) -> None:
+        with self.write() as tx:  # type: ignore[attr-defined]
+            tx.set_meta(f"sync:{store_id}:pushed", str(seq))
+
+    def sync_done(self, store_id: str) -> None:
+        with self.write() as tx:  # type: ignore[attr-defined]
+            tx.set_meta("last_sync", dates.stamp_now())
+
+    def outbox_count(self, after: int) -> int:
+        return self.scalar("SELECT count(*) FROM changes WHERE seq > ?", [after])  # type: ignore[attr-defined]
+
+    def sync_check_origin(self, store_id: str, remote: Remote, page: int) -> bool:
+        """Before pushing: has the remote seen this device's changes beyond our push cursor?
+
+        After a push that committed on the remote but was killed before the laptop moved its
+        cursor, the remote holds exactly our next outbox rows: move the cursor. Otherwise
+        another copy of this log (a restored backup, a cloned laptop) pushed under our device
+        id: mint a new one, or our edits would be ignored as duplicates. Returns True then."""
+        origin = self.device_id()
+        _, pushed = self.sync_cursors(store_id)
+        theirs = remote.origin_changes(origin, pushed, page + 1)
+        if not theirs:
+            return False
+        mine = self.conn.execute(
+            "SELECT seq, row_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+            [pushed, 4 * page + 1],
+        ).fetchall()
+        mine_rows = {seq: row_id for seq, row_id in mine}
+        if len(theirs) <= page and all(mine_rows.get(s) == r for s, r, _ in theirs):
+            self.sync_set_pushed(store_id, theirs[-1][0])
+            return False
+        with self.write() as tx:  # type: ignore[attr-defined]
+            new = ids.uuid7_hex()[-12:]
+            tx.set_meta("device_id", new)
+            tx.set_meta("device_id_replaced", origin)
+        return True
+
+    # ------------------------------------------------------------------ push
+    def outbox_page(self, after: int, limit: int) -> tuple[list[OutChange], int | None]:
+        """The next ``limit`` outbox rows after ``after`` as changes (one per record, with the
+        record's whole state), and the last outbox sequence they cover."""
+        from fieldlog.db.remote import OutChange
+
+        rows = self.conn.execute(
+            "SELECT seq, tbl, row_id, fields FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
+            [after, limit],
+        ).fetchall()
+        if not rows:
+            return [], None
+        # One change per record, carrying its latest outbox seq (unique per origin), sent in
+        # the order of each record's first write: a contact still goes before its concerns.
+        touched: dict[tuple[str, str], tuple[int, int, set[str]]] = {}
+        for seq, tbl, row_id, fields in rows:
+            first, _, names = touched.get((tbl, row_id), (seq, 0, set()))
+            touched[(tbl, row_id)] = (first, seq, names | set(fields.split(",")))
+        out = []
+        for (tbl, row_id), (_, seq, names) in sorted(touched.items(), key=lambda kv: kv[1][0]):
+            cur = self.conn.execute(f"SELECT * FROM {tbl} WHERE id = ?", [row_id])
+            raw = cur.fetchone()
+            if raw is None:  # purged since: nothing to send
+                continue
+            row = {d[0]: v for d, v in zip(cur.description, raw, strict=True)}
+            clocks = json.loads(row["clocks"] or "{}")
+            fields = {
+                name: [row[name], _stamp(clocks, name)]
+                for name in (*models.TABLE_FIELDS[tbl], "deleted")
+            }
+            body = {
+                "officer": row["officer"],
+                "origin": row["origin"],
+                "created_at": row["created_at"],
+                "updated_at": row["updated_at"],
+                "changed": sorted(names),
+                "fields": fields,
+            }
+            top = max(pair[1] for pair in fields.values())
+            out.append(OutChange(seq, tbl, row_id, top, body))
+        return out, rows[-1][0]
+
+    # ------------------------------------------------------------------ pull
+    def _pending(self, store_id: str, row_ids: Sequence[str]) -> dict[str, set[str]]:
+        _, pushed = self.sync_cursors(store_id)
+        out: dict[str, set[str]] = {}
+        for chunk in range(0, len(row_ids), 500):
+            part = list(row_ids[chunk : chunk + 500])
+            for row_id, fields in self.conn.execute(
+                f"SELECT row_id, fields FROM changes WHERE seq > ? AND row_id IN "
+                f"({', '.join('?' * len(part))})",
+                [pushed, *part],
+            ):
+                out.setdefault(row_id, set()).update(fields.split(","))
+        return out
+
+    def sync_apply(self, store_id: str, batch: Sequence[RemoteChange]) -> tuple[int, int, int]:
+        """Merge a page of pulled changes in one transaction that also moves the pull cursor.
+        Returns (applied, conflicts, held)."""
+        me = self.device_id()
+        others = [c for c in batch if c.origin != me]
+        pending = self._pending(store_id, [c.row_id for c in others])
+        counts = [0, 0, 0]
+        with self.write() as tx:  # type: ignore[attr-defined]
+            for change in others:
+                self._apply_one(tx, store_id, change.seq, change, pending, counts)
+            tx.set_meta(f"sync:{store_id}:pulled", str(batch[-1].seq))
+        return counts[0], counts[1], counts[2]
+
+    def sync_retry_held(self, store_id: str) -> int:
+        """Apply held changes whose time has come; returns how many are still held."""
+        from fieldlog.db.remote import RemoteChange
+
+        rows = self.conn.execute(
+            "SELECT seq, body FROM sync_held WHERE store_id = ? ORDER BY seq", [store_id]
+        ).fetchall()
+        if not rows:
+            return 0
+        changes = [RemoteChange(**json.loads(body)) for _, body in rows]
+        pending = self._pending(store_id, [c.row_id for c in changes])
+        counts = [0, 0, 0]
+        with self.write() as tx:  # type: ignore[attr-defined]
+            for seq, _ in rows:
+                tx.conn.execute(
+                    "DELETE FROM sync_held WHERE store_id = ? AND seq = ?", [store_id, seq]
+                )
+            for change in changes:
+                self._apply_one(tx, store_id, change.seq, change, pending, counts)
+        return counts[2]
+
+    def _hold(self, tx: Any, store_id: str, change: RemoteChange, reason: str) -> None:
+        body = {
+            "seq": change.seq, "origin": change.origin, "origin_seq": change.origin_seq,
+            "tbl": change.tbl, "row_id": change.row_id, "hlc": change.hlc, "body": change.body,
+        }  # fmt: skip
+        tx.conn.execute(
+            "INSERT OR REPLACE INTO sync_held (store_id, seq, reason, body) VALUES (?, ?, ?, ?)",
+            [store_id, change.seq, reason, json.dumps(body)],
+        )
+
+    def _apply_one(
+        self,
+        tx: Any,
+        store_id: str,
+        seq: int,
+        change: RemoteChange,
+        pending: dict[str, set[str]],
+        counts: list[int],
+    ) -> None:
+        from fieldlog import sync
+
+        tbl, rid = change.tbl, change.row_id
+        try:
+            fields = sync.check_body(tbl, change.body)
+        except (ValueError, TypeError):
+            return  # not something a fieldlog wrote: skipped (never applied half)
+        if not ids.is_hex(rid) or len(rid) != 32:
+            return
+        if self._is_purged(tx, rid):
+            return
+        ahead = sync.too_far_ahead(fields)
+        if ahead:
+            self._hold(tx, store_id, change, "clock ahead")
+            counts[2] += 1
+            return
+        cur = tx.conn.execute(f"SELECT * FROM {tbl} WHERE id = ?", [rid])
+        raw = cur.fetchone()
+        local = (
+            None if raw is None else {d[0]: v for d, v in zip(cur.description, raw, strict=True)}
+        )
+        local_clocks = json.loads(local["clocks"] or "{}") if local else None
+        result = sync.merge(local, local_clocks, tbl, change.body, pending.get(rid, set()))
+        body = change.body
+        if result.action == "insert":
+            parent = result.values.get("contact_id")
+            if (
+                tbl in ("concerns", "referrals")
+                and not tx.conn.execute("SELECT 1 FROM contacts WHERE id = ?", [parent]).fetchone()
+            ):
+                self._hold(tx, store_id, change, "waiting for its contact")
+                counts[2] += 1
+                return
+            row = {
+                "id": rid,
+                "created_at": body["created_at"],
+                "updated_at": body["updated_at"],
+                "officer": body["officer"],
+                "origin": body["origin"],
+                "hlc": max(result.clocks.values()),
+                "clocks": json.dumps(result.clocks, sort_keys=True),
+                **result.values,
+            }
+            tx.conn.execute(
+                f"INSERT INTO {tbl} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                list(row.values()),
+            )
+            self._audit_sync(tx, tbl, rid, "insert", result.values, body)
+        elif result.action == "update":
+            sets = dict(result.values)
+            sets["clocks"] = json.dumps(result.clocks, sort_keys=True)
+            sets["hlc"] = max(result.clocks.values())
+            if body["updated_at"] > (local or {}).get("updated_at", ""):
+                sets["updated_at"] = body["updated_at"]
+            tx.conn.execute(
+                f"UPDATE {tbl} SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
+                [*sets.values(), rid],
+            )
+            if result.values:
+                self._audit_sync(tx, tbl, rid, "update", result.values, body)
+            for c in result.conflicts:
+                tx.conn.execute(
+                    "INSERT INTO conflicts (tbl, row_id, field, mine, theirs, kept, mine_hlc, "
+                    "theirs_hlc, theirs_officer, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [tbl, rid, c["field"], json.dumps(c["mine"]), json.dumps(c["theirs"]),
+                     c["kept"], c["mine_hlc"], c["theirs_hlc"], body["officer"], tx.now],
+                )  # fmt: skip
+                counts[1] += 1
+        else:  # nothing new here; keep updated_at the newest either side has seen
+            if local is not None and body["updated_at"] > (local.get("updated_at") or ""):
+                tx.conn.execute(
+                    f"UPDATE {tbl} SET updated_at = ? WHERE id = ?", [body["updated_at"], rid]
+                )
+            return
+        counts[0] += 1
+        tx.clock.observe(max(pair[1] for pair in fields.values()))
+        tx.last_stamp = format_stamp(tx.clock.wall_ms, tx.clock.counter, tx.origin)
+
+    @staticmethod
+    def _is_purged(tx: Any, rid: str) -> bool:
+        try:
+            return (
+                tx.conn.execute("SELECT 1 FROM purged WHERE row_id = ?", [rid]).fetchone()
+                is not None
+            )
+        except sqlite3.OperationalError:  # no purge table in this schema
+            return False
+
+    def _audit_sync(
+        self, tx: Any, tbl: str, rid: str, action: str, values: dict[str, Any], body: dict
+    ) -> None:
+        """Pulled writes are audited like typed ones (hook for fieldlog/db/audit.py)."""
+        hook = getattr(tx, "audit_remote", None)
+        if hook is not None:
+            hook(tbl, rid, action, values, body)
+
+    # ------------------------------------------------------------------ conflicts
+    def conflicts(self, *, all_: bool = False) -> list[dict[str, Any]]:
+        where = "" if all_ else "WHERE resolved_at IS NULL"
+        rows = self.query(f"SELECT * FROM conflicts {where} ORDER BY id")  # type: ignore[attr-defined]
+        for r in rows:
+            r["mine"] = json.loads(r["mine"]) if r["mine"] is not None else None
+            r["theirs"] = json.loads(r["theirs"]) if r["theirs"] is not None else None
+        return rows
+
+    def conflict_count(self) -> int:
+        return self.scalar("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL")  # type: ignore[attr-defined]
+
+    def resolve_conflict(self, cid: int, keep: str) -> dict[str, Any]:
+        """``keep``: ``mine``, ``theirs``, or a new value. When the value kept is not the
+        one the merge kept, it is written as a new local edit (it then wins everywhere)."""
+        rows = self.query("SELECT * FROM conflicts WHERE id = ?", [cid])  # type: ignore[attr-defined]
+        if not rows:
+            raise NotFoundError(f"No conflict has the number {cid}: fieldlog conflicts lists them.")
+        c = rows[0]
+        if c["resolved_at"]:
+            raise ValidationError("id", f"Conflict {cid} is resolved already ({c['resolution']}).")
+        tbl, rid, name = c["tbl"], c["row_id"], c["field"]
+        mine, theirs = json.loads(c["mine"]), json.loads(c["theirs"])
+        if keep in ("mine", "theirs"):
+            value, typed = (mine if keep == "mine" else theirs), False
+        else:
+            value, typed = keep, True
+        with self.write() as tx:  # type: ignore[attr-defined]
+            current = tx.conn.execute(f"SELECT {name} FROM {tbl} WHERE id = ?", [rid]).fetchone()
+            if current is None:
+                raise NotFoundError(f"The {models.NOUN[tbl]} {rid} is no longer in this log.")
+            if name == "deleted":
+                if typed:
+                    raise ValidationError(
+                        "keep", "A delete-versus-edit conflict takes --keep mine or theirs."
+                    )
+                if int(value) != current[0]:
+                    tx.update(tbl, rid, {"deleted": int(value)})
+            else:
+                if typed:
+                    value = models.clean(tbl, {name: value}, partial=True)[name]
+                elif name in models.LIST_FIELDS and isinstance(value, str):
+                    value = json.loads(value)
+                tx.update(tbl, rid, {name: value})
+            tx.conn.execute(
+                "UPDATE conflicts SET resolved_at = ?, resolution = ? WHERE id = ?",
+                [tx.now, "typed value" if typed else f"kept {keep}", cid],
+            )
+        return c
