@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 MAX_SKEW_MS = 60 * 60 * 1000  # one hour: more than a laptop clock drifts, less than a shift
-PAGE = 500  # changes per remote round trip and per local transaction
+PAGE = 2000  # changes per remote round trip and per local transaction
 META_FIELDS = ("officer", "origin", "created_at", "updated_at")
 SYNC_FIELDS = {t: (*f, "deleted") for t, f in models.TABLE_FIELDS.items()}
 
@@ -62,25 +62,31 @@ def stamp_of(clocks: Mapping[str, str], name: str) -> str:
 
 
 def check_body(tbl: str, body: Any) -> dict[str, list[Any]]:
-    """The fields of a pulled change, refusing anything a fieldlog would not have written (a
-    remote is input like any other: field names become SQL column names)."""
+    """The fields of a pulled change as ``{name: [value, stamp]}``, refusing anything a
+    fieldlog would not have written (a remote is input like any other: field names become
+    SQL column names).
+
+    A body holds ``values`` (every field of the record), ``clocks`` (the record's clocks as
+    stored: a stamp per field changed since its creation, ``*`` for the rest), ``changed``
+    (the fields this change touched, ``*`` for a creation), and the record's ``officer``,
+    ``origin``, ``created_at`` and ``updated_at``."""
     if tbl not in SYNC_FIELDS or not isinstance(body, dict):
         raise ValueError(f"unknown table {tbl!r}")
-    fields = body.get("fields")
-    if not isinstance(fields, dict) or not fields:
-        raise ValueError("no fields")
+    values, clocks = body.get("values"), body.get("clocks")
+    if not isinstance(values, dict) or not values or not isinstance(clocks, dict):
+        raise ValueError("no values")
     known = SYNC_FIELDS[tbl]
-    for name, pair in fields.items():
+    fields: dict[str, list[Any]] = {}
+    for name, value in values.items():
         if name not in known:
             raise ValueError(f"unknown field {name!r}")
-        if (
-            not isinstance(pair, list)
-            or len(pair) != 2
-            or not isinstance(pair[1], str)
-            or not (pair[0] is None or isinstance(pair[0], str | int | float))
-        ):
+        if not (value is None or isinstance(value, str | int | float)):
             raise ValueError(f"bad value for {name!r}")
-        parse_stamp(pair[1])
+        stamp = stamp_of(clocks, name)
+        if not isinstance(stamp, str):
+            raise ValueError(f"bad clock for {name!r}")
+        parse_stamp(stamp)
+        fields[name] = [value, stamp]
     for name in META_FIELDS:
         if not isinstance(body.get(name), str):
             raise ValueError(f"no {name}")
@@ -108,8 +114,8 @@ def merge(
     a record it created); it only decides what counts as a conflict, never who wins."""
     fields = check_body(tbl, body)
     if local is None:
-        clocks = {name: pair[1] for name, pair in fields.items()}
-        clocks["*"] = min(clocks.values())
+        clocks = {k: v for k, v in body["clocks"].items() if k == "*" or k in fields}
+        clocks.setdefault("*", min(pair[1] for pair in fields.values()))
         values = {name: pair[0] for name, pair in fields.items()}
         values.setdefault("deleted", 0)
         return Merge("insert", values, clocks)

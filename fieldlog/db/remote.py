@@ -45,13 +45,14 @@ class RemoteChange:
 
 @dataclass(frozen=True)
 class OutChange:
-    """A change on its way to a remote: ``origin_seq`` is the laptop's outbox sequence."""
+    """A change on its way to a remote: ``origin_seq`` is the laptop's outbox sequence and
+    ``body`` is already JSON text (the log builds it in SQL): store it as it is."""
 
     origin_seq: int
     tbl: str
     row_id: str
     hlc: str
-    body: dict[str, Any]
+    body: str
 
 
 class Remote(Protocol):

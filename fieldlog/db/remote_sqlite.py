@@ -175,17 +175,7 @@ class SQLiteRemote:
                 self.conn.executemany(
                     "INSERT OR IGNORE INTO fieldlog_changes "
                     "(origin, origin_seq, tbl, row_id, hlc, body) VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            origin,
-                            c.origin_seq,
-                            c.tbl,
-                            c.row_id,
-                            c.hlc,
-                            json.dumps(c.body, separators=(",", ":"), ensure_ascii=False),
-                        )
-                        for c in changes
-                    ],
+                    [(origin, c.origin_seq, c.tbl, c.row_id, c.hlc, c.body) for c in changes],
                 )
                 added = self.conn.total_changes - before
                 self.conn.execute("COMMIT")
