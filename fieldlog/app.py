@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
 from fieldlog.db.store import Store
+from fieldlog.screens.conflicts import ConflictsScreen
 from fieldlog.screens.contacts import ContactsScreen
 from fieldlog.screens.dashboard import DashboardScreen
 from fieldlog.screens.export import ExportDialog
@@ -35,6 +36,7 @@ NAV_ACTIONS = {
     "followups",
     "orgs",
     "report",
+    "conflicts",
     "export",
     "back",
     "leave",
@@ -50,6 +52,7 @@ class FieldlogApp(App[None]):
         "screens/form.tcss",
         "screens/screens2.tcss",
         "screens/report.tcss",
+        "screens/conflicts.tcss",
     ]
     MODES = {
         "dashboard": DashboardScreen,
@@ -57,6 +60,7 @@ class FieldlogApp(App[None]):
         "followups": FollowupsScreen,
         "orgs": OrgsScreen,
         "report": ReportScreen,
+        "conflicts": ConflictsScreen,
     }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
@@ -68,6 +72,7 @@ class FieldlogApp(App[None]):
         Binding("f", "followups", "Follow-ups", tooltip="The follow-ups table"),
         Binding("o", "orgs", "Orgs", show=False, tooltip="Community partners directory"),
         Binding("R", "report", "Report", show=False, tooltip="Report: figures for a period"),
+        Binding("C", "conflicts", "Conflicts", show=False, tooltip="Resolve sync conflicts"),
         Binding("ctrl+e", "export", "Export", show=False, tooltip="Export contacts to CSV"),
         Binding("escape", "back", "Back", show=False, tooltip="Back / close"),
         Binding("q", "leave", "Quit", tooltip="Quit fieldlog (also Ctrl+Q)"),
@@ -142,6 +147,9 @@ class FieldlogApp(App[None]):
     def action_report(self) -> None:
         self._to_mode("report")
 
+    def action_conflicts(self) -> None:
+        self._to_mode("conflicts")
+
     def action_export(self) -> None:
         self.push_screen(ExportDialog())
 
@@ -158,6 +166,9 @@ class FieldlogApp(App[None]):
         yield SystemCommand("Export CSV", "Contacts to a CSV file (Ctrl+E)", self.action_export)
         yield SystemCommand(
             "Report", "Contacts, concerns, referrals for a period (R)", self.action_report
+        )
+        yield SystemCommand(
+            "Sync conflicts", "Fields changed here and elsewhere (C)", self.action_conflicts
         )
         yield SystemCommand("Help", "Every key (?)", self.action_help)
 

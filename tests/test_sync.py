@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from fieldlog import sync
 from fieldlog.db.remote import OutChange, SyncError, open_remote
 from fieldlog.db.store import Store
+from fieldlog.errors import ValidationError
 from tests.conftest import run_fieldlog
 
 TABLES = ("contacts", "concerns", "referrals", "organizations")
@@ -551,3 +552,19 @@ def test_replicas_converge(backend, ops):
                 pytest.fail("tests/pg.py (the PostgreSQL fixture) is missing")
             url = factory()
         run_replicas(ops, url, folder)
+
+
+def test_typed_values_are_read_like_the_edit_commands(pair, remote_url):
+    a, b = pair
+    cid = shared_contact(a, b, remote_url)
+    a.update_contact(cid, {"tags": ["x"], "follow_up_on": "2026-12-01"})
+    b.update_contact(cid, {"tags": ["y"], "follow_up_on": "2026-12-02"})
+    do_sync(a, remote_url)
+    do_sync(b, remote_url)
+    by_field = {c["field"]: c["id"] for c in b.conflicts()}
+    b.resolve_conflict(by_field["tags"], "faith, youth")
+    b.resolve_conflict(by_field["follow_up_on"], "2026-12-24")
+    got = b.get_contact(cid)
+    assert got["tags"] == ["faith", "youth"] and got["follow_up_on"] == "2026-12-24"
+    with pytest.raises(ValidationError):
+        b.resolve_conflict(by_field["tags"], "mine")  # resolved already

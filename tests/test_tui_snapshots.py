@@ -89,3 +89,18 @@ def test_dashboard_light_theme(snap_compare, snap_log):
 
 def test_report(snap_compare, snap_log):
     assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("R"))
+
+
+@pytest.fixture
+def snap_conflicts(tmp_path, monkeypatch):
+    """Two sync conflicts on the first contact of a 30-contact demo log (seed 7): the same
+    ids, officers, values and times on every run."""
+    from tests.test_tui_conflicts import build_conflicts
+
+    monkeypatch.setenv("FIELDLOG_NOW", "2026-11-25T10:00:00-06:00")
+    path, _ = build_conflicts(tmp_path, demo_contacts=30)
+    return path
+
+
+def test_conflicts(snap_compare, snap_conflicts):
+    assert snap_compare(make_app(snap_conflicts), terminal_size=SIZE, run_before=keys("C"))

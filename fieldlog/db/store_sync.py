@@ -319,7 +319,7 @@ class SyncStore:
                 tx.conn.execute("SELECT 1 FROM purged WHERE row_id = ?", [rid]).fetchone()
                 is not None
             )
-        except sqlite3.OperationalError:  # no purge table in this schema
+        except Exception:  # no purge table in this schema (sqlite3's or sqlcipher3's error)
             return False
 
     def _audit_sync(
@@ -338,6 +338,29 @@ class SyncStore:
             r["mine"] = json.loads(r["mine"]) if r["mine"] is not None else None
             r["theirs"] = json.loads(r["theirs"]) if r["theirs"] is not None else None
         return rows
+
+    def _typed_value(self, tbl: str, name: str, text: str) -> Any:
+        """A value the officer typed, read as the edit commands read it (dates in words,
+        lists comma separated, vocabularies checked)."""
+        if name in ("id", "contact_id", "concern_id", "organization_id"):
+            raise ValidationError(
+                "keep", f"The {name} of a record is not typed: keep mine or theirs."
+            )
+        value: Any = text
+        if name in models.LIST_FIELDS:
+            value = [t.strip() for t in text.split(",") if t.strip()]
+        cleaners = {
+            "contacts": self._contact_values,  # type: ignore[attr-defined]
+            "concerns": self._concern_values,  # type: ignore[attr-defined]
+            "referrals": self._referral_values,  # type: ignore[attr-defined]
+        }
+        if tbl in cleaners:
+            return cleaners[tbl]({name: value}, partial=True)[name]
+        if name == "last_verified":
+            from fieldlog.db.store import _day
+
+            value = _day(value, "verified")
+        return models.clean(tbl, {name: value}, partial=True)[name]
 
     def conflict_count(self) -> int:
         return self.scalar("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL")  # type: ignore[attr-defined]
@@ -370,7 +393,7 @@ class SyncStore:
                     tx.update(tbl, rid, {"deleted": int(value)})
             else:
                 if typed:
-                    value = models.clean(tbl, {name: value}, partial=True)[name]
+                    value = self._typed_value(tbl, name, value)
                 elif name in models.LIST_FIELDS and isinstance(value, str):
                     value = json.loads(value)
                 tx.update(tbl, rid, {name: value})

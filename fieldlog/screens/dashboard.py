@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Header, Static
 
+from fieldlog import dates
 from fieldlog.screens.base import StoreScreen, add_columns, clip
 
 EMPTY = (
@@ -45,7 +47,10 @@ class DashboardScreen(StoreScreen):
         self.reload()
 
     def reload(self) -> None:
-        self.db(lambda s: (s.dashboard(), s.followups(limit=50)), self.show)
+        self.db(
+            lambda s: ({**s.dashboard(), "conflicts": s.conflict_count()}, s.followups(limit=50)),
+            self.show,
+        )
 
     def focus_followups(self) -> None:
         self.query_one("#followups", DataTable).focus()
@@ -79,7 +84,11 @@ class DashboardScreen(StoreScreen):
     @staticmethod
     def stats_text(f: dict[str, Any]) -> Text:
         if not f["contacts_total"]:
-            return Text(EMPTY)
+            out = Text(EMPTY)
+            if f.get("conflicts"):
+                out.append("\n")
+                DashboardScreen.conflicts_text(out, f["conflicts"])
+            return out
         out = Text()
         out.append("Contacts  ", style="bold")
         out.append(f"today {f['contacts_today']}   this week {f['contacts_week']}   ")
@@ -93,8 +102,22 @@ class DashboardScreen(StoreScreen):
         refs = f["referrals"]
         out.append("  ".join(f"{k} {n}" for k, n in refs.items()) if refs else "none")
         out.append("\nLast sync  ", style="bold")
-        out.append(str(f["last_sync"] or "never"))
+        out.append(dates.show_local(f["last_sync"]) if f["last_sync"] else "never")
+        out.append("   ")
+        DashboardScreen.conflicts_text(out, f.get("conflicts", 0))
         return out
+
+    @staticmethod
+    def conflicts_text(out: Text, n: int) -> None:
+        """Sync conflicts left to resolve; when there are some, a red figure that opens them
+        (so does C anywhere)."""
+        out.append("Conflicts  ", style="bold")
+        if not n:
+            out.append("0")
+            return
+        click = {"@click": "app.conflicts"}
+        out.append(f" {n} to resolve ", Style(bold=True, color="white", bgcolor="red", meta=click))
+        out.append(" press C", Style(meta=click))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         contact_id = self.contact_of.get(str(event.row_key.value))
