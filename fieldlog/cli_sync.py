@@ -95,6 +95,7 @@ def sync_cmd(
 
     store = _store(ctx)
     targets = _targets(store, remote)
+    _ask_remote_passphrase(targets)
     with ExitStack() as stack:
         bars = stack.enter_context(_bars(sys.stderr.isatty() and not as_json))
         results = sync.run(store, targets, progress=bars)
@@ -128,6 +129,25 @@ def sync_cmd(
             "fieldlog conflicts",
             err=True,
         )
+
+
+def _ask_remote_passphrase(targets: list[tuple[str, str]]) -> None:
+    """An encrypted remote file and no $FIELDLOG_REMOTE_PASSPHRASE: ask on a terminal (once,
+    for this run only); in a script the remote says what to set."""
+    import os
+    from pathlib import Path
+
+    from fieldlog.db.remote import is_postgres
+    from fieldlog.db.remote_sqlite import REMOTE_PASSPHRASE_ENV, looks_encrypted
+
+    if os.environ.get(REMOTE_PASSPHRASE_ENV) or not sys.stdin.isatty():
+        return
+    for label, url in targets:
+        if not is_postgres(url) and looks_encrypted(Path(url.removeprefix("sqlite://"))):
+            os.environ[REMOTE_PASSPHRASE_ENV] = typer.prompt(
+                f"Department passphrase for {label}", hide_input=True, err=True
+            )
+            return
 
 
 # ---------------------------------------------------------------------- remotes

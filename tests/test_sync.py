@@ -568,3 +568,23 @@ def test_typed_values_are_read_like_the_edit_commands(pair, remote_url):
     assert got["tags"] == ["faith", "youth"] and got["follow_up_on"] == "2026-12-24"
     with pytest.raises(ValidationError):
         b.resolve_conflict(by_field["tags"], "mine")  # resolved already
+
+
+def test_an_encrypted_remote_needs_the_department_passphrase(pair, tmp_path, monkeypatch, cli):
+    a, b = pair
+    url = str(tmp_path / "dept-encrypted.fieldlog")
+    monkeypatch.setenv("FIELDLOG_REMOTE_PASSPHRASE", "department secret")
+    a.add_contact({"summary": "Met Rosalind Quigley-Hart", "person_name": "Rosalind Quigley-Hart"})
+    do_sync(a, url)
+    do_sync(b, url)
+    assert [c["person_name"] for c in b.list_contacts()] == ["Rosalind Quigley-Hart"]
+    raw = Path(url).read_bytes()
+    assert b"Quigley" not in raw and not raw.startswith(b"SQLite format 3")
+    before = Path(url).read_bytes()
+    monkeypatch.setenv("FIELDLOG_REMOTE_PASSPHRASE", "wrong")
+    r = cli("--db", str(a.path), "sync", url, code=1)
+    assert "department passphrase does not open the remote" in r.stderr
+    monkeypatch.delenv("FIELDLOG_REMOTE_PASSPHRASE")
+    r = cli("--db", str(a.path), "sync", url, code=1)
+    assert "is encrypted: set FIELDLOG_REMOTE_PASSPHRASE" in r.stderr
+    assert Path(url).read_bytes() == before

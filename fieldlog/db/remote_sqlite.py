@@ -12,8 +12,10 @@ file and can tear it. docs/sync.md says so.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from fieldlog import ids
 from fieldlog.db.connect import SQLITE_HEADER, busy_timeout_ms
@@ -26,6 +28,7 @@ from fieldlog.db.remote import (
     check_meta,
 )
 
+REMOTE_PASSPHRASE_ENV = "FIELDLOG_REMOTE_PASSPHRASE"
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS fieldlog_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT)",
     """CREATE TABLE IF NOT EXISTS fieldlog_changes (
@@ -60,31 +63,85 @@ def _explain(exc: BaseException, path: Path) -> SyncError:
     return SyncError(f"The remote {path} could not be used ({exc}).")
 
 
+def remote_passphrase() -> str | None:
+    return os.environ.get(REMOTE_PASSPHRASE_ENV) or None
+
+
+def looks_encrypted(path: Path) -> bool:
+    """An existing file without SQLite's header, in whole 512-byte pages (SQLCipher)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return bool(head) and head != SQLITE_HEADER and size >= 512 and size % 512 == 0
+
+
+def _errors(conn: object) -> tuple[type[Exception], ...]:
+    """sqlite3's errors, and sqlcipher3's (other classes) for an encrypted remote."""
+    if isinstance(conn, sqlite3.Connection):
+        return (sqlite3.Error,)
+    from sqlcipher3 import dbapi2
+
+    return (sqlite3.Error, dbapi2.Error)
+
+
+def _open_encrypted(path: Path, passphrase: str, *, new: bool) -> Any:
+    from fieldlog.db.connect import WrongPassphrase, open_cipher
+    from fieldlog.errors import StorageError
+
+    try:
+        return open_cipher(path, passphrase, check=not new)
+    except WrongPassphrase:
+        raise SyncError(
+            f"The department passphrase does not open the remote {path}: check "
+            f"{REMOTE_PASSPHRASE_ENV} (or that the path is the department's store)."
+        ) from None
+    except StorageError as exc:
+        raise SyncError(str(exc).replace("log", "remote", 1)) from None
+
+
 class SQLiteRemote:
-    def __init__(self, conn: sqlite3.Connection, path: Path, store_id: str) -> None:
+    encrypted = False
+
+    def __init__(self, conn: Any, path: Path, store_id: str) -> None:
         self.conn = conn
         self.path = path
         self.url = str(path)
         self.store_id = store_id
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> SQLiteRemote:
+    def open(cls, url: str, *, create: bool = True, passphrase: str | None = None) -> SQLiteRemote:
+        """Open (on first use: create) the remote file. An encrypted remote (SQLCipher) is
+        keyed with ``passphrase``, else ``$FIELDLOG_REMOTE_PASSPHRASE`` (the department's
+        passphrase); a new remote is created encrypted when one of them is set."""
         path = Path(url.removeprefix("sqlite://")).expanduser()
         if path.is_dir():
             raise SyncError(
                 f"The remote {path} is a folder: name a file in it, e.g. {path}/department.fieldlog"
             )
+        passphrase = passphrase if passphrase is not None else remote_passphrase()
+        encrypted = False
         if path.exists():
             try:
                 with path.open("rb") as fh:
                     head = fh.read(len(SQLITE_HEADER))
+                size = path.stat().st_size
             except OSError as exc:
                 raise SyncError(f"Cannot read the remote {path}: {exc.strerror}.") from None
             if head and head != SQLITE_HEADER:
-                raise SyncError(
-                    f"{path} is not a fieldlog sync store (not an SQLite file): check the "
-                    "remote's path."
-                )
+                if size < 512 or size % 512:
+                    raise SyncError(
+                        f"{path} is not a fieldlog sync store (not an SQLite file): check the "
+                        "remote's path."
+                    )
+                encrypted = True  # SQLCipher: random-looking pages; only the key can tell
+                if passphrase is None:
+                    raise SyncError(
+                        f"The remote {path} is encrypted: set {REMOTE_PASSPHRASE_ENV} to the "
+                        "department's passphrase (or type it when fieldlog asks on a terminal)."
+                    )
         elif not create:
             raise SyncError(f"The remote {path} does not exist: check the path.")
         elif not path.parent.is_dir():
@@ -92,21 +149,28 @@ class SQLiteRemote:
                 f"The folder {path.parent} does not exist: is the drive connected? (the remote "
                 "file is created on first sync, its folder must be there)"
             )
+        else:
+            encrypted = passphrase is not None
         timeout = busy_timeout_ms()
-        try:
-            conn = sqlite3.connect(path, isolation_level=None, timeout=timeout / 1000)
-        except sqlite3.Error as exc:
-            raise _explain(exc, path) from None
+        if encrypted:
+            conn = _open_encrypted(path, passphrase or "", new=not path.exists())
+        else:
+            try:
+                conn = sqlite3.connect(path, isolation_level=None, timeout=timeout / 1000)
+            except sqlite3.Error as exc:
+                raise _explain(exc, path) from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {timeout}")
             store_id = cls._hello(conn, path, create=create)
-        except sqlite3.Error as exc:
+        except _errors(conn) as exc:
             conn.close()
             raise _explain(exc, path) from None
         except BaseException:
             conn.close()
             raise
-        return cls(conn, path, store_id)
+        remote = cls(conn, path, store_id)
+        remote.encrypted = encrypted
+        return remote
 
     @staticmethod
     def _hello(conn: sqlite3.Connection, path: Path, *, create: bool) -> str:
@@ -151,7 +215,7 @@ class SQLiteRemote:
             return self.conn.execute(
                 "SELECT coalesce(max(seq), 0) FROM fieldlog_changes"
             ).fetchone()[0]
-        except sqlite3.Error as exc:
+        except _errors(self.conn) as exc:
             raise _explain(exc, self.path) from None
 
     def pull(self, after: int, limit: int) -> list[RemoteChange]:
@@ -161,7 +225,7 @@ class SQLiteRemote:
                 "WHERE seq > ? ORDER BY seq LIMIT ?",
                 [after, limit],
             ).fetchall()
-        except sqlite3.Error as exc:
+        except _errors(self.conn) as exc:
             raise _explain(exc, self.path) from None
         return [RemoteChange(*r[:6], json.loads(r[6])) for r in rows]
 
@@ -183,7 +247,7 @@ class SQLiteRemote:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except _errors(self.conn) as exc:
             raise _explain(exc, self.path) from None
         return added
 
@@ -194,7 +258,7 @@ class SQLiteRemote:
                 "WHERE origin = ? AND origin_seq > ? ORDER BY origin_seq LIMIT ?",
                 [origin, after, limit],
             ).fetchall()
-        except sqlite3.Error as exc:
+        except _errors(self.conn) as exc:
             raise _explain(exc, self.path) from None
 
     def close(self) -> None:
