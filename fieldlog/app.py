@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
@@ -23,6 +24,7 @@ from fieldlog.screens.dashboard import DashboardScreen
 from fieldlog.screens.export import ExportDialog
 from fieldlog.screens.followups import FollowupsScreen
 from fieldlog.screens.help import HelpScreen
+from fieldlog.screens.login import IdleLock, LoginScreen
 from fieldlog.screens.orgs import OrgsScreen
 from fieldlog.screens.report import ReportScreen
 
@@ -78,22 +80,57 @@ class FieldlogApp(App[None]):
         Binding("q", "leave", "Quit", tooltip="Quit fieldlog (also Ctrl+Q)"),
     ]
 
-    def __init__(self, store: Store) -> None:
+    def __init__(
+        self,
+        store: Store | None,
+        *,
+        db_path: Path | str | None = None,
+        lock_minutes: float | None = None,
+    ) -> None:
+        """``store`` None: an encrypted log not open yet; the app starts on the passphrase
+        screen (screens/login.py) for ``db_path``. ``lock_minutes``: see ``IdleLock``."""
+        if store is None:
+            self.DEFAULT_MODE = "login"  # type: ignore[misc]  # App.__init__ starts there
         super().__init__()
-        self.store = store
+        self.store: Store = store  # type: ignore[assignment]  # set by logged_in()
+        self.db_path = Path(db_path if db_path is not None else store.path)  # type: ignore[union-attr]
         self.db_lock = threading.Lock()
+        self.locker = IdleLock(self, lock_minutes)
+        if store is None:
+            self.add_mode("login", LoginScreen)
 
     def on_mount(self) -> None:
+        self.locker.start()
+        if self.store is not None:
+            self._opened()
+
+    def _opened(self) -> None:
         from fieldlog.screens.form import offer_drafts
 
         offer_drafts(self)  # a contact form left unsaved by a crash or a closed terminal
 
+    def logged_in(self, store: Store) -> None:
+        """The passphrase screen opened the log: on to the dashboard."""
+        self.store = store
+        self.locker.unlocked()
+        self.switch_mode("dashboard")
+        self.remove_mode("login")
+        self._opened()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.InputEvent):
+            self.locker.touch()  # the idle lock counts from the last key or mouse event
+        await super().on_event(event)
+
     def on_unmount(self) -> None:
         with self.db_lock:
-            self.store.close()
+            if self.store is not None:
+                self.store.close()
 
     # ------------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.locker.locked:  # the passphrase screen is up: only quitting
+            return action == "quit"
         if action in NAV_ACTIONS and isinstance(self.screen, ModalScreen):
             return False
         return True
@@ -173,6 +210,13 @@ class FieldlogApp(App[None]):
         yield SystemCommand("Help", "Every key (?)", self.action_help)
 
 
-def make_app(db_path: Path | str) -> FieldlogApp:
-    """The app on one log file (the CLI and the tests both come through here)."""
-    return FieldlogApp(Store.open(db_path))
+def make_app(
+    db_path: Path | str, *, passphrase: str | None = None, lock_minutes: float | None = None
+) -> FieldlogApp:
+    """The app on one log file (the CLI and the tests both come through here). An encrypted
+    log opens with ``passphrase``, else ``$FIELDLOG_PASSPHRASE``, else the app asks for it."""
+    from fieldlog.db.connect import env_passphrase, is_encrypted
+
+    if passphrase is None and env_passphrase() is None and is_encrypted(db_path):
+        return FieldlogApp(None, db_path=db_path, lock_minutes=lock_minutes)
+    return FieldlogApp(Store.open(db_path, passphrase=passphrase), lock_minutes=lock_minutes)

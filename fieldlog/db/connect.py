@@ -3,18 +3,39 @@
 Plain ``sqlite3`` here, not sqlite-utils: importing sqlite-utils costs ~150 ms, more than the
 whole of ``fieldlog add`` is allowed (see bench/bench_add.py). sqlite-utils runs the migrations
 and the bulk paths, which import it when they run.
+
+An encrypted log (SQLCipher) is opened with ``sqlcipher3`` instead, imported only then (~4 ms
+more). The two modules raise different exception classes: catch ``db_error(conn)`` (or
+``Store.db_error``), never ``sqlite3.DatabaseError`` alone, around a log's connection.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fieldlog.errors import StorageError
 
 APPLICATION_ID = 0x464C4F47  # "FLOG" in the SQLite header: marks a file as a fieldlog log
 SQLITE_HEADER = b"SQLite format 3\x00"
+PASSPHRASE_ENV = "FIELDLOG_PASSPHRASE"
+MAX_TRIES = 3  # passphrases typed at a prompt before giving up
+
+# ``ask(path, new, retry)``: a passphrase typed by the user for the log at ``path`` (``new``: a
+# log being created, so confirm it; ``retry``: the last one typed was wrong), or None when
+# nobody can be asked (no terminal).
+AskPassphrase = Callable[[Path, bool, bool], "str | None"]
+
+
+class PassphraseNeeded(StorageError):
+    """The log is encrypted and no passphrase was given, set or typed."""
+
+
+class WrongPassphrase(StorageError):
+    """The passphrase does not open the log (or the file is not a fieldlog log at all)."""
 
 
 def busy_timeout_ms() -> int:
@@ -51,34 +72,140 @@ def explain(exc: BaseException, path: Path | str) -> StorageError:
     return StorageError(f"The log {path} could not be used ({exc}): check --db / FIELDLOG_DB.")
 
 
-def check_header(path: Path) -> None:
-    """Refuse a file that exists but is not an SQLite database, before SQLite touches it."""
+def log_kind(path: Path) -> str:
+    """``"new"`` (no file yet, or an empty one), ``"plain"`` or ``"encrypted"``.
+
+    SQLCipher encrypts the header too, so an encrypted log looks like random bytes: a file
+    without SQLite's header whose size is a whole number of 512-byte pages may be one, and only
+    its passphrase can tell. Anything else (a text file, a folder) is refused here, before
+    SQLite touches it."""
     try:
         with path.open("rb") as fh:
             head = fh.read(len(SQLITE_HEADER))
+            size = os.fstat(fh.fileno()).st_size
     except FileNotFoundError:
-        return
+        return "new"
     except IsADirectoryError:
         raise StorageError(f"{path} is a folder, not a log file: give --db a file path.") from None
     except PermissionError:
         raise StorageError(
             f"Cannot read the log {path}: you do not have permission to open it."
         ) from None
-    if head and head != SQLITE_HEADER:
+    if not head:
+        return "new"
+    if head == SQLITE_HEADER:
+        return "plain"
+    if size >= 512 and size % 512 == 0:
+        return "encrypted"
+    raise StorageError(
+        f"{path} is not a fieldlog log (it is not an SQLite database): check --db / FIELDLOG_DB."
+    )
+
+
+def check_header(path: Path) -> None:
+    """Refuse a file that cannot be a log (plain or encrypted), before SQLite touches it."""
+    log_kind(path)
+
+
+def is_encrypted(path: Path | str) -> bool:
+    """True for an existing file that can only be an encrypted log (see :func:`log_kind`)."""
+    return str(path) != ":memory:" and log_kind(Path(path)) == "encrypted"
+
+
+def env_passphrase() -> str | None:
+    """``$FIELDLOG_PASSPHRASE``, if set and not empty."""
+    return os.environ.get(PASSPHRASE_ENV) or None
+
+
+def db_error(conn: Any) -> type[Exception]:
+    """The ``DatabaseError`` class of the module that opened ``conn``: sqlite3's for a plain
+    log, sqlcipher3's (a different class) for an encrypted one. Evaluated in an ``except``
+    clause only when an error is raised, so it costs nothing on the way."""
+    if isinstance(conn, sqlite3.Connection):
+        return sqlite3.DatabaseError
+    return _cipher_module().DatabaseError
+
+
+def passphrase_of(conn: Any) -> str | None:
+    """The passphrase ``conn`` was keyed with (None for a plain log): kept in memory so a
+    backup, a migration's copy or export's second process can open the log the same way."""
+    return getattr(conn, "fieldlog_passphrase", None)
+
+
+def _cipher_module() -> Any:
+    try:
+        from sqlcipher3 import dbapi2
+    except ImportError:
         raise StorageError(
-            f"{path} is not a fieldlog log (it is not an SQLite database): check --db / "
-            "FIELDLOG_DB."
+            "Encrypted logs need SQLCipher, which is missing: install it with  "
+            "pip install sqlcipher3-binary"
+        ) from None
+    return dbapi2
+
+
+_cipher_factory: Any = None
+
+
+def _cipher_connection_class() -> Any:
+    global _cipher_factory
+    if _cipher_factory is None:
+
+        class CipherConnection(_cipher_module().Connection):  # type: ignore[misc,name-defined]
+            """An SQLCipher connection that remembers its passphrase."""
+
+            fieldlog_passphrase: str | None = None
+
+        _cipher_factory = CipherConnection
+    return _cipher_factory
+
+
+def _sql_text(value: str) -> str:
+    if "\x00" in value:
+        raise StorageError("A passphrase cannot contain a NUL character: choose another one.")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def open_cipher(path: Path | str, passphrase: str | None, *, check: bool = True) -> Any:
+    """An sqlcipher3 connection to ``path`` keyed with ``passphrase`` (None: no key, a plain
+    file opened through SQLCipher, for ``sqlcipher_export``), foreign keys on, temporary
+    tables and indexes kept in memory (never a plaintext temp file). ``check`` reads the schema
+    so a wrong passphrase fails here, as :class:`WrongPassphrase`; the file is only read."""
+    dbapi = _cipher_module()
+    timeout = busy_timeout_ms()
+    try:
+        conn = dbapi.connect(
+            str(path),
+            isolation_level=None,
+            timeout=timeout / 1000,
+            check_same_thread=False,
+            factory=_cipher_connection_class(),
         )
-
-
-def connect(path: Path | str) -> sqlite3.Connection:
-    """Open (creating if needed) with foreign keys and a busy timeout; no schema checks."""
-    if str(path) == ":memory:":
-        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    except dbapi.DatabaseError as exc:
+        raise explain(exc, path) from None
+    try:
+        conn.execute("PRAGMA cipher_log_level = NONE")  # our one line, not SQLCipher's log
+        if passphrase is not None:
+            conn.execute(f"PRAGMA key = {_sql_text(passphrase)}")
+            conn.fieldlog_passphrase = passphrase
+        conn.execute(f"PRAGMA busy_timeout = {timeout}")
+        conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA foreign_keys = ON")
-        return conn
-    path = Path(path)
-    check_header(path)
+        if check:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except dbapi.DatabaseError as exc:
+        conn.close()
+        if passphrase is not None and "not a database" in str(exc).lower():
+            raise WrongPassphrase(
+                f"The passphrase does not open the log {path} (or it is not a fieldlog log)."
+            ) from None
+        raise explain(exc, path) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _make_folder(path: Path) -> None:
     if not path.parent.exists():
         try:
             path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
@@ -86,6 +213,74 @@ def connect(path: Path | str) -> sqlite3.Connection:
             raise StorageError(
                 f"Cannot create the folder {path.parent} for the log: {exc.strerror}."
             ) from None
+
+
+def _open_keyed(
+    path: Path, new: bool, passphrase: str | None, ask: AskPassphrase | None, use_env: bool
+) -> Any:
+    """An encrypted log (or a new one), keyed from ``passphrase``, else the environment,
+    else what ``ask`` returns (up to MAX_TRIES typed passphrases)."""
+    given = passphrase if passphrase is not None else env_passphrase() if use_env else None
+    if given is not None:
+        try:
+            return open_cipher(path, given, check=not new)
+        except WrongPassphrase:
+            where = "given" if passphrase is not None else f"in {PASSPHRASE_ENV}"
+            raise WrongPassphrase(
+                f"The passphrase {where} does not open the log {path}: set the right one (or "
+                "check --db / FIELDLOG_DB: the file may not be a fieldlog log)."
+            ) from None
+    for attempt in range(MAX_TRIES):
+        typed = ask(path, new, attempt > 0) if ask is not None else None
+        if typed is None:
+            if new:
+                raise PassphraseNeeded(
+                    f"An encrypted log needs a passphrase: set {PASSPHRASE_ENV}, or run the "
+                    "command in a terminal to type one."
+                )
+            raise PassphraseNeeded(
+                f"The log {path} is encrypted: set {PASSPHRASE_ENV} to its passphrase, or run "
+                "fieldlog in a terminal to type it."
+            )
+        if new and not typed:
+            raise StorageError("A passphrase cannot be empty: choose one you will remember.")
+        try:
+            return open_cipher(path, typed, check=not new)
+        except WrongPassphrase:
+            continue
+    raise WrongPassphrase(
+        f"Wrong passphrase for the log {path} ({MAX_TRIES} tries): check it and try again (or "
+        "check --db / FIELDLOG_DB: the file may not be a fieldlog log)."
+    )
+
+
+def connect(
+    path: Path | str,
+    *,
+    passphrase: str | None = None,
+    ask: AskPassphrase | None = None,
+    encrypt: bool = False,
+    use_env: bool = True,
+) -> Any:
+    """Open (creating if needed) with foreign keys and a busy timeout; no schema checks.
+
+    A plain log opens with sqlite3 (the passphrase is not used) and an encrypted one with
+    sqlcipher3, keyed with ``passphrase``, else ``$FIELDLOG_PASSPHRASE``, else what ``ask``
+    returns (``use_env=False``: not the environment). A new log is encrypted when ``encrypt``
+    is set or a passphrase is given or set. A remote or a backup opens the same way, with the
+    passphrase it was written with."""
+    if str(path) == ":memory:":
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
+    path = Path(path)
+    kind = log_kind(path)
+    env = env_passphrase() if use_env else None
+    if kind == "encrypted" or (kind == "new" and (encrypt or passphrase is not None or env)):
+        if kind == "new":
+            _make_folder(path)
+        return _open_keyed(path, kind == "new", passphrase, ask, use_env)
+    _make_folder(path)
     timeout = busy_timeout_ms()
     try:
         conn = sqlite3.connect(
@@ -96,6 +291,23 @@ def connect(path: Path | str) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         raise explain(exc, path) from None
     return conn
+
+
+def copy_log(conn: Any, dest: Path) -> None:
+    """A consistent copy of ``conn``'s log into ``dest`` (created or replaced) through SQLite's
+    online backup API, keyed like ``conn``: an encrypted log's copy is encrypted with the same
+    passphrase. One self-contained file (no -wal), readable by its owner only."""
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.close(fd)
+    if isinstance(conn, sqlite3.Connection):
+        target = sqlite3.connect(dest)
+    else:  # the backup API needs both ends in one library; keyed (or not) like ``conn``
+        target = open_cipher(dest, passphrase_of(conn), check=False)
+    try:
+        conn.backup(target)
+        target.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        target.close()
 
 
 def use_wal(conn: sqlite3.Connection, path: Path | str) -> None:
@@ -109,5 +321,5 @@ def use_wal(conn: sqlite3.Connection, path: Path | str) -> None:
         if mode != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
-    except sqlite3.DatabaseError as exc:
+    except db_error(conn) as exc:
         raise explain(exc, path) from None
