@@ -103,8 +103,25 @@ def _parse_time(text: str) -> time | None:
     return time(hour, minute)
 
 
+MIN_YEAR, MAX_YEAR = 1900, 2999  # stored text sorts as time only with four-digit years
+
+
 def parse_when(text: str, *, future: bool = False, field: str = "when") -> When:
     """Parse what an officer typed; raise ValidationError naming the accepted forms."""
+    try:
+        when = _parse_when(text, future=future, field=field)
+    except OverflowError:  # "99999999d": past datetime's range
+        when = None
+    if when is None or not MIN_YEAR <= when.at.year <= MAX_YEAR:
+        raise ValidationError(
+            field,
+            f"The {field} '{(text or '').strip()}' is out of range: use a date between "
+            f"{MIN_YEAR} and {MAX_YEAR}.",
+        )
+    return when
+
+
+def _parse_when(text: str, *, future: bool, field: str) -> When:
     raw = (text or "").strip()
     s = raw.lower()
     if not s:

@@ -265,9 +265,18 @@ def _utc(value: str, column: str, *, millis: bool) -> str:
             column,
             f"{column} '{value}' is not an ISO 8601 date-time like 2026-11-24T14:30:00-06:00.",
         ) from None
-    if dt.tzinfo is None:
-        dt = dates.localize(dt)
-    dt = dt.astimezone(UTC)
+    try:
+        if dt.tzinfo is None:
+            dt = dates.localize(dt)
+        dt = dt.astimezone(UTC)
+    except (ValueError, OverflowError):  # year 1 minus an offset: before datetime's range
+        dt = datetime.min.replace(tzinfo=UTC)
+    if not dates.MIN_YEAR <= dt.year <= dates.MAX_YEAR:
+        raise ValidationError(
+            column,
+            f"{column} '{value}' is out of range: use a date between {dates.MIN_YEAR} and "
+            f"{dates.MAX_YEAR}.",
+        )
     if millis:
         return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
     if dt.microsecond:  # keep what was stored (sync may carry finer times)

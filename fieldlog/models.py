@@ -145,6 +145,8 @@ class _Default:
         self.rule, self.default = rule, default
 
     def __call__(self, value: Any) -> Any:
+        if value is None:  # not given (an empty cell of an imported file): the default
+            return list(self.default) if isinstance(self.default, list) else self.default
         return self.rule(value)
 
 

@@ -1,0 +1,234 @@
+"""The retention rule: ``fieldlog purge --older-than 2y``.
+
+Two steps, each one transaction of the store:
+
+1. **Tombstone.** Every contact that occurred before the cutoff, with its concerns and
+   referrals, is deleted through the normal write path (``_Tx.tombstone``): the tombstones get
+   audit entries and go to the ``changes`` outbox, so sync carries the deletion to the remotes
+   and the other laptops.
+2. **Remove.** Tombstoned rows older than the cutoff (contacts by ``occurred_at``, their
+   concerns and referrals by their contact's, partners by the time they were deleted) whose
+   changes every remote has received are deleted for good: a remote has received a change
+   when its push cursor (meta ``sync:<store>:pushed``, the last ``changes.seq`` pushed) is at
+   or past it; with no cursor there is no remote and a tombstone goes at once. Their
+   ``changes`` rows and sync conflicts go with them, their ids go to the ``purged`` table (sync
+   never brings them back), and the audit gets a ``purge`` entry each while the content of
+   their earlier entries (names, summaries) is erased: the entries' hashes stay, so the chain
+   still verifies (see fieldlog/db/audit.py).
+
+A tombstone not yet pushed everywhere is held back: run ``fieldlog sync``, then purge again.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from fieldlog import dates
+from fieldlog.db import audit
+from fieldlog.errors import ValidationError
+
+if TYPE_CHECKING:
+    from fieldlog.db.store import Store
+
+AGE_HELP = (
+    "give a number of years, months, weeks or days, like 2y, 18mo, 26w or 730d, or a date "
+    "like 2023-01-01"
+)
+_AGE = re.compile(r"^(?P<n>\d{1,4})\s*(?P<unit>[a-z]+)$")
+_UNITS = {
+    "y": "y", "yr": "y", "yrs": "y", "year": "y", "years": "y",
+    "mo": "mo", "mon": "mo", "month": "mo", "months": "mo",
+    "w": "w", "wk": "w", "wks": "w", "week": "w", "weeks": "w",
+    "d": "d", "day": "d", "days": "d",
+}  # fmt: skip
+TABLES = ("contacts", "concerns", "referrals", "organizations")
+
+
+def cutoff_day(text: str, *, today: date | None = None) -> date:
+    """The first local day that is kept: ``2y`` is the same day two years ago."""
+    raw = (text or "").strip()
+    s = raw.lower()
+    today = today or dates.now_local().date()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", s):
+        try:
+            day = date.fromisoformat(s)
+        except ValueError:
+            raise ValidationError(
+                "older-than", f"Cannot read the date '{raw}': {AGE_HELP}."
+            ) from None
+        if day > today:
+            raise ValidationError(
+                "older-than",
+                f"The date {day} is in the future: give a past date, or an age like 2y.",
+            )
+        return _not_too_old(day, raw)
+    m = _AGE.match(s)
+    if not m or m["unit"] not in _UNITS:
+        hint = " ('m' could be minutes: write 18mo for months)" if m and m["unit"] == "m" else ""
+        raise ValidationError("older-than", f"Cannot read the age '{raw}'{hint}: {AGE_HELP}.")
+    n, unit = int(m["n"]), _UNITS[m["unit"]]
+    if n == 0:
+        raise ValidationError(
+            "older-than", f"The age '{raw}' would purge everything: {AGE_HELP} (more than 0)."
+        )
+    if unit in ("d", "w"):
+        days = n * (7 if unit == "w" else 1)
+        return _not_too_old(date.fromordinal(max(1, today.toordinal() - days)), raw)
+    months = n * 12 if unit == "y" else n
+    y, mo = divmod(today.year * 12 + today.month - 1 - months, 12)
+    if y < 1:
+        y = 1
+    for d in (today.day, 30, 29, 28):  # 29 February two years on is 28 February
+        try:
+            return _not_too_old(date(y, mo + 1, d), raw)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def _not_too_old(day: date, raw: str) -> date:
+    if day.year < 1970:  # before any log: surely a typo (and before SQLite's usual range)
+        raise ValidationError(
+            "older-than", f"The age '{raw}' reaches back before 1970: {AGE_HELP}."
+        )
+    return day
+
+
+@dataclass
+class PurgeResult:
+    """What a purge did (or, ``dry_run``, would do)."""
+
+    cutoff: str  # the first kept local day, YYYY-MM-DD
+    dry_run: bool
+    remotes: int
+    tombstoned: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
+    removed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
+    held_back: int = 0  # old tombstones some remote has not received yet
+
+    @property
+    def nothing(self) -> bool:
+        return not any(self.tombstoned.values()) and not any(self.removed.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cutoff": self.cutoff,
+            "dry_run": self.dry_run,
+            "remotes": self.remotes,
+            "tombstoned": self.tombstoned,
+            "removed": self.removed,
+            "held_back": self.held_back,
+        }
+
+
+def _pushed_cursor(store: Store) -> tuple[int, int | None]:
+    """(number of remotes, the lowest push cursor); None when there is no remote."""
+    values = [
+        r["value"]
+        for r in store.query("SELECT value FROM meta WHERE key LIKE 'sync:%:pushed' ESCAPE '\\'")
+    ]
+    cursors = []
+    for v in values:
+        try:
+            cursors.append(int(v or 0))
+        except ValueError:
+            cursors.append(0)  # unreadable: treat as "nothing pushed", the safe side
+    return len(cursors), (min(cursors) if cursors else None)
+
+
+def _old_contacts_sql() -> str:
+    return "SELECT id FROM contacts WHERE occurred_at < :cut"
+
+
+def _removable_sql(table: str, pushed: int | None) -> str:
+    """SELECT id of the ``table`` rows a purge may delete for good (``:cut`` is the cutoff)."""
+    sent = (
+        ""
+        if pushed is None
+        else f" AND NOT EXISTS (SELECT 1 FROM changes x WHERE x.row_id = t.id "
+        f"AND x.seq > {int(pushed)})"
+    )
+    if table == "organizations":
+        return f"SELECT t.id FROM organizations t WHERE t.deleted = 1 AND t.updated_at < :cut{sent}"
+    if table == "contacts":
+        return f"SELECT t.id FROM contacts t WHERE t.deleted = 1 AND t.occurred_at < :cut{sent}"
+    return (
+        f"SELECT t.id FROM {table} t WHERE t.deleted = 1 AND t.contact_id IN "
+        f"({_old_contacts_sql()}){sent}"
+    )
+
+
+def purge(store: Store, older_than: str, *, dry_run: bool = False) -> PurgeResult:
+    """Apply the retention rule (see the module docstring); ``dry_run`` writes nothing."""
+    day = cutoff_day(older_than)
+    cut = dates.to_storage(dates.parse_when(day.isoformat(), field="older-than").at)
+    remotes, pushed = _pushed_cursor(store)
+    result = PurgeResult(cutoff=day.isoformat(), dry_run=dry_run, remotes=remotes)
+    params = {"cut": cut}
+
+    # 1. tombstones, through the normal write path (audited, in the sync outbox)
+    live = {
+        "concerns": f"SELECT id FROM concerns WHERE deleted = 0 AND contact_id IN "
+        f"({_old_contacts_sql()}) ORDER BY rowid",
+        "referrals": f"SELECT id FROM referrals WHERE deleted = 0 AND contact_id IN "
+        f"({_old_contacts_sql()}) ORDER BY rowid",
+        "contacts": "SELECT id FROM contacts WHERE deleted = 0 AND occurred_at < :cut "
+        "ORDER BY rowid",
+    }
+    doomed = {t: [r["id"] for r in store.query(sql, params)] for t, sql in live.items()}
+    for t, rids in doomed.items():
+        result.tombstoned[t] = len(rids)
+    if not dry_run and any(doomed.values()):
+        with store.write() as tx:
+            for t in ("concerns", "referrals", "contacts"):  # children first
+                for rid in doomed[t]:
+                    tx.tombstone(t, rid)
+
+    # 2. removal of tombstones every remote has
+    if dry_run:
+        # What step 1 would tombstone is removable now only when there is no remote.
+        for t in TABLES:
+            now_removable = {r["id"] for r in store.query(_removable_sql(t, pushed), params)}
+            every_old = {r["id"] for r in store.query(_removable_sql(t, None), params)}
+            new = set(doomed.get(t, []))
+            result.removed[t] = len(now_removable) + (len(new) if pushed is None else 0)
+            result.held_back += len(every_old - now_removable) + (
+                len(new) if pushed is not None else 0
+            )
+        return result
+    gone: list[tuple[str, str]] = []
+    with store.write() as tx:
+        conn = tx.conn
+        for t in ("concerns", "referrals", "organizations", "contacts"):
+            sql = _removable_sql(t, pushed)
+            if t == "contacts":  # a contact goes only once no child row names it
+                sql += (
+                    " AND NOT EXISTS (SELECT 1 FROM concerns k WHERE k.contact_id = t.id) "
+                    "AND NOT EXISTS (SELECT 1 FROM referrals r WHERE r.contact_id = t.id)"
+                )
+            rids = [r[0] for r in conn.execute(sql, params).fetchall()]
+            every_old = conn.execute(f"SELECT count(*) FROM ({_removable_sql(t, None)})", params)
+            result.held_back += every_old.fetchone()[0] - len(rids)
+            for i in range(0, len(rids), 500):
+                chunk = rids[i : i + 500]
+                marks = ", ".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM {t} WHERE id IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM changes WHERE row_id IN ({marks})", chunk)
+            result.removed[t] = len(rids)
+            gone += [(t, rid) for rid in rids]
+        if gone:
+            if conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conflicts'"
+            ).fetchone():
+                conn.executemany("DELETE FROM conflicts WHERE row_id = ?", [(r,) for _, r in gone])
+            audit.purge_entries(
+                conn,
+                gone,
+                officer=tx.officer,
+                origin=tx.origin,
+                at=tx.now,
+                note={"older_than": result.cutoff},
+            )
+    return result
