@@ -70,6 +70,7 @@ TABLES = tuple(COLUMNS)  # what ``fieldlog export TABLE`` accepts, besides "all"
 FILTERS = ("since", "until", "officer", "hood", "category", "status", "tag")
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 PROGRESS_EVERY = 1000  # rows between progress calls (at most once per fetched batch)
+EXPORT_CHUNKS = 48  # rowid ranges of a split export, taken one at a time by 2 processes
 BOM = "\ufeff"
 # --redact: person names become a pseudonym; these other personal fields are emptied.
 NAME_FIELDS = frozenset({"person_name", "contact_person"})
@@ -190,12 +191,15 @@ class _Slow(Exception):  # noqa: N818 (control flow: this batch's column takes t
 
 _SEP = "\x1f"  # joins a batch's column to check it in one C-speed scan (false hits only slow it)
 _RISKY = frozenset(FORMULA_PREFIXES)
-_NEEDS_QUOTES = re.compile('[",\n\r]')
 _RISKY_AFTER_SEP = re.compile("\x1f[=+\\-@\t\r]")
 _TIME_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](?:\.[0-9]{3})?Z"
 _TIME = re.compile(_TIME_RE)
-_TIMES = re.compile(f"(?:(?:{_TIME_RE})?\x1f)*")  # a joined column of stored times (or '')
 _TIME_COLUMNS = {"created_at": True, "updated_at": True, "occurred_at": False, "resolved_at": False}
+_HOUR_KEY = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
+_SECONDS = re.compile(r"[0-5][0-9](?:\.[0-9]{3})?")
+_MINUTES = {f"{m:02d}": f"{m:02d}:" for m in range(60)}  # "MM" -> its piece "MM:"
+_NO_TIME = "!"  # stands for an empty time cell in the split (only when no cell holds a "!")
+_CELL_END = "\x1e"  # marks each time cell's end in the split (only when no cell holds one)
 
 
 def _offset_text(minutes: int) -> str:
@@ -206,10 +210,14 @@ class _Lines:
     """Stored rows (from :meth:`Store.export_raw_rows`) to CSV text, byte for byte what the
     SQL of :meth:`Store.export_rows` (``form="line"``) writes, a batch at a time.
 
-    The work goes column by column: a column of a batch is joined and scanned once (C speed)
-    and only a column holding a cell to quote or neutralise is done cell by cell. Times go
-    through a cache keyed on the UTC hour (``2026-11-25T22``) when the zone's offset is a
-    whole number of hours throughout that hour; other values take exact, slower paths.
+    The work goes column by column and mostly at C speed. A batch's lines are one
+    ``"".join`` of a flat list of pieces (cells, and the commas and line ends of a row
+    template), filled a column at a time by slice assignment. A text column is joined and
+    scanned once and only a column holding a cell to quote or neutralise is done cell by cell.
+    A time column is joined, split at its ``:`` and each part mapped through a dict: the UTC
+    hour (``2026-11-25T22``) to the local one and to the offset (when the zone's offset is a
+    whole number of hours throughout that hour), the minutes and the seconds (which validates
+    them). Lists go through a cache of their cells. Other values take exact, slower paths.
     """
 
     def __init__(self, store: Store, columns: Sequence[str], *, raw: bool, eol: str) -> None:
@@ -226,38 +234,85 @@ class _Lines:
         ]
         self.spans = store._tz_spans()
         self.starts = [at for at, _ in self.spans]
-        self.hours: dict[str, tuple[str, str]] = {"": ("", "")}
-        self.lists: dict[str, str] = {}
+        # The row template: constant pieces ("," and the line end) and a slot per text cell;
+        # a time cell has four: ",YYYY-MM-DDTHH:" (local), "MM:", "SS[.mmm]", offset.
+        template: list[str] = []
+        self.plan: list[tuple[int, str, int, dict[str, str], dict[str, str]]] = []
+        for i, kind in enumerate(self.kinds):
+            lead = "," if i else ""
+            if kind in ("time", "time_ms"):
+                slot = len(template)
+                template += [lead, "", "", ""]
+                # Per column: the UTC hour to its first piece (with the lead) and to its offset.
+                firsts, offsets = {_NO_TIME: lead}, {_NO_TIME: ""}
+                self.plan.append((i, kind, slot, firsts, offsets))
+            else:
+                if lead:
+                    template.append(lead)
+                self.plan.append((i, kind, len(template), {}, {}))
+                template.append("")
+        template.append(eol)
+        self.template = template
+        self.hours: dict[str, tuple[str, str] | None] = {}  # UTC hour -> (local, offset)
+        # Seconds ("SS" or "SS.mmm") to their piece, kept with milliseconds or without.
+        self.seconds: dict[bool, dict[str, str]] = {True: {_NO_TIME: ""}, False: {_NO_TIME: ""}}
+        self.minutes = {**_MINUTES, _NO_TIME: ""}
+        self.lists: dict[str | None, str] = {None: ""}  # stored JSON text -> finished cell
+        # Per time column, stored text -> whole cell, for times that repeat (records made
+        # together: an import, a sync, a demo log), which then cost one lookup a cell.
+        self.whole: list[dict[str, str]] = [{} for _ in columns]
 
     def batch(self, rows: list[tuple]) -> str:
+        n = len(rows)
         cols = list(zip(*rows, strict=True))
-        for i, kind in enumerate(self.kinds):
+        width = len(self.template)
+        flat = self.template * n
+        for i, kind, slot, firsts, offsets in self.plan:
             col = cols[i]
-            if kind == "list":
-                col = self._lists(col)
-            if kind in ("time", "time_ms"):
-                cols[i] = self._times(col, kind == "time_ms")
+            if kind == "text":
+                flat[slot::width] = self._texts(col)
+            elif kind == "list":
+                flat[slot::width] = self._lists(col)
             else:
-                cols[i] = self._texts(col)
-        eol = self.eol
-        return eol.join(map(",".join, zip(*cols, strict=True))) + eol
+                ms = kind == "time_ms"
+                cells = self._repeated_times(col, ms, firsts, offsets, self.whole[i])
+                if cells is not None:  # each whole cell (with its lead) in the first slot
+                    flat[slot::width] = cells
+                    continue
+                parts = self._times(col, ms, firsts, offsets)
+                if parts is None:  # the exact path, a cell at a time (the lead stays)
+                    flat[slot + 1 :: width] = [self._time(v, ms) for v in col]
+                else:
+                    for k in range(4):
+                        flat[slot + k :: width] = parts[k]
+        return "".join(flat)
 
     # -- text cells: quoting (RFC 4180) and formula neutralisation
     def _texts(self, col: Sequence) -> Sequence[str]:
         try:
             s = _SEP.join(col)
-        except TypeError:  # a value that is not text (a blob): SQLite's own text for it
-            col = [v if type(v) is str else self.store.export_value("text", v) for v in col]
+        except TypeError:  # NULL is '', a value that is not text (a blob) SQLite's own text
+            col = [
+                v if type(v) is str else "" if v is None else self.store.export_value("text", v)
+                for v in col
+            ]
             s = _SEP.join(col)
-        if not self.raw and (s[:1] in _RISKY or _RISKY_AFTER_SEP.search(s)):
+        # One-character searches run at memchr speed: the regex only when one may be risky.
+        if (
+            not self.raw
+            and ("=" in s or "+" in s or "-" in s or "@" in s or "\t" in s or "\r" in s)
+            and (s[:1] in _RISKY or _RISKY_AFTER_SEP.search(s))
+        ):
             return [self._cell(v) for v in col]
-        if _NEEDS_QUOTES.search(s):  # no risky cell: quote where needed, inline
+        if '"' in s or "\n" in s or "\r" in s:  # no risky cell: quote where needed, inline
             return [
                 '"' + v.replace('"', '""') + '"'
                 if ("," in v or '"' in v or "\n" in v or "\r" in v)
                 else v
                 for v in col
             ]
+        if "," in s:
+            return ['"' + v + '"' if "," in v else v for v in col]
         return col
 
     def _cell(self, v: str) -> str:
@@ -266,42 +321,131 @@ class _Lines:
             return '"' + ("'" if risky else "") + v.replace('"', '""') + '"'
         return "'" + v if risky else v
 
-    # -- lists: JSON text -> "a;b"
+    # -- lists: JSON text -> "a;b", quoted and neutralised like any text cell
     def _lists(self, col: Sequence) -> list[str]:
         cache = self.lists
+        try:
+            return list(map(cache.__getitem__, col))
+        except (KeyError, TypeError):
+            pass
         if len(cache) > 10_000:
             cache.clear()
+            cache[None] = ""  # NULL
         out = []
         for v in col:
-            got = cache.get(v)
+            got = cache.get(v) if type(v) is str else "" if v is None else None
             if got is None:
-                if type(v) is not str:
-                    got = self.store.export_value("list", v)
-                elif v in ("", "[]"):
+                if type(v) is not str:  # not text: SQLite's own conversion, not cached
+                    out.append(self._cell(self.store.export_value("list", v)))
+                    continue
+                if v in ("", "[]"):
                     got = ""
                 elif "\\" not in v and '","' not in v and len(v) >= 4:
-                    got = v[2:-2].replace('", "', ";")
+                    got = self._cell(v[2:-2].replace('", "', ";"))
                 else:
-                    got = self.store.export_value("list", v)
+                    got = self._cell(self.store.export_value("list", v))
                 cache[v] = got
             out.append(got)
         return out
 
     # -- times: stored UTC -> local ISO 8601 with the offset
-    def _times(self, col: Sequence, ms: bool) -> Sequence[str]:
+    def _times(
+        self, col: Sequence, ms: bool, firsts: dict[str, str], offsets: dict[str, str]
+    ) -> tuple[list[str], ...] | None:
+        """The four pieces of each cell of a time column, or None (take the exact path).
+
+        Each cell must be ``HOUR:MM:SS[.mmm]Z`` (or empty): the column is joined with
+        ``:\x1e:`` after each cell in place of its ``Z`` and split at ``:``, so every cell
+        gives four parts (hour, minutes, seconds, the mark), each checked by a dict lookup."""
+        n = len(col)
         try:
-            s = _SEP.join(col)
-            if s.count(_SEP) != len(col) - 1 or not _TIMES.fullmatch(s + _SEP):
+            s = _SEP.join(col) + _SEP
+        except TypeError:  # NULL is ''; other values that are not text take the exact path
+            col = ["" if v is None else v for v in col]
+            try:
+                s = _SEP.join(col) + _SEP
+            except TypeError:
+                return None
+        if _NO_TIME in s or _CELL_END in s or s.count(_SEP) != n:
+            return None
+        if s.count("Z" + _SEP) != n:
+            if s[0] == _SEP:
+                s = _NO_TIME + ":" + _NO_TIME + ":" + _NO_TIME + "Z" + s
+            empty = _SEP + _NO_TIME + ":" + _NO_TIME + ":" + _NO_TIME + "Z" + _SEP
+            s = s.replace(_SEP + _SEP, empty).replace(_SEP + _SEP, empty)
+            if s.count("Z" + _SEP) != n:
+                return None
+        parts = s.replace("Z" + _SEP, ":" + _CELL_END + ":").split(":")
+        if len(parts) != 4 * n + 1 or parts[3::4].count(_CELL_END) != n:
+            return None
+        keys = parts[0 : 4 * n : 4]
+        try:
+            try:
+                first = list(map(firsts.__getitem__, keys))
+            except KeyError:
+                if len(firsts) > 100_000:  # some 11 years of hours: start over
+                    lead = firsts[_NO_TIME]
+                    firsts.clear()
+                    offsets.clear()
+                    firsts[_NO_TIME], offsets[_NO_TIME] = lead, ""
+                self._add_hours(set(keys).difference(firsts), firsts, offsets)
+                first = list(map(firsts.__getitem__, keys))
+            offset = list(map(offsets.__getitem__, keys))
+            minutes = list(map(self.minutes.__getitem__, parts[1::4]))
+            seconds = self.seconds[ms]
+            try:
+                second = list(map(seconds.__getitem__, parts[2::4]))
+            except KeyError:
+                for v in set(parts[2::4]).difference(seconds):
+                    if not _SECONDS.fullmatch(v):
+                        raise _Slow from None
+                    seconds[v] = v if ms else v[:2]
+                second = list(map(seconds.__getitem__, parts[2::4]))
+        except (_Slow, KeyError):
+            return None
+        return first, minutes, second, offset
+
+    def _repeated_times(
+        self,
+        col: Sequence,
+        ms: bool,
+        firsts: dict[str, str],
+        offsets: dict[str, str],
+        whole: dict[str, str],
+    ) -> list[str] | None:
+        """The whole cells of a time column whose values repeat (a few distinct ones), from a
+        cache of their cells; None when they do not repeat (or take the exact path)."""
+        try:
+            return list(map(whole.__getitem__, col))
+        except (KeyError, TypeError):
+            pass
+        if len(set(col[:256])) > 16:
+            return None
+        new = list(set(col).difference(whole))
+        if len(new) > len(col) // 16:
+            return None
+        parts = self._times(new, ms, firsts, offsets)
+        if parts is None:
+            return None
+        if len(whole) + len(new) > 4096:
+            whole.clear()
+        for v, *cell in zip(new, *parts, strict=True):
+            whole[v] = "".join(cell)
+        return list(map(whole.__getitem__, col))
+
+    def _add_hours(self, keys: set[str], firsts: dict[str, str], offsets: dict[str, str]) -> None:
+        lead = firsts[_NO_TIME]
+        for key in keys:
+            if key not in self.hours:
+                try:
+                    self.hours[key] = self._hour(key)
+                except _Slow:
+                    self.hours[key] = None
+            got = self.hours[key]
+            if got is None:
                 raise _Slow
-            hours = self.hours
-            for key in {t[:13] for t in col}:
-                if key not in hours:
-                    hours[key] = self._hour(key)
-            if ms:
-                return [(e := hours[t[:13]])[0] + t[13:-1] + e[1] for t in col]
-            return [(e := hours[t[:13]])[0] + t[13:19] + e[1] for t in col]
-        except (_Slow, TypeError):
-            return [self._time(v, ms) for v in col]
+            firsts[key] = lead + got[0] + ":"
+            offsets[key] = got[1]
 
     def _in_table(self, key: str) -> bool:
         return bool(self.spans) and "1990-01-01" <= key < "2050-01-01"
@@ -309,7 +453,7 @@ class _Lines:
     def _hour(self, key: str) -> tuple[str, str]:
         """(local ``YYYY-MM-DDTHH``, offset text) for a UTC hour ``YYYY-MM-DDTHH`` with one
         whole-hour offset throughout; else raise _Slow."""
-        if not self._in_table(key):
+        if not _HOUR_KEY.fullmatch(key) or not self._in_table(key):
             raise _Slow
         try:
             dt = datetime(int(key[:4]), int(key[5:7]), int(key[8:10]), int(key[11:13]))
@@ -326,7 +470,7 @@ class _Lines:
 
     def _time(self, v: object, ms: bool) -> str:
         """One time cell, exactly as the SQL of :meth:`Store.sql_local_iso` converts it."""
-        if v == "":
+        if v == "" or v is None:
             return ""
         if type(v) is not str or not _TIME.fullmatch(v) or not self._in_table(v):
             return self.store.export_value("time_ms" if ms else "time", v)
@@ -360,9 +504,9 @@ def write_table(
 ) -> int:
     """Write one table as CSV to ``out``; return the number of data rows.
 
-    ``processes=2`` (the CLI, on a big table) lets a forked process convert the second half of
-    the rows into a temporary file while this one writes the first half, then appends it: the
-    same bytes in about half the time on two cores. Only for single-threaded callers (fork).
+    ``processes=2`` (the CLI, on a big table) shares the rows with a forked process, a rowid
+    range at a time (see :func:`_write_split`): the same bytes in about half the time on two
+    free cores. Only for single-threaded callers (fork).
 
     ``excel=True`` adds a UTF-8 byte-order mark and CRLF row ends, which Excel needs to read
     accents and line breaks right. ``progress`` gets the number of rows written so far after
@@ -377,9 +521,13 @@ def write_table(
     out.write(",".join(columns) + eol)
     n = 0
     batch = PROGRESS_EVERY if progress is not None else 5000
-    split = store.export_split_rowid(table) if processes > 1 and redactor is None else None
-    if split is not None:
-        n = _write_split(store, table, columns, filters, out, split, raw=raw, eol=eol,
+    chunks = (
+        store.export_rowid_chunks(table, EXPORT_CHUNKS)
+        if processes > 1 and redactor is None
+        else None
+    )
+    if chunks is not None:
+        n = _write_split(store, table, columns, filters, out, chunks, raw=raw, eol=eol,
                          strict=strict, batch=batch, progress=progress)  # fmt: skip
     elif redactor is None:
         lines = _Lines(store, columns, raw=raw, eol=eol)
@@ -418,7 +566,7 @@ def _write_split(
     columns: tuple[str, ...],
     filters: dict[str, str | None],
     out: TextIO,
-    split: int,
+    chunks: list[tuple[int | None, int | None]],
     *,
     raw: bool,
     eol: str,
@@ -426,56 +574,120 @@ def _write_split(
     batch: int,
     progress: Callable[[int], None] | None,
 ) -> int:
-    """Rows below ``split`` here, the rest in a forked child writing a temporary file."""
+    """The rowid ranges ``chunks`` shared with a forked child, one range at a time: this
+    process takes them from the first on and writes them to ``out``, the child from the last
+    back into a temporary file, until they meet; then the child's parts are appended in order.
+    Taking ranges as they go keeps both busy to the end whatever the rows filtered out."""
+    import json
     import multiprocessing
-    import shutil
+    import sys
     import tempfile
 
-    from fieldlog.db.store import Store
+    ctx = multiprocessing.get_context("fork")
+    shared = ctx.RawArray("q", 3)  # the next range from the front, from the back; child's rows
+    shared[0], shared[1] = 0, len(chunks) - 1
+    lock = ctx.Lock()
+    encoding = getattr(out, "encoding", None) or "utf-8"
+    errors = getattr(out, "errors", None) or "strict"
 
-    def convert(s: Store, rowids: tuple[int | None, int | None], dest: TextIO) -> int:
-        lines = _Lines(s, columns, raw=raw, eol=eol)
-        count = 0
-        for rows in s.export_raw_rows(table, columns, filters, strict=strict, batch=batch,
-                                      rowids=rowids):  # fmt: skip
-            dest.write(lines.batch(rows))
-            count += len(rows)
-            if progress is not None and dest is out:
-                progress(count)
-        return count
+    def take(front: bool) -> int | None:
+        with lock:
+            if shared[0] > shared[1]:
+                return None
+            i = shared[0] if front else shared[1]
+            shared[0 if front else 1] += 1 if front else -1
+            return i
 
-    with tempfile.TemporaryDirectory(prefix="fieldlog-export-") as tmp:
-        part = Path(tmp) / "second-half.csv"
-        counted = Path(tmp) / "rows"
+    lines = _Lines(store, columns, raw=raw, eol=eol)  # the zone's table, inherited by the child
+    # An encrypted log's rows in clear go to a memory-backed folder only (Store.scratch_dir).
+    with tempfile.TemporaryDirectory(prefix="fieldlog-export-", dir=store.scratch_dir()) as tmp:
+        part = Path(tmp) / "parts.csv"
+        index = Path(tmp) / "parts.json"
 
         def child() -> None:
-            with Store.open(store.path) as own, open(part, "w", encoding="utf-8", newline="") as fh:
-                counted.write_text(str(convert(own, (split, None), fh)))
+            done = []
+            with store.reopen() as own, open(part, "wb") as fh:
+                mine = _Lines(own, columns, raw=raw, eol=eol)
+                while (i := take(front=False)) is not None:
+                    start, count = fh.tell(), 0
+                    for rows in own.export_raw_rows(table, columns, filters, strict=strict,
+                                                    batch=batch, rowids=chunks[i]):  # fmt: skip
+                        fh.write(mine.batch(rows).encode(encoding, errors))
+                        count += len(rows)
+                        shared[2] += len(rows)
+                    done.append((i, start, fh.tell(), count))
+            index.write_text(json.dumps(done))
 
-        proc = multiprocessing.get_context("fork").Process(target=child, daemon=True)
+        for stream in (out, sys.stdout, sys.stderr):  # else the child would flush them too
+            if stream is not None:
+                stream.flush()
+        proc = ctx.Process(target=child, daemon=True)
         proc.start()
+        n = 0
         try:
-            n = convert(store, (None, split), out)
-        finally:
+            while (i := take(front=True)) is not None:
+                for rows in store.export_raw_rows(table, columns, filters, strict=strict,
+                                                  batch=batch, rowids=chunks[i]):  # fmt: skip
+                    out.write(lines.batch(rows))
+                    n += len(rows)
+                    if progress is not None:
+                        progress(n + shared[2])
+        except BaseException:
+            proc.kill()
             proc.join()
-        if proc.exitcode != 0 or not counted.exists():
+            raise
+        proc.join()
+        if proc.exitcode != 0 or not index.exists():
             raise FieldlogError(
                 f"The export of {table} failed in its second process (exit {proc.exitcode}): "
                 "try again."
             )
-        raw_out = getattr(out, "buffer", None)
-        if raw_out is not None:  # a real file: append the bytes, no decoding and encoding
-            out.flush()
-            with open(part, "rb") as fh:
-                shutil.copyfileobj(fh, raw_out, 1 << 20)
-            raw_out.flush()
-        else:
-            with open(part, encoding="utf-8", newline="") as fh:
-                shutil.copyfileobj(fh, out, 1 << 20)
-        n += int(counted.read_text())
+        parts = sorted(json.loads(index.read_text()))
+        _append(out, part, [(start, end) for _, start, end, _ in parts], encoding, errors)
+        n += sum(count for *_, count in parts)
     if progress is not None:
         progress(n)
     return n
+
+
+def _append(
+    out: TextIO, path: Path, spans: list[tuple[int, int]], encoding: str, errors: str
+) -> None:
+    """The byte ranges ``spans`` of the file ``path``, in that order, written at the end of
+    ``out``: by the kernel (``sendfile``) when ``out`` is a file or a pipe."""
+    out.flush()
+    raw_out = getattr(out, "buffer", None)
+    fd = -1
+    if raw_out is not None:
+        raw_out.flush()
+        try:
+            fd = raw_out.fileno()
+        except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is an OSError
+            fd = -1
+    with open(path, "rb") as fh:
+        for start, end in spans:
+            at = start
+            while fd >= 0 and at < end:
+                try:
+                    sent = os.sendfile(fd, fh.fileno(), at, min(end - at, 1 << 30))
+                except OSError:  # e.g. an O_APPEND file: copy below
+                    fd = -1
+                    break
+                if sent == 0:
+                    break
+                at += sent
+            fh.seek(at)
+            while at < end:
+                data = fh.read(min(end - at, 1 << 22))
+                if not data:
+                    break
+                if raw_out is not None:
+                    raw_out.write(data)
+                else:
+                    out.write(data.decode(encoding, errors))
+                at += len(data)
+    if raw_out is not None:
+        raw_out.flush()
 
 
 @contextmanager
