@@ -29,6 +29,13 @@ class FieldlogGroup(TyperGroup):
         except FieldlogError as exc:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except UnicodeEncodeError:  # argv bytes that are not UTF-8 (any write rolled back)
+            typer.echo(
+                "Error: Some text you gave is not UTF-8 (a terminal set to another encoding?): "
+                "set the terminal to UTF-8 and type it again.",
+                err=True,
+            )
+            raise typer.Exit(1) from None
 
 
 def _typer(help_text: str) -> typer.Typer:
@@ -65,12 +72,13 @@ class _State:
         self.db = db
         self._store: Store | None = None
 
-    def store(self) -> Store:
+    def store(self, *, encrypt: bool = False) -> Store:
         if self._store is None:
+            from fieldlog.cli_crypto import ask_passphrase
             from fieldlog.db.store import Store
             from fieldlog.paths import resolve_db_path
 
-            self._store = Store.open(resolve_db_path(self.db))
+            self._store = Store.open(resolve_db_path(self.db), ask=ask_passphrase, encrypt=encrypt)
         return self._store
 
     def close(self) -> None:
@@ -162,12 +170,24 @@ def init(
     hood: Annotated[
         str | None, typer.Option("--hood", help="Your usual neighborhood (default for add).")
     ] = None,
+    encrypt: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt",
+            help="Create the log encrypted (passphrase from $FIELDLOG_PASSPHRASE, else asked).",
+        ),
+    ] = False,
 ) -> None:
     """Record who is logging on this laptop (and create the log if needed)."""
-    store = _store(ctx)
+    if encrypt:
+        from fieldlog.cli_crypto import check_can_encrypt
+
+        check_can_encrypt(ctx)
+    store = ctx.find_root().obj.store(encrypt=encrypt)
     store.set_officer(officer, badge, hood)
     extra = f" (badge {badge})" if badge else ""
-    typer.echo(f"Logging as {officer}{extra} in {store.path}")
+    locked = " (encrypted)" if store.encrypted else ""
+    typer.echo(f"Logging as {officer}{extra} in {store.path}{locked}")
 
 
 @app.command()
@@ -931,4 +951,11 @@ def main() -> None:
 
 # Commands defined in their own modules register themselves on ``app`` when imported. They
 # keep their heavy imports inside the command functions, so this costs the quick path ~nothing.
-from fieldlog import cli_export, cli_import, cli_report, cli_sync  # noqa: E402, F401
+from fieldlog import (  # noqa: E402, F401
+    cli_audit,
+    cli_crypto,
+    cli_export,
+    cli_import,
+    cli_report,
+    cli_sync,
+)

@@ -23,6 +23,8 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("FIELDLOG_DB", str(tmp_path / "log.db"))
     monkeypatch.setenv("TZ", "America/Chicago")
     monkeypatch.delenv("FIELDLOG_NOW", raising=False)
+    for name in ("FIELDLOG_PASSPHRASE", "FIELDLOG_NEW_PASSPHRASE", "FIELDLOG_LOCK_MINUTES"):
+        monkeypatch.delenv(name, raising=False)  # a developer's own must not encrypt test logs
     time.tzset()
     yield
     monkeypatch.undo()
@@ -71,7 +73,10 @@ def cli() -> Cli:
 
 
 def run_fieldlog(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
-    """fieldlog in a real process (for concurrency, tracebacks, exit codes)."""
+    """fieldlog in a real process (for concurrency, tracebacks, exit codes). Its stdin is
+    empty unless given: a test run from a terminal must never sit at a passphrase prompt."""
+    if "input" not in kw:
+        kw.setdefault("stdin", subprocess.DEVNULL)
     return subprocess.run(
         [sys.executable, "-m", "fieldlog", *args],
         capture_output=True,
@@ -80,3 +85,15 @@ def run_fieldlog(*args: str, env: dict | None = None, **kw) -> subprocess.Comple
         timeout=120,
         **kw,
     )
+
+
+# Counts the fuzz and crash tests record (how many cases ran, how many kills landed), shown at
+# the end of a plain `pytest` run.
+RUN_COUNTS: dict[str, int] = {}
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if RUN_COUNTS:
+        terminalreporter.section("fuzz and crash cases")
+        for name, n in sorted(RUN_COUNTS.items()):
+            terminalreporter.write_line(f"{name}: {n}")

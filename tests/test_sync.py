@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fieldlog import sync
+from fieldlog.db import audit
 from fieldlog.db.remote import OutChange, SyncError, open_remote
 from fieldlog.db.store import Store
 from fieldlog.errors import ValidationError
@@ -403,6 +404,7 @@ def test_sync_killed_at_random_points_then_resumed(tmp_path):
         db = src if round_ % 2 == 0 else dst
         proc = subprocess.Popen(
             [sys.executable, "-m", "fieldlog", "--db", str(db), "sync", url],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=env,
@@ -516,6 +518,9 @@ def run_replicas(ops, url: str, folder: Path) -> None:
         fresh.close()
         assert states[0] == states[1] == states[2] == states[3]
         assert len(states[0]["contacts"]) == adds  # nothing duplicated, nothing lost
+        for s in replicas:  # pulled writes are in each log's audit chain too
+            report = audit.verify(s.conn)
+            assert report.ok, report.problems
         for s in replicas:
             r = do_sync(s, url)
             assert (r.pushed, r.pulled) == (0, 0)

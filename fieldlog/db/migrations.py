@@ -14,9 +14,11 @@ Steps use ``conn.execute`` one statement at a time: ``executescript`` (and so sq
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
-from fieldlog.db.connect import APPLICATION_ID, explain
+from fieldlog.db.audit import migration_statements as audit_migration
+from fieldlog.db.connect import APPLICATION_ID, copy_log, db_error, explain
 from fieldlog.errors import StorageError
 
 SYNC_COLUMNS_SQL = """
@@ -31,7 +33,8 @@ SYNC_COLUMNS_SQL = """
 """
 
 # Each step: (name, list of SQL statements). Never edit a shipped step: add a new one.
-STEPS: list[tuple[str, list[str]]] = [
+# A statement is SQL text, or a callable taking the connection for what SQL cannot do.
+STEPS: list[tuple[str, list[str | Callable[[sqlite3.Connection], object]]]] = [
     (
         "0001_records",
         [
@@ -178,6 +181,10 @@ STEPS.append(
         ],
     )
 )
+# --- 0006_audit
+# The audit chain and the ids a retention purge removed (fieldlog/db/audit.py). Existing rows
+# get a "genesis" entry each (a Python step: SQLite has no SHA-256), so older logs verify.
+STEPS.append(("0006_audit", audit_migration()))
 
 LATEST = len(STEPS)
 MIGRATION_SET = "fieldlog"
@@ -191,7 +198,10 @@ def _migrations():  # -> sqlite_utils.migrations.Migrations
 
         def step(db, statements=statements):  # noqa: ANN001 - sqlite-utils' signature
             for sql in statements:
-                db.conn.execute(sql)
+                if callable(sql):  # a Python step (0006's genesis entries)
+                    sql(db.conn)
+                else:
+                    db.conn.execute(sql)
 
         migrations(name=name)(step)
     return migrations
@@ -227,12 +237,9 @@ def backup_path(path: Path, version: int) -> Path:
 
 
 def _backup(conn: sqlite3.Connection, dest: Path) -> None:
-    """A consistent copy through SQLite's online backup API (taken outside any transaction)."""
-    target = sqlite3.connect(dest)
-    try:
-        conn.backup(target)
-    finally:
-        target.close()
+    """A consistent copy through SQLite's online backup API (taken outside any transaction),
+    encrypted with the log's passphrase when the log is encrypted."""
+    copy_log(conn, dest)
 
 
 def ensure_schema(
@@ -241,7 +248,7 @@ def ensure_schema(
     """Bring the file to the latest schema, or refuse it. Cheap when it is up to date."""
     try:
         version, app = read_version(conn)
-    except sqlite3.DatabaseError as exc:
+    except db_error(conn) as exc:
         raise explain(exc, path) from None
     if app == APPLICATION_ID and version == LATEST and stop_before is None:
         return
@@ -251,7 +258,7 @@ def ensure_schema(
         if app == APPLICATION_ID and 0 < version < LATEST and str(path) != ":memory:":
             _backup(conn, backup_path(Path(path), version))
         conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.DatabaseError as exc:
+    except db_error(conn) as exc:
         raise explain(exc, path) from None
     try:
         version, app = read_version(conn)
@@ -276,7 +283,7 @@ def ensure_schema(
     except StorageError:
         conn.execute("ROLLBACK")
         raise
-    except sqlite3.DatabaseError as exc:
+    except db_error(conn) as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise explain(exc, path) from None

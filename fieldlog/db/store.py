@@ -22,7 +22,8 @@ from typing import Any
 
 from fieldlog import dates, ids, models
 from fieldlog.clock import HLC
-from fieldlog.db.connect import connect, explain, use_wal
+from fieldlog.db import audit
+from fieldlog.db.connect import AskPassphrase, connect, db_error, explain, passphrase_of, use_wal
 from fieldlog.db.migrations import ensure_schema
 from fieldlog.db.store_sync import SyncStore
 from fieldlog.errors import AmbiguousIdError, NotFoundError, StorageError, ValidationError
@@ -60,11 +61,23 @@ class Store(SyncStore):
         self.conn = conn
         self.path = path
         self._meta_cache: dict[str, str | None] | None = None
+        # sqlite3's or sqlcipher3's DatabaseError (different classes): catch this one.
+        self.db_error = db_error(conn)
+        self.passphrase = passphrase_of(conn)  # None for a plain log
 
     # ------------------------------------------------------------------ opening
     @classmethod
-    def open(cls, path: Path | str) -> Store:
-        conn = connect(path)
+    def open(
+        cls,
+        path: Path | str,
+        *,
+        passphrase: str | None = None,
+        ask: AskPassphrase | None = None,
+        encrypt: bool = False,
+    ) -> Store:
+        """Open, check and migrate a log; an encrypted one is keyed from ``passphrase``, else
+        ``$FIELDLOG_PASSPHRASE``, else ``ask`` (see :func:`fieldlog.db.connect.connect`)."""
+        conn = connect(path, passphrase=passphrase, ask=ask, encrypt=encrypt)
         try:
             ensure_schema(conn, path)
             use_wal(conn, path)
@@ -75,6 +88,24 @@ class Store(SyncStore):
 
     def close(self) -> None:
         self.conn.close()
+
+    @property
+    def encrypted(self) -> bool:
+        return self.passphrase is not None
+
+    def reopen(self) -> Store:
+        """A second store on the same log (another thread or process), with the same key."""
+        return Store.open(self.path, passphrase=self.passphrase)
+
+    def scratch_dir(self) -> str | None:
+        """Where a temporary file of this log's records may go: the system's temp folder for
+        a plain log; for an encrypted one a memory-backed folder (tmpfs), or None when there
+        is none (then write no temporary file: nothing in clear may reach the disk)."""
+        if not self.encrypted:
+            return None
+        from fieldlog.db.crypto import ram_dir
+
+        return ram_dir()
 
     def __enter__(self) -> Store:
         return self
@@ -87,13 +118,13 @@ class Store(SyncStore):
         try:
             cur = self.conn.execute(sql, params)
             return [_row(cur, r) for r in cur.fetchall()]
-        except sqlite3.DatabaseError as exc:
+        except self.db_error as exc:
             raise explain(exc, self.path) from None
 
     def scalar(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> Any:
         try:
             r = self.conn.execute(sql, params).fetchone()
-        except sqlite3.DatabaseError as exc:
+        except self.db_error as exc:
             raise explain(exc, self.path) from None
         return r[0] if r else None
 
@@ -102,14 +133,14 @@ class Store(SyncStore):
         """One transaction: everything inside commits together or not at all."""
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as exc:
+        except self.db_error as exc:
             raise explain(exc, self.path) from None
         tx = _Tx(self)
         try:
             yield tx
             tx.finish()
             self.conn.execute("COMMIT")
-        except sqlite3.DatabaseError as exc:
+        except self.db_error as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise explain(exc, self.path) from None
@@ -772,6 +803,7 @@ class Store(SyncStore):
         cols: list[str] | None = None
         batch: list[tuple] = []
         changes: list[tuple] = []
+        mark = self.scalar(f"SELECT coalesce(max(rowid), 0) FROM {table}")  # for the audit
         for row in rows:
             if cols is None:
                 cols = list(row)
@@ -785,6 +817,14 @@ class Store(SyncStore):
             )
             self.conn.executemany(
                 "INSERT INTO changes (tbl, row_id, hlc, fields) VALUES (?, ?, ?, ?)", changes
+            )
+            audit.append_inserted(
+                self.conn,
+                table,
+                mark,
+                officer=self.officer(),
+                origin=self.scalar("SELECT value FROM meta WHERE key = 'device_id'") or "",
+                at=dates.stamp_now(),
             )
         return n
 
@@ -1145,7 +1185,7 @@ class Store(SyncStore):
             cur = self.conn.execute(sql, params)
             while rows := cur.fetchmany(batch):
                 yield rows
-        except sqlite3.DatabaseError as exc:
+        except self.db_error as exc:
             raise explain(exc, self.path) from None
 
     def export_raw_rows(
@@ -1159,7 +1199,8 @@ class Store(SyncStore):
         rowids: tuple[int | None, int | None] = (None, None),
     ) -> Iterator[list[tuple]]:
         """Batches of an export's rows as stored (fetchmany, constant memory): NULL comes back
-        as ``''``, times as stored UTC text and lists as stored JSON. fieldlog/export.py
+        as None (export.py makes it ``''`` where a column holds one: cheaper than an ``ifnull``
+        per cell), times as stored UTC text and lists as stored JSON. fieldlog/export.py
         converts and quotes them, byte for byte as :meth:`export_rows` with ``form="line"``
         would (values it cannot convert exactly go through :meth:`export_value`)."""
         if table not in self._EXPORT_TABLES:
@@ -1167,26 +1208,40 @@ class Store(SyncStore):
         inner, params = self._export_inner(
             table, filters, strict=strict, columns=columns, with_lists=False, rowids=rowids
         )
-        select = ", ".join(f"ifnull({c}, '')" for c in columns)
+        select = ", ".join(columns)
         try:
             cur = self.conn.execute(f"SELECT {select} FROM ({inner})", params)
             while rows := cur.fetchmany(batch):
                 yield rows
-        except sqlite3.DatabaseError as exc:
+        except self.db_error as exc:
             raise explain(exc, self.path) from None
 
     def export_split_rowid(self, table: str) -> int | None:
-        """The rowid that splits a table's live rows in two (None for a small table or the flat
-        view): rows below it go to the calling process, the rest to a forked one."""
+        """The rowid that splits a table in two (None for a small table or the flat view): the
+        middle of its rowid range (see :meth:`export_rowid_chunks`)."""
+        chunks = self.export_rowid_chunks(table, 2)
+        return None if chunks is None else chunks[-1][0]
+
+    def export_rowid_chunks(
+        self, table: str, parts: int
+    ) -> list[tuple[int | None, int | None]] | None:
+        """Consecutive rowid ranges ``(from, below)`` (None: open) that cover a table, about
+        ``parts`` of them, for an export shared between processes; None for the flat view or a
+        table whose rowids span fewer than ``EXPORT_SPLIT_MIN_ROWS``. Two index lookups, no
+        count: deleted or filtered-out rows make the ranges uneven, which the processes even
+        out by taking ranges one at a time."""
         if table not in ("contacts", "concerns", "referrals", "organizations"):
             return None
-        n = int(self.scalar(f"SELECT count(*) FROM {table} WHERE deleted = 0") or 0)
-        if n < EXPORT_SPLIT_MIN_ROWS:
+        if self.encrypted and self.scratch_dir() is None:
+            return None  # the forked part goes through a temp file: only in memory, or not at all
+        lo = self.scalar(f"SELECT min(rowid) FROM {table}")
+        hi = self.scalar(f"SELECT max(rowid) FROM {table}")
+        if lo is None or hi is None or hi - lo + 1 < EXPORT_SPLIT_MIN_ROWS:
             return None
-        return self.scalar(
-            f"SELECT rowid FROM {table} WHERE deleted = 0 ORDER BY rowid LIMIT 1 OFFSET ?",
-            [n * 47 // 100],  # this side also appends the other's file: a little less here
-        )
+        step = (hi - lo + 1) / max(parts, 2)
+        cuts = sorted({lo + round(step * i) for i in range(1, max(parts, 2))})
+        bounds: list[int | None] = [None, *cuts, None]
+        return list(zip(bounds[:-1], bounds[1:], strict=True))
 
     def export_value(self, kind: str, value: Any) -> str:
         """One stored value as :meth:`export_rows` converts it, before quoting: ``kind`` is
@@ -1466,6 +1521,8 @@ class _Tx:
         self.officer = meta.get("officer") or store.officer()
         self.now = dates.stamp_now()
         self.last_stamp: str | None = None
+        # (table, id, fields) of each record write, for the audit chain at commit (finish).
+        self.audited: list[tuple[str, str, list[str]]] = []
 
     def tick(self) -> str:
         self.last_stamp = self.clock.tick()
@@ -1474,6 +1531,11 @@ class _Tx:
     def finish(self) -> None:
         if self.last_stamp:
             self.set_meta("hlc", self.last_stamp)
+        if self.audited:  # after every change of the transaction: entries hash committed rows
+            audit.record(
+                self.conn, self.audited, officer=self.officer, origin=self.origin, at=self.now
+            )
+            self.audited = []
 
     def set_meta(self, key: str, value: str | None) -> None:
         self.conn.execute(
@@ -1542,6 +1604,7 @@ class _Tx:
             "INSERT INTO changes (tbl, row_id, hlc, fields) VALUES (?, ?, ?, ?)",
             [table, rid, stamp, ",".join(fields)],
         )
+        self.audited.append((table, rid, list(fields)))
 
 
 # ---------------------------------------------------------------------- helpers

@@ -292,8 +292,7 @@ class SyncStore:
                 f"UPDATE {tbl} SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
                 [*sets.values(), rid],
             )
-            if result.values:
-                self._audit_sync(tx, tbl, rid, "update", result.values, body)
+            self._audit_sync(tx, tbl, rid, "update", result.values, body)
             for c in result.conflicts:
                 tx.conn.execute(
                     "INSERT INTO conflicts (tbl, row_id, field, mine, theirs, kept, mine_hlc, "
@@ -307,6 +306,7 @@ class SyncStore:
                 tx.conn.execute(
                     f"UPDATE {tbl} SET updated_at = ? WHERE id = ?", [body["updated_at"], rid]
                 )
+                self._audit_sync(tx, tbl, rid, "update", {}, body)
             return
         counts[0] += 1
         tx.clock.observe(max(pair[1] for pair in fields.values()))
@@ -325,10 +325,20 @@ class SyncStore:
     def _audit_sync(
         self, tx: Any, tbl: str, rid: str, action: str, values: dict[str, Any], body: dict
     ) -> None:
-        """Pulled writes are audited like typed ones (hook for fieldlog/db/audit.py)."""
-        hook = getattr(tx, "audit_remote", None)
-        if hook is not None:
-            hook(tbl, rid, action, values, body)
+        """Pulled writes go into the audit chain like typed ones: who wrote the change (its
+        officer and device), and the row as it now stands."""
+        from fieldlog.db import audit
+
+        audit.append(
+            tx.conn,
+            table=tbl,
+            row_id=rid,
+            action=f"sync {action}",
+            changes=values,
+            officer=str(body.get("officer") or ""),
+            origin=str(body.get("origin") or ""),
+            at=tx.now,
+        )
 
     # ------------------------------------------------------------------ conflicts
     def conflicts(self, *, all_: bool = False) -> list[dict[str, Any]]:
