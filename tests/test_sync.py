@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -593,3 +594,23 @@ def test_an_encrypted_remote_needs_the_department_passphrase(pair, tmp_path, mon
     r = cli("--db", str(a.path), "sync", url, code=1)
     assert "is encrypted: set FIELDLOG_REMOTE_PASSPHRASE" in r.stderr
     assert Path(url).read_bytes() == before
+
+
+def test_a_read_only_remote_is_one_line_and_nothing_moves(cli, tmp_path):
+    """A write-protected stick or a read-only share (an immutable file: root ignores modes)."""
+    url = tmp_path / "ro.fieldlog"
+    cli("add", "first")
+    cli("sync", str(url))
+    cli("add", "second")
+    if not shutil.which("chattr") or subprocess.run(["chattr", "+i", url]).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        before = url.read_bytes()
+        r = run_fieldlog("sync", str(url))
+        assert r.returncode == 1 and "Traceback" not in r.stderr
+        assert "is read-only" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+        assert url.read_bytes() == before
+    finally:
+        subprocess.run(["chattr", "-i", url])
+    (res,) = cli.json("sync", str(url))  # the change waited in the outbox
+    assert res["pushed"] == 1
