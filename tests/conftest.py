@@ -97,3 +97,31 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.section("fuzz and crash cases")
         for name, n in sorted(RUN_COUNTS.items()):
             terminalreporter.write_line(f"{name}: {n}")
+
+
+# ---------------------------------------------------------------------- sync
+@pytest.fixture
+def remote_url(tmp_path) -> str:
+    """A SQLite remote file (created on first sync)."""
+    return str(tmp_path / "department.fieldlog")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_url(request, tmp_path) -> str:
+    """The same scenario on both backends."""
+    if request.param == "sqlite":
+        return str(tmp_path / "department.fieldlog")
+    if os.environ.get("FIELDLOG_SKIP_PG") == "1":
+        pytest.skip("FIELDLOG_SKIP_PG=1")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def pair(tmp_path):
+    a = Store.open(tmp_path / "a.db")
+    b = Store.open(tmp_path / "b.db")
+    a.set_officer("Dana Ruiz")
+    b.set_officer("Sam Lee")
+    yield a, b
+    a.close()
+    b.close()

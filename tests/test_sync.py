@@ -28,86 +28,31 @@ from fieldlog.db.remote import OutChange, SyncError, open_remote
 from fieldlog.db.store import Store
 from fieldlog.errors import ValidationError
 from tests.conftest import run_fieldlog
+from tests.sync_helpers import content, do_sync, fresh_copy, shared_contact
 
-TABLES = ("contacts", "concerns", "referrals", "organizations")
-SKIP = {"clocks", "hlc", "updated_at"}  # bookkeeping, not content
-
-
-def content(store: Store) -> dict[str, dict[str, dict]]:
-    """Every record (tombstones included) by table and id, bookkeeping columns left out."""
-    out = {}
-    for table in TABLES:
-        cur = store.conn.execute(f"SELECT * FROM {table} ORDER BY id")
-        names = [d[0] for d in cur.description]
-        out[table] = {
-            r[0]: {k: v for k, v in zip(names, r, strict=True) if k not in SKIP}
-            for r in cur.fetchall()
-        }
-    return out
-
-
-def do_sync(store: Store, url: str, **kw) -> sync.Result:
-    remote = open_remote(url)
-    try:
-        return sync.sync_with(store, remote, **kw)
-    finally:
-        remote.close()
-
-
-def fresh_copy(url: str, tmp: Path, name: str = "fresh.db") -> Store:
-    """A new, empty laptop that pulls everything: what the remote holds."""
-    s = Store.open(tmp / name)
-    s.set_officer("Fresh")
-    do_sync(s, url)
-    return s
-
-
-@pytest.fixture
-def remote_url(tmp_path) -> str:
-    return str(tmp_path / "department.fieldlog")
-
-
-@pytest.fixture
-def pair(tmp_path):
-    a = Store.open(tmp_path / "a.db")
-    b = Store.open(tmp_path / "b.db")
-    a.set_officer("Dana Ruiz")
-    b.set_officer("Sam Lee")
-    yield a, b
-    a.close()
-    b.close()
-
-
-def shared_contact(a: Store, b: Store, url: str) -> str:
-    cid = a.add_contact(
-        {"summary": "Met the pastor", "neighborhood": "Eastside"},
-        concerns=[{"category": "youth", "description": "no lit court"}],
-        referrals=[{"agency": "Parks Dept", "reason": "lights"}],
-    )
-    do_sync(a, url)
-    do_sync(b, url)
-    return cid
+# pg_url, for any_url's PostgreSQL half (a real throwaway server).
+pytest_plugins = ["tests.pg"]
 
 
 # ---------------------------------------------------------------------- scenarios
-def test_records_travel_with_their_officer(pair, remote_url, tmp_path):
+def test_records_travel_with_their_officer(pair, any_url, tmp_path):
     a, b = pair
-    cid = shared_contact(a, b, remote_url)
+    cid = shared_contact(a, b, any_url)
     got = b.get_contact(cid)
     assert got["summary"] == "Met the pastor"
     assert got["officer"] == "Dana Ruiz"
     assert len(b.list_concerns()) == 1 and len(b.list_referrals()) == 1
-    assert content(a) == content(b) == content(fresh_copy(remote_url, tmp_path))
+    assert content(a) == content(b) == content(fresh_copy(any_url, tmp_path))
 
 
-def test_different_fields_both_survive(pair, remote_url):
+def test_different_fields_both_survive(pair, any_url):
     a, b = pair
-    cid = shared_contact(a, b, remote_url)
+    cid = shared_contact(a, b, any_url)
     a.update_contact(cid, {"summary": "Met Pastor Reyes"})
     b.update_contact(cid, {"neighborhood": "Westside"})
-    r_a = do_sync(a, remote_url)
-    r_b = do_sync(b, remote_url)
-    do_sync(a, remote_url)
+    r_a = do_sync(a, any_url)
+    r_b = do_sync(b, any_url)
+    do_sync(a, any_url)
     assert r_a.conflicts == r_b.conflicts == 0
     for s in (a, b):
         got = s.get_contact(cid)
@@ -115,15 +60,15 @@ def test_different_fields_both_survive(pair, remote_url):
     assert a.conflicts() == b.conflicts() == []
 
 
-def test_same_field_keeps_the_loser_as_a_conflict(pair, remote_url, cli, tmp_path):
+def test_same_field_keeps_the_loser_as_a_conflict(pair, any_url, cli, tmp_path):
     a, b = pair
-    cid = shared_contact(a, b, remote_url)
+    cid = shared_contact(a, b, any_url)
     a.update_contact(cid, {"summary": "A's words"})
     time.sleep(0.005)
     b.update_contact(cid, {"summary": "B's words"})
-    do_sync(a, remote_url)
-    result = do_sync(b, remote_url)
-    do_sync(a, remote_url)
+    do_sync(a, any_url)
+    result = do_sync(b, any_url)
+    do_sync(a, any_url)
     assert result.conflicts == 1
     assert a.get_contact(cid)["summary"] == b.get_contact(cid)["summary"] == "B's words"
     (c,) = b.conflicts()
@@ -141,35 +86,35 @@ def test_same_field_keeps_the_loser_as_a_conflict(pair, remote_url, cli, tmp_pat
     assert cli.json("--db", db, "conflicts") == []
     b.close()
     b2 = Store.open(db)
-    do_sync(b2, remote_url)
-    do_sync(a, remote_url)
+    do_sync(b2, any_url)
+    do_sync(a, any_url)
     assert a.get_contact(cid)["summary"] == b2.get_contact(cid)["summary"] == "A's words"
     assert content(a) == content(b2)
     b2.close()
 
 
-def test_conflict_resolved_with_a_typed_value(pair, remote_url):
+def test_conflict_resolved_with_a_typed_value(pair, any_url):
     a, b = pair
-    cid = shared_contact(a, b, remote_url)
+    cid = shared_contact(a, b, any_url)
     a.update_contact(cid, {"notes": "from A"})
     b.update_contact(cid, {"notes": "from B"})
-    do_sync(a, remote_url)
-    do_sync(b, remote_url)
+    do_sync(a, any_url)
+    do_sync(b, any_url)
     (c,) = b.conflicts()
     b.resolve_conflict(c["id"], "both: A and B agree")
-    do_sync(b, remote_url)
-    do_sync(a, remote_url)
+    do_sync(b, any_url)
+    do_sync(a, any_url)
     assert a.get_contact(cid)["notes"] == "both: A and B agree"
 
 
-def test_delete_beats_an_edit_and_the_officer_is_told(pair, remote_url):
+def test_delete_beats_an_edit_and_the_officer_is_told(pair, any_url):
     a, b = pair
-    cid = shared_contact(a, b, remote_url)
+    cid = shared_contact(a, b, any_url)
     a.delete_contact(cid)
     b.update_contact(cid, {"summary": "edited after the delete elsewhere"})
-    do_sync(a, remote_url)
-    result = do_sync(b, remote_url)
-    do_sync(a, remote_url)
+    do_sync(a, any_url)
+    result = do_sync(b, any_url)
+    do_sync(a, any_url)
     assert result.conflicts == 1
     (c,) = b.conflicts()
     assert c["field"] == "deleted" and c["kept"] == "theirs"
@@ -178,31 +123,31 @@ def test_delete_beats_an_edit_and_the_officer_is_told(pair, remote_url):
     assert content(a) == content(b)
 
 
-def test_edit_pushed_first_then_a_pending_delete(pair, remote_url):
+def test_edit_pushed_first_then_a_pending_delete(pair, any_url):
     a, b = pair
-    cid = shared_contact(a, b, remote_url)
+    cid = shared_contact(a, b, any_url)
     b.update_contact(cid, {"summary": "B edits"})
-    do_sync(b, remote_url)
+    do_sync(b, any_url)
     a.delete_contact(cid)
-    result = do_sync(a, remote_url)
-    do_sync(b, remote_url)
+    result = do_sync(a, any_url)
+    do_sync(b, any_url)
     assert result.conflicts == 1
     assert a.conflicts()[0]["kept"] == "mine"
     assert a.list_contacts() == [] and b.list_contacts() == []
     assert content(a) == content(b)
 
 
-def test_resync_is_a_no_op(pair, remote_url):
+def test_resync_is_a_no_op(pair, any_url):
     a, b = pair
-    shared_contact(a, b, remote_url)
-    head = open_remote(remote_url).head()
+    shared_contact(a, b, any_url)
+    head = open_remote(any_url).head()
     for s in (a, b, a, b):
-        r = do_sync(s, remote_url)
+        r = do_sync(s, any_url)
         assert (r.pushed, r.pulled, r.conflicts) == (0, 0, 0)
-    assert open_remote(remote_url).head() == head
+    assert open_remote(any_url).head() == head
 
 
-def test_interrupted_push_resumes_without_duplicates(pair, remote_url, monkeypatch, tmp_path):
+def test_interrupted_push_resumes_without_duplicates(pair, any_url, monkeypatch, tmp_path):
     """The remote commits, then the laptop dies before it moves its cursor."""
     a, b = pair
     for n in range(30):
@@ -218,16 +163,16 @@ def test_interrupted_push_resumes_without_duplicates(pair, remote_url, monkeypat
 
     monkeypatch.setattr(Store, "sync_set_pushed", dies_after_commit)
     with pytest.raises(SyncError):
-        do_sync(a, remote_url, page=10)
+        do_sync(a, any_url, page=10)
     monkeypatch.setattr(Store, "sync_set_pushed", real)
-    r = do_sync(a, remote_url, page=10)
+    r = do_sync(a, any_url, page=10)
     assert not r.new_device_id  # its own unacknowledged push, not a copy
-    remote = open_remote(remote_url)
+    remote = open_remote(any_url)
     rows = remote.pull(0, 10_000)
     assert len(rows) == 30 and len({(c.origin, c.origin_seq) for c in rows}) == 30
-    do_sync(b, remote_url)
+    do_sync(b, any_url)
     assert len(b.list_contacts(limit=100)) == 30
-    assert content(a) == content(b) == content(fresh_copy(remote_url, tmp_path))
+    assert content(a) == content(b) == content(fresh_copy(any_url, tmp_path))
 
 
 class Faulty:
@@ -263,33 +208,33 @@ class Faulty:
         self.inner.close()
 
 
-def test_a_copied_log_gets_a_new_device_id(pair, remote_url, tmp_path):
+def test_a_copied_log_gets_a_new_device_id(pair, any_url, tmp_path):
     a, b = pair
     a.add_contact({"summary": "before the copy"})
-    do_sync(a, remote_url)
+    do_sync(a, any_url)
     target = sqlite3.connect(tmp_path / "copy.db")  # a restored backup / a cloned laptop
     a.conn.backup(target)
     target.close()
     copy = Store.open(tmp_path / "copy.db")
     a.add_contact({"summary": "on the original"})
     copy.add_contact({"summary": "on the copy"})
-    do_sync(a, remote_url)
-    r = do_sync(copy, remote_url)
+    do_sync(a, any_url)
+    r = do_sync(copy, any_url)
     assert r.new_device_id
-    do_sync(a, remote_url)
-    do_sync(b, remote_url)
+    do_sync(a, any_url)
+    do_sync(b, any_url)
     summaries = sorted(c["summary"] for c in b.list_contacts())
     assert summaries == ["before the copy", "on the copy", "on the original"]
     assert content(a) == content(b) == content(copy)
     copy.close()
 
 
-def test_referral_before_its_partner_still_applies(pair, remote_url):
+def test_referral_before_its_partner_still_applies(pair, any_url):
     a, b = pair
     oid = a.add_org(name="Hope Food Bank", kind="nonprofit")
     cid = a.add_contact({"summary": "needs food"}, referrals=[{"agency": "Hope Food Bank"}])
-    do_sync(a, remote_url)
-    remote = open_remote(remote_url)
+    do_sync(a, any_url)
+    remote = open_remote(any_url)
     changes = remote.pull(0, 100)
     order = {"contacts": 0, "referrals": 1, "organizations": 2}
     changes.sort(key=lambda c: order.get(c.tbl, 3))  # the partner arrives last
@@ -301,22 +246,22 @@ def test_referral_before_its_partner_still_applies(pair, remote_url):
     assert b.get_org(oid)["name"] == "Hope Food Bank"
 
 
-def test_a_clock_far_ahead_is_held_until_its_time(pair, remote_url, monkeypatch):
+def test_a_clock_far_ahead_is_held_until_its_time(pair, any_url, monkeypatch):
     a, b = pair
-    cid = shared_contact(a, b, remote_url)
+    cid = shared_contact(a, b, any_url)
     future = time.time() + 3 * 86400
     real_time = time.time
     monkeypatch.setattr("fieldlog.clock.time.time", lambda: future)
     a.update_contact(cid, {"summary": "written with the clock 3 days ahead"})
     monkeypatch.setattr("fieldlog.clock.time.time", real_time)
-    do_sync(a, remote_url)
-    r = do_sync(b, remote_url)
+    do_sync(a, any_url)
+    r = do_sync(b, any_url)
     assert r.held == 1 and r.pulled == 0
     assert b.get_contact(cid)["summary"] == "Met the pastor"
     b.update_contact(cid, {"notes": "still logging today"})  # b's clock is not dragged ahead
     assert int(b.meta()["hlc"].split("-")[0]) < (real_time() + 3600) * 1000
     monkeypatch.setattr("fieldlog.sync.time.time", lambda: future)
-    do_sync(b, remote_url)
+    do_sync(b, any_url)
     assert b.get_contact(cid)["summary"] == "written with the clock 3 days ahead"
 
 
@@ -560,13 +505,13 @@ def test_replicas_converge(backend, ops):
         run_replicas(ops, url, folder)
 
 
-def test_typed_values_are_read_like_the_edit_commands(pair, remote_url):
+def test_typed_values_are_read_like_the_edit_commands(pair, any_url):
     a, b = pair
-    cid = shared_contact(a, b, remote_url)
+    cid = shared_contact(a, b, any_url)
     a.update_contact(cid, {"tags": ["x"], "follow_up_on": "2026-12-01"})
     b.update_contact(cid, {"tags": ["y"], "follow_up_on": "2026-12-02"})
-    do_sync(a, remote_url)
-    do_sync(b, remote_url)
+    do_sync(a, any_url)
+    do_sync(b, any_url)
     by_field = {c["field"]: c["id"] for c in b.conflicts()}
     b.resolve_conflict(by_field["tags"], "faith, youth")
     b.resolve_conflict(by_field["follow_up_on"], "2026-12-24")

@@ -1,7 +1,8 @@
 """Sync through a real PostgreSQL server (tests/pg.py starts a throwaway one; never a mock).
 
-The scenarios of tests/test_sync.py (the SQLite remote) against PostgreSQL, and what only a
-server has: logins, permissions, concurrent pushers and a tailing reader, dropped connections.
+tests/test_sync.py runs its scenarios and the property test on both backends; this file holds
+what only a server has: logins, permissions, concurrent pushers and a tailing reader, dropped
+connections, the server's own errors.
 """
 
 from __future__ import annotations
@@ -26,41 +27,13 @@ from fieldlog.db.remote import OutChange, SyncError, open_remote
 from fieldlog.db.remote_pg import PostgresRemote
 from fieldlog.db.store import Store
 from tests.conftest import run_fieldlog
+from tests.sync_helpers import content, do_sync, fresh_copy
 
 if TYPE_CHECKING:
     from tests.pg import PgServer
 
-pytest_plugins = ["tests.pg"]  # the pg_server and pg_url fixtures (a real server)
-
-TABLES = ("contacts", "concerns", "referrals", "organizations")
-SKIP = {"clocks", "hlc", "updated_at"}  # bookkeeping, not content
-
-
-def content(store: Store) -> dict[str, dict[str, dict]]:
-    out = {}
-    for table in TABLES:
-        cur = store.conn.execute(f"SELECT * FROM {table} ORDER BY id")
-        names = [d[0] for d in cur.description]
-        out[table] = {
-            r[0]: {k: v for k, v in zip(names, r, strict=True) if k not in SKIP}
-            for r in cur.fetchall()
-        }
-    return out
-
-
-def do_sync(store: Store, url: str, **kw) -> sync.Result:
-    remote = open_remote(url)
-    try:
-        return sync.sync_with(store, remote, **kw)
-    finally:
-        remote.close()
-
-
-def fresh_copy(url: str, tmp: Path, name: str = "fresh.db") -> Store:
-    s = Store.open(tmp / name)
-    s.set_officer("Fresh")
-    do_sync(s, url)
-    return s
+# pg_server and pg_url: a real throwaway server
+pytest_plugins = ["tests.pg"]
 
 
 def remote_rows(url: str) -> list:
@@ -69,28 +42,6 @@ def remote_rows(url: str) -> list:
         return remote.pull(0, 1_000_000)
     finally:
         remote.close()
-
-
-@pytest.fixture
-def pair(tmp_path):
-    a = Store.open(tmp_path / "a.db")
-    b = Store.open(tmp_path / "b.db")
-    a.set_officer("Dana Ruiz")
-    b.set_officer("Sam Lee")
-    yield a, b
-    a.close()
-    b.close()
-
-
-def shared_contact(a: Store, b: Store, url: str) -> str:
-    cid = a.add_contact(
-        {"summary": "Met the pastor", "neighborhood": "Eastside"},
-        concerns=[{"category": "youth", "description": "no lit court"}],
-        referrals=[{"agency": "Parks Dept", "reason": "lights"}],
-    )
-    do_sync(a, url)
-    do_sync(b, url)
-    return cid
 
 
 def one_line_error(r: subprocess.CompletedProcess, *needles: str) -> str:
@@ -262,147 +213,6 @@ def test_a_schema_in_the_url_keeps_stores_apart(pair):
 
 
 # ---------------------------------------------------------------------- the scenarios
-def test_records_travel_with_their_officer(pair, pg_url, tmp_path):
-    a, b = pair
-    cid = shared_contact(a, b, pg_url)
-    got = b.get_contact(cid)
-    assert (got["summary"], got["officer"]) == ("Met the pastor", "Dana Ruiz")
-    assert len(b.list_concerns()) == 1 and len(b.list_referrals()) == 1
-    fresh = fresh_copy(pg_url, tmp_path)
-    assert content(a) == content(b) == content(fresh)
-    fresh.close()
-
-
-def test_different_fields_both_survive(pair, pg_url):
-    a, b = pair
-    cid = shared_contact(a, b, pg_url)
-    a.update_contact(cid, {"summary": "Met Pastor Reyes"})
-    b.update_contact(cid, {"neighborhood": "Westside"})
-    r_a, r_b = do_sync(a, pg_url), do_sync(b, pg_url)
-    do_sync(a, pg_url)
-    assert r_a.conflicts == r_b.conflicts == 0
-    for s in (a, b):
-        got = s.get_contact(cid)
-        assert (got["summary"], got["neighborhood"]) == ("Met Pastor Reyes", "Westside")
-    assert a.conflicts() == b.conflicts() == []
-
-
-def test_same_field_one_conflict_and_both_converge(pair, pg_url):
-    a, b = pair
-    cid = shared_contact(a, b, pg_url)
-    a.update_contact(cid, {"summary": "A's words"})
-    time.sleep(0.005)
-    b.update_contact(cid, {"summary": "B's words"})
-    do_sync(a, pg_url)
-    result = do_sync(b, pg_url)
-    do_sync(a, pg_url)
-    assert result.conflicts == 1
-    assert a.get_contact(cid)["summary"] == b.get_contact(cid)["summary"] == "B's words"
-    (c,) = b.conflicts()
-    assert (c["field"], c["mine"], c["theirs"], c["kept"]) == (
-        "summary",
-        "B's words",
-        "A's words",
-        "mine",
-    )
-    b.resolve_conflict(c["id"], "theirs")
-    do_sync(b, pg_url)
-    do_sync(a, pg_url)
-    assert a.get_contact(cid)["summary"] == b.get_contact(cid)["summary"] == "A's words"
-    assert content(a) == content(b)
-
-
-def test_delete_beats_an_edit_and_the_officer_is_told(pair, pg_url):
-    a, b = pair
-    cid = shared_contact(a, b, pg_url)
-    a.delete_contact(cid)
-    b.update_contact(cid, {"summary": "edited after the delete elsewhere"})
-    do_sync(a, pg_url)
-    result = do_sync(b, pg_url)
-    do_sync(a, pg_url)
-    assert result.conflicts == 1
-    (c,) = b.conflicts()
-    assert c["field"] == "deleted" and c["kept"] == "theirs"
-    assert a.list_contacts() == [] and b.list_contacts() == []
-    assert content(a) == content(b)
-
-
-def test_edit_pushed_first_then_a_pending_delete(pair, pg_url):
-    a, b = pair
-    cid = shared_contact(a, b, pg_url)
-    b.update_contact(cid, {"summary": "B edits"})
-    do_sync(b, pg_url)
-    a.delete_contact(cid)
-    result = do_sync(a, pg_url)
-    do_sync(b, pg_url)
-    assert result.conflicts == 1 and a.conflicts()[0]["kept"] == "mine"
-    assert a.list_contacts() == [] and b.list_contacts() == []
-    assert content(a) == content(b)
-
-
-def test_resync_is_a_no_op(pair, pg_url):
-    a, b = pair
-    shared_contact(a, b, pg_url)
-    head = len(remote_rows(pg_url))
-    for s in (a, b, a, b):
-        r = do_sync(s, pg_url)
-        assert (r.pushed, r.pulled, r.conflicts) == (0, 0, 0)
-    assert len(remote_rows(pg_url)) == head
-
-
-def test_interrupted_push_resumes_without_duplicates(pair, pg_url, monkeypatch, tmp_path):
-    """The remote commits, then the laptop dies before it moves its cursor."""
-    a, b = pair
-    for n in range(30):
-        a.add_contact({"summary": f"contact {n}"})
-    real = Store.sync_set_pushed
-    calls = {"n": 0}
-
-    def dies_after_commit(self, store_id, seq):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise SyncError("network dropped")
-        return real(self, store_id, seq)
-
-    monkeypatch.setattr(Store, "sync_set_pushed", dies_after_commit)
-    with pytest.raises(SyncError):
-        do_sync(a, pg_url, page=10)
-    assert len(remote_rows(pg_url)) == 20  # two pages committed, one acknowledged
-    monkeypatch.setattr(Store, "sync_set_pushed", real)
-    r = do_sync(a, pg_url, page=10)
-    assert not r.new_device_id  # its own unacknowledged push, not a copy
-    rows = remote_rows(pg_url)
-    assert len(rows) == 30 and len({(c.origin, c.origin_seq) for c in rows}) == 30
-    assert [c.seq for c in rows] == list(range(1, 31))
-    do_sync(b, pg_url)
-    assert len(b.list_contacts(limit=100)) == 30
-    fresh = fresh_copy(pg_url, tmp_path)
-    assert content(a) == content(b) == content(fresh)
-    fresh.close()
-
-
-def test_a_copied_log_gets_a_new_device_id(pair, pg_url, tmp_path):
-    a, b = pair
-    a.add_contact({"summary": "before the copy"})
-    do_sync(a, pg_url)
-    a.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    copy_path = tmp_path / "copy.db"
-    copy_path.write_bytes(Path(a.path).read_bytes())  # the .db file copied, as people do
-    copy = Store.open(copy_path)
-    a.add_contact({"summary": "on the original"})
-    copy.add_contact({"summary": "on the copy"})
-    do_sync(a, pg_url)
-    r = do_sync(copy, pg_url)
-    assert r.new_device_id
-    assert copy.device_id() != a.device_id()
-    do_sync(a, pg_url)
-    do_sync(b, pg_url)
-    summaries = sorted(c["summary"] for c in b.list_contacts())
-    assert summaries == ["before the copy", "on the copy", "on the original"]
-    assert content(a) == content(b) == content(copy)
-    copy.close()
-
-
 # ---------------------------------------------------------------------- failures, one line each
 def test_wrong_password_is_one_line_and_never_shows_the_password(pg_server, pg_url, cli):
     cli("add", "hello")

@@ -1,0 +1,53 @@
+"""What the sync tests share: the records a log holds, a sync round, a fresh laptop, a contact
+both laptops hold. (The fixtures ``pair``, ``remote_url`` and ``any_url`` are in conftest.py.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fieldlog import sync
+from fieldlog.db.remote import open_remote
+from fieldlog.db.store import Store
+
+TABLES = ("contacts", "concerns", "referrals", "organizations")
+SKIP = {"clocks", "hlc", "updated_at"}  # bookkeeping, not content
+
+
+def content(store: Store) -> dict[str, dict[str, dict]]:
+    """Every record (tombstones included) by table and id, bookkeeping columns left out."""
+    out = {}
+    for table in TABLES:
+        cur = store.conn.execute(f"SELECT * FROM {table} ORDER BY id")
+        names = [d[0] for d in cur.description]
+        out[table] = {
+            r[0]: {k: v for k, v in zip(names, r, strict=True) if k not in SKIP}
+            for r in cur.fetchall()
+        }
+    return out
+
+
+def do_sync(store: Store, url: str, **kw) -> sync.Result:
+    remote = open_remote(url)
+    try:
+        return sync.sync_with(store, remote, **kw)
+    finally:
+        remote.close()
+
+
+def fresh_copy(url: str, tmp: Path, name: str = "fresh.db") -> Store:
+    """A new, empty laptop that pulls everything: what the remote holds."""
+    s = Store.open(tmp / name)
+    s.set_officer("Fresh")
+    do_sync(s, url)
+    return s
+
+
+def shared_contact(a: Store, b: Store, url: str) -> str:
+    cid = a.add_contact(
+        {"summary": "Met the pastor", "neighborhood": "Eastside"},
+        concerns=[{"category": "youth", "description": "no lit court"}],
+        referrals=[{"agency": "Parks Dept", "reason": "lights"}],
+    )
+    do_sync(a, url)
+    do_sync(b, url)
+    return cid
