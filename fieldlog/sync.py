@@ -24,6 +24,7 @@ the log, :mod:`fieldlog.db.remote` the remote.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -255,6 +256,10 @@ def run(
     committed before it stays committed)."""
     from fieldlog.db.remote import open_remote
 
+    try:  # smaller pages: more, shorter transactions (tests kill a sync between them)
+        page = max(1, int(os.environ.get("FIELDLOG_SYNC_PAGE", PAGE)))
+    except ValueError:
+        page = PAGE
     results = []
     for label, url in targets:
         remote = open_remote(url)
@@ -263,6 +268,7 @@ def run(
                 sync_with(
                     store,
                     remote,
+                    page=page,
                     progress=progress(label) if progress else None,
                     label=label,
                 )

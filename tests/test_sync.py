@@ -27,7 +27,7 @@ from fieldlog.db import audit
 from fieldlog.db.remote import OutChange, SyncError, open_remote
 from fieldlog.db.store import Store
 from fieldlog.errors import ValidationError
-from tests.conftest import run_fieldlog
+from tests.conftest import RUN_COUNTS, run_fieldlog
 from tests.sync_helpers import content, do_sync, fresh_copy, shared_contact
 
 # pg_url, for any_url's PostgreSQL half (a real throwaway server).
@@ -344,9 +344,17 @@ def test_sync_killed_at_random_points_then_resumed(tmp_path):
     dst = tmp_path / "dst.db"
     run_fieldlog("--db", str(dst), "init", "--officer", "Other")
     rng = random.Random(11)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    # Pages of 100 changes: a round is ~40 transactions on each side, so kills land between
+    # and inside them. Rounds go on until 3 kills landed mid-sync (at most 16 rounds).
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).parent.parent),
+        "FIELDLOG_SYNC_PAGE": "100",
+    }
     kills = 0
-    for round_ in range(8):
+    for round_ in range(16):
+        if kills >= 3 and round_ >= 6:
+            break
         db = src if round_ % 2 == 0 else dst
         proc = subprocess.Popen(
             [sys.executable, "-m", "fieldlog", "--db", str(db), "sync", url],
@@ -355,7 +363,7 @@ def test_sync_killed_at_random_points_then_resumed(tmp_path):
             stderr=subprocess.PIPE,
             env=env,
         )
-        time.sleep(rng.uniform(0.3, 1.5))
+        time.sleep(rng.uniform(0.35, 1.2))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
@@ -365,6 +373,7 @@ def test_sync_killed_at_random_points_then_resumed(tmp_path):
                 con = sqlite3.connect(path)
                 assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
                 con.close()
+    RUN_COUNTS["sync: killed mid-run"] = RUN_COUNTS.get("sync: killed mid-run", 0) + kills
     assert kills >= 1
     for db in (src, dst, src, dst):
         r = run_fieldlog("--db", str(db), "sync", url, "--json")
