@@ -436,12 +436,20 @@ def test_sync_killed_at_random_points_then_resumed(pg_url, tmp_path):
     dst = tmp_path / "dst.db"
     run_fieldlog("--db", str(dst), "init", "--officer", "Other")
     rng = random.Random(5)
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    # Small pages (many commits a round); rounds go on until 3 kills landed mid-sync.
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).parent.parent),
+        "FIELDLOG_SYNC_PAGE": "100",
+    }
     kills = 0
-    for round_ in range(6):
+    for round_ in range(16):
+        if kills >= 3 and round_ >= 6:
+            break
         db = src if round_ % 2 == 0 else dst
         proc = subprocess.Popen(
             [sys.executable, "-m", "fieldlog", "--db", str(db), "sync", pg_url],
+            stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             env=env,
