@@ -33,6 +33,13 @@ def add_columns(table: DataTable, spec: list[tuple[str, str, int | None]]) -> No
         table.add_column(label, key=key, width=width)
 
 
+def cursor_key(table: DataTable) -> str | None:
+    """The row key under a table's cursor (None when the table is empty)."""
+    if not table.row_count:
+        return None
+    return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+
 def clip(value: Any, width: int) -> Text:
     t = text(value)
     t.truncate(width, overflow="ellipsis")

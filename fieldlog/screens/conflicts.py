@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from fieldlog import dates, models
 from fieldlog.db.store import NO_DATE
 from fieldlog.errors import NotFoundError, ValidationError
-from fieldlog.screens.base import StoreScreen, add_columns, clip, text
+from fieldlog.screens.base import StoreScreen, add_columns, clip, cursor_key, text
 from fieldlog.screens.dialogs import ChoiceDialog, TextDialog
 
 EMPTY = (
@@ -200,10 +200,7 @@ class ConflictsScreen(StoreScreen):
         return cell
 
     def current_key(self) -> str | None:
-        table = self.query_one("#cf-table", DataTable)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return cursor_key(self.query_one("#cf-table", DataTable))
 
     def current(self) -> dict[str, Any] | None:
         key = self.current_key()

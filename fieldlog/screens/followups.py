@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 from fieldlog import dates, models
 from fieldlog.db.store import NO_DATE
 from fieldlog.errors import ValidationError
-from fieldlog.screens.base import StoreScreen, add_columns, clip, text
+from fieldlog.screens.base import StoreScreen, add_columns, clip, cursor_key, text
 from fieldlog.screens.dialogs import ChoiceDialog
 
 LIMIT = 500  # a week of follow-ups fits; more is a backlog to work through, not to scroll
@@ -135,10 +135,7 @@ class FollowupsScreen(StoreScreen):
         self.show_detail()
 
     def current_key(self) -> str | None:
-        table = self.query_one("#fu-table", DataTable)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return cursor_key(self.query_one("#fu-table", DataTable))
 
     def current(self) -> dict[str, Any] | None:
         key = self.current_key()

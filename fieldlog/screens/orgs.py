@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sta
 
 from fieldlog import models
 from fieldlog.errors import FieldlogError, ValidationError
-from fieldlog.screens.base import StoreScreen, add_columns, clip, run_store, text
+from fieldlog.screens.base import StoreScreen, add_columns, clip, cursor_key, run_store, text
 
 # (field, label) in form order; kind and status are Selects, the rest Inputs.
 FORM_FIELDS = (
@@ -222,10 +222,7 @@ class OrgsScreen(StoreScreen):
         self.show_detail()
 
     def current_id(self) -> str | None:
-        table = self.query_one("#orgs-table", DataTable)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return cursor_key(self.query_one("#orgs-table", DataTable))
 
     @on(DataTable.RowHighlighted, "#orgs-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
