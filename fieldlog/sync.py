@@ -109,11 +109,14 @@ def merge(
     tbl: str,
     body: Mapping[str, Any],
     pending: set[str],
+    fields: dict[str, list[Any]] | None = None,
 ) -> Merge:
     """Apply a pulled change (``body``) to the local row (``None`` when it has never been
     here). ``pending`` holds the fields this laptop changed and has not pushed yet (``*`` for
-    a record it created); it only decides what counts as a conflict, never who wins."""
-    fields = check_body(tbl, body)
+    a record it created); it only decides what counts as a conflict, never who wins.
+    ``fields``: ``check_body(tbl, body)`` when the caller has it already."""
+    if fields is None:
+        fields = check_body(tbl, body)
     if local is None:
         clocks = {k: v for k, v in body["clocks"].items() if k == "*" or k in fields}
         clocks.setdefault("*", min(pair[1] for pair in fields.values()))

@@ -256,7 +256,9 @@ class SyncStore:
             None if raw is None else {d[0]: v for d, v in zip(cur.description, raw, strict=True)}
         )
         local_clocks = json.loads(local["clocks"] or "{}") if local else None
-        result = sync.merge(local, local_clocks, tbl, change.body, pending.get(rid, set()))
+        result = sync.merge(
+            local, local_clocks, tbl, change.body, pending.get(rid, set()), fields=fields
+        )
         body = change.body
         if result.action == "insert":
             parent = result.values.get("contact_id")
