@@ -31,18 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fieldlog import demo, sync  # noqa: E402
-from fieldlog.db.remote import open_remote  # noqa: E402
-from fieldlog.db.store import Store  # noqa: E402
 from tests.pg import PgServer  # noqa: E402
 
-TABLES = ("organizations", "contacts", "concerns", "referrals")
-
-
-def make_log(path: Path, contacts: int) -> None:
-    with Store.open(path) as s:
-        s.set_officer("Bench")
-        demo.fill(s, contacts, seed=5)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_sync import TABLES, make_log, timed_sync  # noqa: E402  (the same helpers)
 
 
 def copy_log(src: Path, dst: Path) -> None:
@@ -50,17 +42,6 @@ def copy_log(src: Path, dst: Path) -> None:
     con.backup(out)
     out.close()
     con.close()
-
-
-def timed_sync(log: Path, url: str) -> tuple[float, sync.Result]:
-    start = time.perf_counter()
-    with Store.open(log) as s:
-        remote = open_remote(url)
-        try:
-            result = sync.sync_with(s, remote)
-        finally:
-            remote.close()
-    return time.perf_counter() - start, result
 
 
 def read_rows(log: Path) -> dict[str, tuple[list[str], list[str], list[tuple]]]:
