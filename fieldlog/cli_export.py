@@ -10,10 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
+from fieldlog import records
 from fieldlog.cli import JsonOpt, _store, app, emit_json
 from fieldlog.errors import FieldlogError
 
-TABLE_NAMES = ("contacts", "concerns", "referrals", "organizations", "flat", "all")
+TABLE_NAMES = (*records.TABLES, "flat", "all")
 
 
 @contextmanager

@@ -33,38 +33,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from fieldlog import dates
+from fieldlog import dates, records
 from fieldlog.errors import FieldlogError
-from fieldlog.models import LIST_FIELDS
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 # Stable column names, per table: scripts, spreadsheets and ``fieldlog import`` depend on them.
+FLAT_COLUMNS = (
+    "record_type", "record_id", "contact_id", "occurred_at", "officer", "neighborhood",
+    "kind", "summary", "category", "priority", "status", "description", "agency", "service",
+    "reason", "follow_up_on", "outcome", "resolved_at",
+)  # fmt: skip
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "contacts": (
-        "id", "occurred_at", "officer", "kind", "person_name", "organization_id", "neighborhood",
-        "beat", "location", "summary", "notes", "tags", "follow_up_on", "created_at",
-        "updated_at",
-    ),
-    "concerns": (
-        "id", "contact_id", "category", "description", "priority", "status", "resolved_at",
-        "resolution", "officer", "created_at", "updated_at",
-    ),
-    "referrals": (
-        "id", "contact_id", "concern_id", "organization_id", "agency", "service", "reason",
-        "status", "follow_up_on", "outcome", "officer", "created_at", "updated_at",
-    ),
-    "organizations": (
-        "id", "name", "kind", "contact_person", "phone", "email", "address", "neighborhood",
-        "services", "status", "last_verified", "notes", "officer", "created_at", "updated_at",
-    ),
-    "flat": (
-        "record_type", "record_id", "contact_id", "occurred_at", "officer", "neighborhood",
-        "kind", "summary", "category", "priority", "status", "description", "agency", "service",
-        "reason", "follow_up_on", "outcome", "resolved_at",
-    ),
-}  # fmt: skip
+    **{t: r.export_columns for t, r in records.REGISTRY.items()},
+    "flat": FLAT_COLUMNS,  # one row per concern or referral with its contact: a view, not a table
+}
 CONTACT_COLUMNS = COLUMNS["contacts"]
 TABLES = tuple(COLUMNS)  # what ``fieldlog export TABLE`` accepts, besides "all"
 FILTERS = ("since", "until", "officer", "hood", "category", "status", "tag")
@@ -228,7 +212,7 @@ class _Lines:
             ("time_ms" if _TIME_COLUMNS[c] else "time")
             if c in _TIME_COLUMNS
             else "list"
-            if c in LIST_FIELDS
+            if c in records.LIST_FIELDS
             else "text"
             for c in columns
         ]

@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fieldlog import dates, ids, models
+from fieldlog import dates, ids, models, records
 from fieldlog.errors import FieldlogError, ValidationError
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 # The export's column names (fieldlog/export.py COLUMNS is the source; this is the fallback).
 # A folder or zip from ``fieldlog export all`` is read in this order (parents first).
-TABLE_ORDER = ("organizations", "contacts", "concerns", "referrals")
+TABLE_ORDER = records.in_sync_order()
 SHEET_COLUMNS = (
     "date", "name", "neighborhood", "summary", "concern category", "concern text",
     "referral agency", "referral reason",
@@ -397,9 +397,9 @@ def _check_org_name(store: Store, plan: _Plan, row: dict[str, Any]) -> None:
 def _export_row(table: str, raw: dict[str, str]) -> dict[str, Any]:
     """One exported row, checked, as the values to store (UTC times, lists, ids)."""
     values: dict[str, Any] = {}
-    for f in models.TABLE_FIELDS[table]:
+    for f in records.TABLE_FIELDS[table]:
         v = raw.get(f, "")
-        if f in models.LIST_FIELDS:
+        if f in records.LIST_FIELDS:
             values[f] = [p for p in v.split(";") if p.strip()]
         elif not v.strip():
             values[f] = None
@@ -415,7 +415,7 @@ def _export_row(table: str, raw: dict[str, str]) -> dict[str, Any]:
         raise ValidationError("occurred_at", "occurred_at is empty: every contact has a time.")
     if table in ("concerns", "referrals") and not values["contact_id"]:
         raise ValidationError("contact_id", "contact_id is empty: every record has its contact.")
-    cleaned = models.clean(table, values)
+    cleaned = records.clean(table, values)
     # Text is stored as the file has it once it passes (a synced record may hold spaces
     # that the forms would have trimmed); export -> import -> export must give the same file.
     for f, v in values.items():

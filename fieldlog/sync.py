@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from fieldlog import models
+from fieldlog import records
 from fieldlog.clock import parse_stamp
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 MAX_SKEW_MS = 60 * 60 * 1000  # one hour: more than a laptop clock drifts, less than a shift
 PAGE = 2000  # changes per remote round trip and per local transaction
 META_FIELDS = ("officer", "origin", "created_at", "updated_at")
-SYNC_FIELDS = {t: (*f, "deleted") for t, f in models.TABLE_FIELDS.items()}
+SYNC_FIELDS = {t: (*f, "deleted") for t, f in records.TABLE_FIELDS.items()}
 
 
 @dataclass

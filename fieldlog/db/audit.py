@@ -31,7 +31,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
-RECORD_TABLES = ("organizations", "contacts", "concerns", "referrals")
+from fieldlog import records
+
+RECORD_TABLES = records.in_sync_order()
 # Columns fieldlog keeps for sync: in the row hash, never in ``changes``.
 BOOKKEEPING = frozenset(
     ("id", "created_at", "updated_at", "officer", "origin", "hlc", "deleted", "clocks")
@@ -41,12 +43,7 @@ ENTRY_FIELDS = (
     "prev",
 )  # fmt: skip
 FIRST_PREV = "0" * 64  # the "previous hash" of entry 1
-NOUN = {
-    "organizations": "organization",
-    "contacts": "contact",
-    "concerns": "concern",
-    "referrals": "referral",
-}
+NOUN = records.NOUN
 BATCH = 5000
 
 SCHEMA = [

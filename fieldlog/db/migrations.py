@@ -17,6 +17,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from fieldlog import records
 from fieldlog.db.audit import migration_statements as audit_migration
 from fieldlog.db.connect import APPLICATION_ID, copy_log, db_error, explain
 from fieldlog.errors import StorageError
@@ -100,12 +101,7 @@ STEPS: list[tuple[str, list[str | Callable[[sqlite3.Connection], object]]]] = [
 
 # Full-text search: one external-content FTS5 table per record table, the shape of
 # sqlite-utils' enable_fts(create_triggers=True), except that tombstoned rows leave the index.
-FTS_COLUMNS = {
-    "contacts": ("summary", "notes", "person_name", "location"),
-    "concerns": ("description", "resolution"),
-    "referrals": ("agency", "reason", "outcome"),
-    "organizations": ("name", "contact_person", "services", "notes"),
-}
+FTS_COLUMNS = records.FTS_COLUMNS  # the registry says which columns each index holds
 
 
 def _fts_statements() -> list[str]:

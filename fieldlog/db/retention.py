@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from fieldlog import dates
+from fieldlog import dates, records
 from fieldlog.db import audit
 from fieldlog.errors import ValidationError
 
@@ -44,7 +44,7 @@ _UNITS = {
     "w": "w", "wk": "w", "wks": "w", "week": "w", "weeks": "w",
     "d": "d", "day": "d", "days": "d",
 }  # fmt: skip
-TABLES = ("contacts", "concerns", "referrals", "organizations")
+TABLES = records.TABLES
 
 
 def cutoff_day(text: str, *, today: date | None = None) -> date:

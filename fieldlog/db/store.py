@@ -20,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from fieldlog import dates, ids, models
+from fieldlog import dates, ids, models, records
 from fieldlog.clock import HLC
 from fieldlog.db import audit
 from fieldlog.db.connect import AskPassphrase, connect, db_error, explain, passphrase_of, use_wal
@@ -37,14 +37,14 @@ NO_DATE = {"", "none", "no", "clear", "-"}
 
 
 def _enc(field: str, value: Any) -> Any:
-    if field in models.LIST_FIELDS:
+    if field in records.LIST_FIELDS:
         return json.dumps(value or [])
     return value
 
 
 def _row(cur: sqlite3.Cursor, raw: tuple) -> Row:
     row = {d[0]: v for d, v in zip(cur.description, raw, strict=True)}
-    for f in models.LIST_FIELDS:
+    for f in records.LIST_FIELDS:
         if f in row and isinstance(row[f], str):
             row[f] = json.loads(row[f])
     if "clocks" in row:
@@ -226,7 +226,7 @@ class Store(SyncStore):
 
     def iter_rows(self, table: str, *, batch: int = 2000) -> Iterator[Row]:
         """Every live row of a table in id order, read in batches (constant memory)."""
-        if table not in models.TABLE_FIELDS:
+        if table not in records.TABLE_FIELDS:
             raise ValueError(table)
         last = ""
         while True:
@@ -242,7 +242,7 @@ class Store(SyncStore):
     # ------------------------------------------------------------------ ids
     def resolve(self, table: str, ref: str) -> str:
         """A full id from a unique prefix (6+ characters) of a live record."""
-        noun = models.NOUN[table]
+        noun = records.NOUN[table]
         prefix = ids.normalize_prefix(ref)
         if len(prefix) < ids.MIN_PREFIX:
             raise ValidationError(
@@ -328,7 +328,7 @@ class Store(SyncStore):
         return org["id"]
 
     def add_org(self, **values: Any) -> str:
-        clean = models.clean("organizations", values)
+        clean = records.clean("organizations", values)
         if self.find_org(clean["name"]) is not None:
             raise ValidationError(
                 "name",
@@ -341,7 +341,7 @@ class Store(SyncStore):
 
     def update_org(self, ref: str, **values: Any) -> Row:
         rid = self.resolve_org_ref(ref)
-        clean = models.clean("organizations", values, partial=True)
+        clean = records.clean("organizations", values, partial=True)
         if "name" in clean:
             other = self.find_org(clean["name"])
             if other is not None and other["id"] != rid:
@@ -404,7 +404,7 @@ class Store(SyncStore):
             vals["occurred_at"] = _when(vals["occurred_at"], "date")
         if "follow_up_on" in vals:
             vals["follow_up_on"] = _day(vals["follow_up_on"], "follow-up")
-        clean = models.clean("contacts", vals, partial=partial)
+        clean = records.clean("contacts", vals, partial=partial)
         if not partial:
             clean.setdefault("occurred_at", dates.to_storage(dates.now()))
             if not clean.get("neighborhood"):
@@ -443,7 +443,7 @@ class Store(SyncStore):
         """Tombstone a contact with its concerns and referrals."""
         rid = self.resolve("contacts", ref)
         with self.write() as tx:
-            for table in ("concerns", "referrals"):
+            for table in records.children("contacts"):
                 for child in self.query(
                     f"SELECT id FROM {table} WHERE contact_id = ? AND deleted = 0", [rid]
                 ):
@@ -523,7 +523,7 @@ class Store(SyncStore):
             sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
         if query and query.strip():
             sql = f"WITH search_hits AS ({_hits_sql()}) {sql}"
-            params = [fts_query(query)] * 4 + params
+            params = [fts_query(query)] * len(records.FTS_COLUMNS) + params
         return self.with_short_ids("contacts", self.query(sql, params))
 
     def dashboard(self) -> dict[str, Any]:
@@ -580,7 +580,7 @@ class Store(SyncStore):
         vals = dict(values)
         if "resolved_at" in vals and vals["resolved_at"] is not None:
             vals["resolved_at"] = _when(vals["resolved_at"], "resolved date")
-        clean = models.clean("concerns", vals, partial=partial)
+        clean = records.clean("concerns", vals, partial=partial)
         if clean.get("status") == "resolved" and not clean.get("resolved_at"):
             clean["resolved_at"] = dates.to_storage(dates.now())
         return clean
@@ -653,7 +653,7 @@ class Store(SyncStore):
                 vals["agency"] = org["name"]
                 if not vals.get("service") and len(org["services"]) == 1:
                     vals["service"] = org["services"][0]
-        clean = models.clean("referrals", vals, partial=partial)
+        clean = records.clean("referrals", vals, partial=partial)
         if not partial and "follow_up_on" not in vals:
             clean["follow_up_on"] = (
                 default_follow_up
@@ -757,7 +757,7 @@ class Store(SyncStore):
         if match is None:
             return []
         sql = f"{_hits_sql(snippets=True)} ORDER BY rank LIMIT {int(limit)}"
-        rows = self.query(sql, [match] * 4)
+        rows = self.query(sql, [match] * len(records.FTS_COLUMNS))
         for r in rows:
             r["short_id"] = self.short_id(r["type"] + "s", r["id"])
         return rows
@@ -1102,8 +1102,8 @@ class Store(SyncStore):
             if not with_lists
             else "".join(
                 f", {self._sql_list(f'{a}.{f}')} AS _list_{f}"
-                for f in sorted(models.LIST_FIELDS)
-                if f in models.TABLE_FIELDS[table]
+                for f in sorted(records.LIST_FIELDS)
+                if f in records.TABLE_FIELDS[table]
             )
         )
         # Only the exported columns: ``*`` would also decode the (large) per-field clocks.
@@ -1167,7 +1167,7 @@ class Store(SyncStore):
                 e = self.sql_local_iso(col, ms=True)
             elif col in ("occurred_at", "resolved_at"):
                 e = self.sql_local_iso(col)
-            elif col in models.LIST_FIELDS:
+            elif col in records.LIST_FIELDS:
                 e = f"_list_{col}"
                 if form == "line":
                     e = self.sql_csv_cell(e, raw=raw)
@@ -1282,7 +1282,7 @@ class Store(SyncStore):
     # (methods that write imported rows for fieldlog/importer.py go here)
     def import_present(self, table: str, rids: Sequence[str]) -> dict[str, tuple[str, bool]]:
         """``id -> (updated_at, deleted)`` for those of ``rids`` already in ``table``."""
-        if table not in models.TABLE_FIELDS:
+        if table not in records.TABLE_FIELDS:
             raise ValueError(table)
         found: dict[str, tuple[str, bool]] = {}
         unique = list(dict.fromkeys(rids))
@@ -1345,7 +1345,7 @@ class Store(SyncStore):
             if bulk is not None:
                 bulk.__enter__()
             for n, (action, table, row) in enumerate(plan, 1):
-                fields = [f for f in models.TABLE_FIELDS[table] if f in row]
+                fields = [f for f in records.TABLE_FIELDS[table] if f in row]
                 if action == "insert":
                     stamp = tx.tick()
                     full = {
@@ -1570,7 +1570,7 @@ class _Tx:
         cur = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", [rid])
         raw = cur.fetchone()
         if raw is None:
-            raise NotFoundError(f"No {models.NOUN[table]} has the id {rid}.")
+            raise NotFoundError(f"No {records.NOUN[table]} has the id {rid}.")
         current = {d[0]: v for d, v in zip(cur.description, raw, strict=True)}
         changed = {k: _enc(k, v) for k, v in values.items() if _enc(k, v) != current[k]}
         if not changed:
@@ -1609,12 +1609,7 @@ class _Tx:
 
 # ---------------------------------------------------------------------- helpers
 def _list_cmd(table: str) -> str:
-    return {
-        "contacts": "list",
-        "concerns": "concern list",
-        "referrals": "referral list",
-        "organizations": "org list",
-    }[table]
+    return records.get(table).list_cmd
 
 
 def _when(value: Any, field: str) -> str:
@@ -1646,7 +1641,7 @@ def fts_query(text: str) -> str | None:
 
 
 def _hits_sql(*, snippets: bool = False) -> str:
-    """A UNION over the four FTS tables: type, id, contact_id, rank (and snippets)."""
+    """A UNION over the FTS tables of the registry: type, id, contact_id, rank (and snippets)."""
 
     def part(table: str, typ: str, contact: str, title: str, fts: str) -> str:
         extra = ""
@@ -1660,13 +1655,17 @@ def _hits_sql(*, snippets: bool = False) -> str:
             f"WHERE {fts} MATCH ? AND t.deleted = 0"
         )
 
+    def contact_of(r: records.RecordType) -> str:
+        if r.table == "contacts":
+            return "t.id"
+        if r.parent and r.parent[0] == "contacts":
+            return f"t.{r.parent[1]}"
+        return "NULL"
+
     return " UNION ALL ".join(
-        [
-            part("contacts", "contact", "t.id", "t.summary", "contacts_fts"),
-            part("concerns", "concern", "t.contact_id", "t.category", "concerns_fts"),
-            part("referrals", "referral", "t.contact_id", "t.agency", "referrals_fts"),
-            part("organizations", "organization", "NULL", "t.name", "organizations_fts"),
-        ]
+        part(r.table, r.noun, contact_of(r), f"t.{r.title}", f"{r.table}_fts")
+        for r in records.iter_types()
+        if r.fts
     )
 
 

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from fieldlog import dates, ids, models
+from fieldlog import dates, ids, records
 from fieldlog.clock import format_stamp
 from fieldlog.errors import NotFoundError, ValidationError
 
@@ -22,7 +22,7 @@ REMOTE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 
 
 def _body_sql(tbl: str) -> str:
-    values = ", ".join(f"'{f}', {f}" for f in (*models.TABLE_FIELDS[tbl], "deleted"))
+    values = ", ".join(f"'{f}', {f}" for f in (*records.TABLE_FIELDS[tbl], "deleted"))
     return (
         f"SELECT id, hlc, json_object('officer', officer, 'origin', origin, "
         f"'created_at', created_at, 'updated_at', updated_at, "
@@ -359,7 +359,7 @@ class SyncStore:
                 "keep", f"The {name} of a record is not typed: keep mine or theirs."
             )
         value: Any = text
-        if name in models.LIST_FIELDS:
+        if name in records.LIST_FIELDS:
             value = [t.strip() for t in text.split(",") if t.strip()]
         cleaners = {
             "contacts": self._contact_values,  # type: ignore[attr-defined]
@@ -372,7 +372,7 @@ class SyncStore:
             from fieldlog.db.store import _day
 
             value = _day(value, "verified")
-        return models.clean(tbl, {name: value}, partial=True)[name]
+        return records.clean(tbl, {name: value}, partial=True)[name]
 
     def conflict_count(self) -> int:
         return self.scalar("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL")  # type: ignore[attr-defined]
@@ -395,7 +395,7 @@ class SyncStore:
         with self.write() as tx:  # type: ignore[attr-defined]
             current = tx.conn.execute(f"SELECT {name} FROM {tbl} WHERE id = ?", [rid]).fetchone()
             if current is None:
-                raise NotFoundError(f"The {models.NOUN[tbl]} {rid} is no longer in this log.")
+                raise NotFoundError(f"The {records.NOUN[tbl]} {rid} is no longer in this log.")
             if name == "deleted":
                 if typed:
                     raise ValidationError(
@@ -406,7 +406,7 @@ class SyncStore:
             else:
                 if typed:
                     value = self._typed_value(tbl, name, value)
-                elif name in models.LIST_FIELDS and isinstance(value, str):
+                elif name in records.LIST_FIELDS and isinstance(value, str):
                     value = json.loads(value)
                 tx.update(tbl, rid, {name: value})
             tx.conn.execute(

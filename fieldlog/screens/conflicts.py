@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from fieldlog import dates, models
+from fieldlog import dates, records
 from fieldlog.db.store import NO_DATE
 from fieldlog.errors import NotFoundError, ValidationError
 from fieldlog.screens.base import StoreScreen, add_columns, clip, cursor_key, text
@@ -47,7 +47,7 @@ def show_value(field: str, value: Any) -> str:
     """A stored value as an officer reads it: lists joined, times local, deletes in words."""
     if field == "deleted":
         return "deleted" if value else "not deleted"
-    if field in models.LIST_FIELDS and isinstance(value, str):
+    if field in records.LIST_FIELDS and isinstance(value, str):
         try:
             value = json.loads(value)
         except ValueError:
@@ -88,7 +88,7 @@ def typed_value(field: str, typed: str) -> Any:
         if typed.lower() in NO_DATE:
             return None
         return dates.parse_day(typed, future=field == "follow_up_on", field="date")
-    if field in models.LIST_FIELDS:
+    if field in records.LIST_FIELDS:
         return [typed]
     return typed
 
@@ -256,7 +256,7 @@ class ConflictsScreen(StoreScreen):
             self.resolve(c, value, shown=value)  # the store reads it as the edit commands do
 
         current = c[c["kept"]] if c["kept"] in ("mine", "theirs") else None
-        hint = "comma-separated" if c["field"] in models.LIST_FIELDS else ""
+        hint = "comma-separated" if c["field"] in records.LIST_FIELDS else ""
         if c["field"] in WHEN_FIELDS | DAY_FIELDS:
             hint = "e.g. friday, 2026-05-01, none"
         title = f"Value to keep for {c['field']} of the {record_label(c)}"

@@ -22,7 +22,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
 
-from fieldlog import dates, models
+from fieldlog import dates, models, records
 from fieldlog.errors import FieldlogError, NotFoundError, ValidationError
 from fieldlog.screens.base import StoreScreen, run_store, text
 from fieldlog.screens.dialogs import ConfirmDialog
@@ -234,13 +234,13 @@ def set_select(select: Select[str], value: str) -> None:
 def clean_concern(values: dict[str, str]) -> dict[str, Any]:
     """Check a concern before it joins the form (the store checks it again on save)."""
     concern = {k: v for k, v in values.items() if v}
-    models.clean("concerns", concern)
+    records.clean("concerns", concern)
     return concern
 
 
 def clean_referral(values: dict[str, str]) -> dict[str, Any]:
     referral = {k: v for k, v in values.items() if v}
-    models.clean("referrals", referral)
+    records.clean("referrals", referral)
     return referral
 
 

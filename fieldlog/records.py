@@ -1,0 +1,242 @@
+"""The record registry: every synced table described once.
+
+A :class:`RecordType` says what a table is called (table name and the noun people read), its
+fields with the rule that cleans each one, which are required, its parent (a concern or a
+referral belongs to a contact), the columns its search index holds, the columns an export
+writes, and where it comes in a sync (parents before children). Models, the store, audit,
+retention, import, export, search and the CLI's table choices read it: adding a record type is
+one entry here plus a migration (docs/architecture.md).
+
+This module is part of the domain core: it imports nothing but :mod:`fieldlog.models` and
+:mod:`fieldlog.errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fieldlog import models as m
+from fieldlog.errors import ValidationError
+
+Rule = Callable[[Any], Any]
+
+# The columns every synced table has, kept by the store (never typed by a person).
+SYNC_COLUMNS = ("id", "created_at", "updated_at", "officer", "origin", "hlc", "deleted", "clocks")
+# What an export adds after a record's own fields.
+EXPORT_TAIL = ("officer", "created_at", "updated_at")
+
+
+@dataclass(frozen=True)
+class RecordType:
+    """One synced table. ``fields`` keeps the column order of the schema."""
+
+    table: str
+    noun: str
+    rules: Mapping[str, Rule]
+    required: tuple[str, ...]
+    fts: tuple[str, ...]
+    # The command that lists the records (named in "no such id" messages).
+    list_cmd: str
+    # Sync and import order: a record comes after the records it points to.
+    sync_order: int
+    # The column a search hit shows as its title.
+    title: str
+    # (parent table, the column pointing at it): deleting the parent tombstones the child.
+    parent: tuple[str, str] | None = None
+    # Fields stored as a JSON list in their column.
+    lists: frozenset[str] = frozenset()
+    # Export column order; None: id, the fields, then EXPORT_TAIL.
+    export: tuple[str, ...] | None = None
+    # Other columns pointing at records: field -> table (resolved by the store, checked by sync).
+    refs: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return tuple(self.rules)
+
+    @property
+    def export_columns(self) -> tuple[str, ...]:
+        return self.export or ("id", *self.fields, *EXPORT_TAIL)
+
+    @property
+    def parent_table(self) -> str | None:
+        return self.parent[0] if self.parent else None
+
+    def clean(self, values: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+        """Validate a new record (``partial=False``: required fields, defaults) or an edit."""
+        unknown = set(values) - set(self.rules)
+        if unknown:
+            raise ValidationError(sorted(unknown)[0], f"{self.noun} has no field {sorted(unknown)}")
+        out: dict[str, Any] = {}
+        for name, rule in self.rules.items():
+            if name in values:
+                out[name] = rule(values[name])
+            elif not partial and isinstance(rule, m.Default):
+                out[name] = rule.default
+        if not partial:
+            for name in self.required:
+                if name not in out:
+                    out[name] = self.rules[name](None)  # raises the "is empty" message
+        return out
+
+
+CONTACTS = RecordType(
+    table="contacts",
+    noun="contact",
+    rules={
+        "occurred_at": m.passthrough,  # the shells parse WHEN; the store stamps "now" by default
+        "kind": m.Default(lambda v: m.choice("kind", v, m.CONTACT_KINDS), "resident"),
+        "person_name": m.short("person_name"),
+        "organization_id": m.passthrough,
+        "neighborhood": m.short("neighborhood"),
+        "beat": m.short("beat"),
+        "location": m.short("location"),
+        "summary": lambda v: m.text("summary", v, limit=m.MAX_SUMMARY, required=True),
+        "notes": m.long_text("notes"),
+        "tags": m.Default(lambda v: m.tag_list(v or []), []),
+        "follow_up_on": m.passthrough,
+    },
+    required=("summary",),
+    fts=("summary", "notes", "person_name", "location"),
+    list_cmd="list",
+    sync_order=1,
+    title="summary",
+    lists=frozenset({"tags"}),
+    export=(
+        "id",
+        "occurred_at",
+        "officer",
+        "kind",
+        "person_name",
+        "organization_id",
+        "neighborhood",
+        "beat",
+        "location",
+        "summary",
+        "notes",
+        "tags",
+        "follow_up_on",
+        "created_at",
+        "updated_at",
+    ),  # fmt: skip
+    refs={"organization_id": "organizations"},
+)
+
+CONCERNS = RecordType(
+    table="concerns",
+    noun="concern",
+    rules={
+        "contact_id": m.passthrough,
+        "category": lambda v: m.choice("category", v, m.CONCERN_CATEGORIES),
+        "description": lambda v: m.text("description", v, limit=m.MAX_TEXT, required=True),
+        "priority": m.Default(lambda v: m.choice("priority", v, m.PRIORITIES), "normal"),
+        "status": m.Default(lambda v: m.choice("status", v, m.CONCERN_STATUSES), "open"),
+        "resolved_at": m.passthrough,
+        "resolution": m.long_text("resolution"),
+    },
+    required=("category", "description"),
+    fts=("description", "resolution"),
+    list_cmd="concern list",
+    sync_order=2,
+    title="category",
+    parent=("contacts", "contact_id"),
+)
+
+REFERRALS = RecordType(
+    table="referrals",
+    noun="referral",
+    rules={
+        "contact_id": m.passthrough,
+        "concern_id": m.passthrough,
+        "organization_id": m.passthrough,
+        "agency": lambda v: m.text("agency", v, limit=m.MAX_SHORT, required=True),
+        "service": m.optional(lambda v: m.choice("service", v, m.REFERRAL_SERVICES)),
+        "reason": m.long_text("reason"),
+        "status": m.Default(lambda v: m.choice("status", v, m.REFERRAL_STATUSES), "made"),
+        "follow_up_on": m.passthrough,
+        "outcome": m.long_text("outcome"),
+    },
+    required=("agency",),
+    fts=("agency", "reason", "outcome"),
+    list_cmd="referral list",
+    sync_order=3,
+    title="agency",
+    parent=("contacts", "contact_id"),
+    refs={"concern_id": "concerns", "organization_id": "organizations"},
+)
+
+ORGANIZATIONS = RecordType(
+    table="organizations",
+    noun="organization",
+    rules={
+        "name": lambda v: m.text("name", v, limit=m.MAX_SHORT, required=True),
+        "kind": m.Default(lambda v: m.choice("kind", v, m.ORG_KINDS), "other"),
+        "contact_person": m.short("contact_person"),
+        "phone": m.short("phone"),
+        "email": m.short("email"),
+        "address": m.short("address"),
+        "neighborhood": m.short("neighborhood"),
+        "services": m.Default(lambda v: m.word_list("service", v or [], m.REFERRAL_SERVICES), []),
+        "status": m.Default(lambda v: m.choice("status", v, m.ORG_STATUSES), "active"),
+        "last_verified": m.passthrough,
+        "notes": m.long_text("notes"),
+    },
+    required=("name",),
+    fts=("name", "contact_person", "services", "notes"),
+    list_cmd="org list",
+    sync_order=0,
+    title="name",
+    lists=frozenset({"services"}),
+)
+
+# In the order a person reads them (exports, listings); ``in_sync_order()`` for writing.
+REGISTRY: dict[str, RecordType] = {
+    r.table: r for r in (CONTACTS, CONCERNS, REFERRALS, ORGANIZATIONS)
+}
+TABLES: tuple[str, ...] = tuple(REGISTRY)
+# Fields kept as JSON lists in their column, over every table.
+LIST_FIELDS: frozenset[str] = frozenset().union(*(r.lists for r in REGISTRY.values()))
+TABLE_FIELDS: dict[str, tuple[str, ...]] = {t: r.fields for t, r in REGISTRY.items()}
+NOUN: dict[str, str] = {t: r.noun for t, r in REGISTRY.items()}
+FTS_COLUMNS: dict[str, tuple[str, ...]] = {t: r.fts for t, r in REGISTRY.items() if r.fts}
+
+
+def get(table: str) -> RecordType:
+    """The record type of ``table``; ValueError for a name that is not a record table."""
+    try:
+        return REGISTRY[table]
+    except KeyError:
+        raise ValueError(f"not a record table: {table!r}") from None
+
+
+def in_sync_order() -> tuple[str, ...]:
+    """Tables with every parent (and every table a record points to) before its children."""
+    return tuple(sorted(REGISTRY, key=lambda t: REGISTRY[t].sync_order))
+
+
+def children(table: str) -> tuple[str, ...]:
+    """The tables whose records belong to a record of ``table`` (tombstoned with it)."""
+    return tuple(t for t, r in REGISTRY.items() if r.parent_table == table)
+
+
+def child_tables() -> tuple[str, ...]:
+    """Tables whose records belong to a parent record."""
+    return tuple(t for t, r in REGISTRY.items() if r.parent is not None)
+
+
+def by_noun(noun: str) -> RecordType:
+    for r in REGISTRY.values():
+        if r.noun == noun:
+            return r
+    raise ValueError(f"not a record noun: {noun!r}")
+
+
+def clean(table: str, values: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Validate a new record of ``table`` (``partial=False``) or an edit of one."""
+    return get(table).clean(values, partial=partial)
+
+
+def iter_types() -> Iterator[RecordType]:
+    return iter(REGISTRY.values())
