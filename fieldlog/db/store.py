@@ -420,17 +420,52 @@ class Store(SyncStore):
         referrals: Iterable[Mapping[str, Any]] = (),
     ) -> str:
         """A contact with its concerns and referrals, in one transaction; returns its id."""
-        contact, clean_concerns, clean_refs = self.clean_contact_entry(
-            values, list(concerns), list(referrals)
-        )
+        return self.save_entry(values, concerns, referrals)
+
+    def save_entry(
+        self,
+        values: Mapping[str, Any],
+        concerns: Iterable[Mapping[str, Any]] = (),
+        referrals: Iterable[Mapping[str, Any]] = (),
+        *,
+        contact: str | None = None,
+        draft: str | None = None,
+    ) -> str:
+        """One entry, in one transaction: a new contact (``contact=None``) or the fields of
+        ``values`` changed on ``contact``, with the concerns and referrals typed with it.
+
+        The entry rule applies to the concerns and referrals of this entry alike on every
+        path (CLI add, TUI new and edit, import): one concern and referrals on the same
+        entry, and the referrals answer that concern. ``draft`` names a TUI draft that goes
+        in the same transaction. Returns the contact id.
+        """
+        if contact is None:
+            head, clean_concerns, clean_refs = self.clean_contact_entry(
+                values, list(concerns), list(referrals)
+            )
+            rid = None
+        else:
+            rid = self.resolve("contacts", contact)
+            head = self._contact_values(values, partial=True)
+            follow = self.scalar("SELECT follow_up_on FROM contacts WHERE id = ?", [rid])
+            _, clean_concerns, clean_refs = self.clean_contact_entry(
+                {"summary": "-", "follow_up_on": head.get("follow_up_on", follow)},
+                list(concerns),
+                list(referrals),
+            )
         with self.write() as tx:
-            cid = tx.insert("contacts", contact)
-            concern_ids = [tx.insert("concerns", {**c, "contact_id": cid}) for c in clean_concerns]
+            if rid is None:
+                rid = tx.insert("contacts", head)
+            elif head:
+                tx.update("contacts", rid, head)
+            concern_ids = [tx.insert("concerns", {**c, "contact_id": rid}) for c in clean_concerns]
             for r in clean_refs:
                 if len(concern_ids) == 1 and not r.get("concern_id"):
                     r["concern_id"] = concern_ids[0]
-                tx.insert("referrals", {**r, "contact_id": cid})
-        return cid
+                tx.insert("referrals", {**r, "contact_id": rid})
+            if draft is not None:
+                tx.conn.execute("DELETE FROM meta WHERE key = ?", [f"draft:{draft}"])
+        return rid
 
     def update_contact(self, ref: str, values: Mapping[str, Any]) -> Row:
         rid = self.resolve("contacts", ref)
