@@ -30,7 +30,7 @@ TARGET = 1.5
 
 FIELDLOG = """\
 import asyncio, sys
-from fieldlog.app import make_app
+from fieldlog.tui.app import make_app
 
 async def main() -> None:
     app = make_app(sys.argv[1])

@@ -1,14 +1,14 @@
 """Realistic practice data: partners, contacts over the past year, concerns of every category
 and status, referrals in every status, and follow-ups due, overdue and ahead.
 
-Rows are made in Python and inserted in batches inside one transaction (100,000 contacts take
-a few seconds); ids carry the time of the contact, as if each had been logged as it happened.
+Rows are made in Python and inserted in batches inside one transaction through the write
+path's bulk methods (``tx.insert_many`` under ``tx.bulk_index``: 100,000 contacts take a few
+seconds); ids carry the time of the contact, as if each had been logged as it happened.
 All names are invented; phone numbers use the 555-01xx range reserved for fiction.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from datetime import timedelta
@@ -109,7 +109,7 @@ def fill(
     rnd = random.Random(seed)
     # Repeatable ids on a fresh log (screenshots, tests); fresh ones when adding to a log that
     # may already hold this seed's ids.
-    id_rnd = random.Random(seed if store.count_contacts() == 0 else None)
+    id_rnd = random.Random(seed if store.contacts.count() == 0 else None)
 
     def new_id(unix_ms: int) -> str:
         return ids.uuid7_hex(unix_ms, id_rnd.getrandbits(80))
@@ -122,18 +122,13 @@ def fill(
     counts = {"contacts": 0, "concerns": 0, "referrals": 0, "organizations": 0}
 
     tables = ["organizations", "contacts", "concerns", "referrals"]
-    with store.write() as tx, store.bulk_index(tables):
+    with store.write() as tx, tx.bulk_index(tables):
         stamp_now = dates.stamp_now()
 
         def base(rid: str) -> dict[str, Any]:
-            stamp = tx.tick()
-            return {
-                "id": rid, "created_at": stamp_now, "updated_at": stamp_now,
-                "officer": tx.officer, "origin": tx.origin, "hlc": stamp, "deleted": 0,
-                "clocks": json.dumps({"*": stamp}),
-            }  # fmt: skip
+            return tx.new_row(rid, at=stamp_now)
 
-        existing = {o["name"].lower() for o in store.list_orgs()}
+        existing = {o["name"].lower() for o in store.orgs.list()}
         orgs = []
         first_ms = int(now.timestamp() * 1000) - 400 * 86400 * 1000
         for i, (name, kind, services) in enumerate(PARTNERS):
@@ -149,7 +144,7 @@ def fill(
             }  # fmt: skip
             orgs.append(org)
         new_orgs = [o for o in orgs if o["name"].lower() not in existing]
-        counts["organizations"] = store.insert_many("organizations", new_orgs)
+        counts["organizations"] = tx.insert_many("organizations", new_orgs)
 
         span_ms = 365 * 86400 * 1000
         now_ms = int(now.timestamp() * 1000)
@@ -221,9 +216,9 @@ def fill(
                             "status": rstatus, "follow_up_on": due.isoformat(),
                             "outcome": OUTCOMES.get(rstatus),
                         })  # fmt: skip
-            counts["contacts"] += store.insert_many("contacts", crow)
-            counts["concerns"] += store.insert_many("concerns", krow)
-            counts["referrals"] += store.insert_many("referrals", rrow)
+            counts["contacts"] += tx.insert_many("contacts", crow)
+            counts["concerns"] += tx.insert_many("concerns", krow)
+            counts["referrals"] += tx.insert_many("referrals", rrow)
             done += n
             if progress:
                 progress(done, total)

@@ -40,6 +40,13 @@ MAX_SHORT = 200
 # Fields kept as JSON lists in their column.
 LIST_FIELDS = {"tags", "services"}
 
+# A cell starting with one of these runs as a formula in a spreadsheet (CSV injection, OWASP),
+# and a field log holds text that strangers said: exports and CSV reports put a ``'`` before
+# it, import takes that ``'`` off again. The one copy: fieldlog.export, fieldlog.report,
+# fieldlog.importer and the store's export SQL all read it. One character each (the export's
+# fast path and the SQL compare a cell's first character).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
 
 def norm_word(value: str) -> str:
     """``Mental Health`` / ``mental-health`` -> ``mental_health``."""

@@ -310,23 +310,13 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def bar(value: float, top: float, width: int) -> str:
-    """A bar of ``█`` (eighths at the end) ``value/top`` of ``width`` long."""
-    if top <= 0 or value <= 0 or width <= 0:
-        return ""
-    eighths = max(1, round(value / top * width * 8))
-    full, part = divmod(eighths, 8)
-    return "█" * full + ("" if not part else " ▏▎▍▌▋▊▉"[part])
-
-
 # ---------------------------------------------------------------------- files
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = ("section", "group", "subgroup", "measure", "count", "period_start", "period_end")
 
 
 def safe_cell(value: Any) -> Any:
     """A text cell a spreadsheet would run as a formula gets a leading ``'`` (OWASP)."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    if isinstance(value, str) and value.startswith(models.FORMULA_PREFIXES):
         return "'" + value
     return value
 

@@ -1,11 +1,14 @@
-"""Shared fixtures: every test gets its own log in a temp folder and a fixed time zone."""
+"""Shared fixtures: every test gets its own log in a temp folder and a fixed time zone.
+
+Helpers live in tests/lib (no test module imports another, nor this file). The PostgreSQL
+fixtures (``pg_server``, ``pg_url``) come from tests/lib/pg.py, registered here as a plugin;
+a test that uses them, or runs the ``postgres`` half of a backend parameter, is marked ``pg``
+so ``pytest -m "not slow and not pg"`` runs the fast layer without a server."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +17,22 @@ from typer.testing import CliRunner
 
 from fieldlog.cli import app
 from fieldlog.db.store import Store
+from tests.lib.run import RUN_COUNTS
+
+pytest_plugins = ["tests.lib.pg"]
+
+PG_FIXTURES = {"pg_server", "pg_url"}
+PG_PARAMS = {"any_url", "backend"}  # parameters whose "postgres" value runs on a real server
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a PostgreSQL server ``pg``."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        uses_fixture = PG_FIXTURES & set(getattr(item, "fixturenames", ()))
+        on_postgres = any(params.get(name) == "postgres" for name in PG_PARAMS)
+        if uses_fixture or on_postgres:
+            item.add_marker(pytest.mark.pg)
 
 
 @pytest.fixture(autouse=True)
@@ -70,26 +89,6 @@ class Cli:
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
-
-
-def run_fieldlog(*args: str, env: dict | None = None, **kw) -> subprocess.CompletedProcess:
-    """fieldlog in a real process (for concurrency, tracebacks, exit codes). Its stdin is
-    empty unless given: a test run from a terminal must never sit at a passphrase prompt."""
-    if "input" not in kw:
-        kw.setdefault("stdin", subprocess.DEVNULL)
-    return subprocess.run(
-        [sys.executable, "-m", "fieldlog", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-        **kw,
-    )
-
-
-# Counts the fuzz and crash tests record (how many cases ran, how many kills landed), shown at
-# the end of a plain `pytest` run.
-RUN_COUNTS: dict[str, int] = {}
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -13,8 +13,9 @@ Steps use ``conn.execute`` one statement at a time: ``executescript`` (and so sq
 
 from __future__ import annotations
 
+import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from fieldlog import records
@@ -104,9 +105,13 @@ STEPS: list[tuple[str, list[str | Callable[[sqlite3.Connection], object]]]] = [
 FTS_COLUMNS = records.FTS_COLUMNS  # the registry says which columns each index holds
 
 
-def _fts_statements() -> list[str]:
+def fts_statements(columns: Mapping[str, Sequence[str]]) -> list[str]:
+    """The search index of each table in ``columns`` (table -> indexed columns), filled from
+    its live rows and kept in step by triggers. Step 0002 makes those of the tables step 0001
+    created; a record type added later makes its own in its migration (a shipped step never
+    changes, and must not name a table that does not exist yet when it runs)."""
     out: list[str] = []
-    for table, cols in FTS_COLUMNS.items():
+    for table, cols in columns.items():
         fts = f"{table}_fts"
         colsql = ", ".join(cols)
         new = ", ".join(f"new.{c}" for c in cols)
@@ -131,7 +136,20 @@ def _fts_statements() -> list[str]:
     return out
 
 
-STEPS.append(("0002_search", _fts_statements()))
+def _created_tables(step: str) -> set[str]:
+    """The tables a shipped step's ``CREATE TABLE`` statements made."""
+    statements = next(sql for name, sql in STEPS if name == step)
+    return {
+        m.group(1)
+        for sql in statements
+        if isinstance(sql, str) and (m := re.match(r"\s*CREATE TABLE (\w+)", sql))
+    }
+
+
+_TABLES_0001 = _created_tables("0001_records")
+STEPS.append(
+    ("0002_search", [*fts_statements({t: c for t, c in FTS_COLUMNS.items() if t in _TABLES_0001})])
+)
 # The dashboard's counts read small partial indexes instead of scanning 100,000s of rows.
 STEPS.append(
     (
@@ -178,7 +196,7 @@ STEPS.append(
     )
 )
 # --- 0006_audit
-# The audit chain and the ids a retention purge removed (fieldlog/db/audit.py). Existing rows
+# The audit chain and the ids a retention purge removed (fieldlog/db/audit/). Existing rows
 # get a "genesis" entry each (a Python step: SQLite has no SHA-256), so older logs verify.
 STEPS.append(("0006_audit", audit_migration()))
 

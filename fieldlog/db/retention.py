@@ -3,7 +3,7 @@
 Two steps, each one transaction of the store:
 
 1. **Tombstone.** Every contact that occurred before the cutoff, with its concerns and
-   referrals, is deleted through the normal write path (``_Tx.tombstone``): the tombstones get
+   referrals, is deleted through the normal write path (``tx.tombstone``): the tombstones get
    audit entries and go to the ``changes`` outbox, so sync carries the deletion to the remotes
    and the other laptops.
 2. **Remove.** Tombstoned rows older than the cutoff (contacts by ``occurred_at``, their
@@ -14,7 +14,11 @@ Two steps, each one transaction of the store:
    ``changes`` rows and sync conflicts go with them, their ids go to the ``purged`` table (sync
    never brings them back), and the audit gets a ``purge`` entry each while the content of
    their earlier entries (names, summaries) is erased: the entries' hashes stay, so the chain
-   still verifies (see fieldlog/db/audit.py).
+   still verifies (see fieldlog/db/audit/).
+
+Which tables are a contact's and in which order rows go come from the record registry
+(:mod:`fieldlog.records`: each table's parent and the sync order), so a new record type that
+belongs to a contact is purged with it without a change here.
 
 A tombstone not yet pushed everywhere is held back: run ``fieldlog sync``, then purge again.
 """
@@ -45,6 +49,24 @@ _UNITS = {
     "d": "d", "day": "d", "days": "d",
 }  # fmt: skip
 TABLES = records.TABLES
+# The record the rule is about: a contact older than the cutoff goes, with the records that
+# belong to it (the registry's children of a contact, and theirs); any other record (a partner)
+# goes once it has been deleted for as long.
+ROOT, ROOT_DATE = "contacts", "occurred_at"
+
+
+def _family(table: str) -> tuple[str, ...]:
+    """The tables whose records belong to a ``table`` record, at any depth, parents first."""
+    out: list[str] = []
+    for child in records.children(table):
+        out += [child, *_family(child)]
+    return tuple(out)
+
+
+def _children_first() -> tuple[str, ...]:
+    """Every record table after the tables that point at it: a row is removed before the row
+    it names (a contact once no concern or referral names it)."""
+    return tuple(reversed(records.in_sync_order()))
 
 
 def cutoff_day(text: str, *, today: date | None = None) -> date:
@@ -138,8 +160,24 @@ def _pushed_cursor(store: Store) -> tuple[int, int | None]:
     return len(cursors), (min(cursors) if cursors else None)
 
 
-def _old_contacts_sql() -> str:
-    return "SELECT id FROM contacts WHERE occurred_at < :cut"
+def _old_sql(table: str) -> str:
+    """SELECT id of the ``ROOT`` rows older than the cutoff, or of the ``table`` rows that
+    belong to one (through their parent column, at any depth)."""
+    if table == ROOT:
+        return f"SELECT id FROM {ROOT} WHERE {ROOT_DATE} < :cut"
+    parent = records.get(table).parent
+    assert parent is not None, f"{table} does not belong to a {ROOT}"
+    return f"SELECT id FROM {table} WHERE {parent[1]} IN ({_old_sql(parent[0])})"
+
+
+def _aged(table: str) -> str:
+    """The condition on a ``table`` row (alias ``t``) that makes it old enough to purge."""
+    if table == ROOT:
+        return f"t.{ROOT_DATE} < :cut"
+    parent = records.get(table).parent
+    if parent is None:  # not a contact's: as old as the time it was deleted
+        return "t.updated_at < :cut"
+    return f"t.{parent[1]} IN ({_old_sql(parent[0])})"
 
 
 def _removable_sql(table: str, pushed: int | None) -> str:
@@ -150,14 +188,18 @@ def _removable_sql(table: str, pushed: int | None) -> str:
         else f" AND NOT EXISTS (SELECT 1 FROM changes x WHERE x.row_id = t.id "
         f"AND x.seq > {int(pushed)})"
     )
-    if table == "organizations":
-        return f"SELECT t.id FROM organizations t WHERE t.deleted = 1 AND t.updated_at < :cut{sent}"
-    if table == "contacts":
-        return f"SELECT t.id FROM contacts t WHERE t.deleted = 1 AND t.occurred_at < :cut{sent}"
-    return (
-        f"SELECT t.id FROM {table} t WHERE t.deleted = 1 AND t.contact_id IN "
-        f"({_old_contacts_sql()}){sent}"
-    )
+    return f"SELECT t.id FROM {table} t WHERE t.deleted = 1 AND {_aged(table)}{sent}"
+
+
+def _unnamed_sql(table: str) -> str:
+    """The condition that no row of a child table names the ``table`` row ``t`` (empty for a
+    table without children): a parent goes only after its children."""
+    out = ""
+    for i, child in enumerate(records.children(table)):
+        parent = records.get(child).parent
+        assert parent is not None  # children() are the tables whose parent is ``table``
+        out += f" AND NOT EXISTS (SELECT 1 FROM {child} c{i} WHERE c{i}.{parent[1]} = t.id)"
+    return out
 
 
 def purge(store: Store, older_than: str, *, dry_run: bool = False) -> PurgeResult:
@@ -170,20 +212,16 @@ def purge(store: Store, older_than: str, *, dry_run: bool = False) -> PurgeResul
 
     # 1. tombstones, through the normal write path (audited, in the sync outbox)
     live = {
-        "concerns": f"SELECT id FROM concerns WHERE deleted = 0 AND contact_id IN "
-        f"({_old_contacts_sql()}) ORDER BY rowid",
-        "referrals": f"SELECT id FROM referrals WHERE deleted = 0 AND contact_id IN "
-        f"({_old_contacts_sql()}) ORDER BY rowid",
-        "contacts": "SELECT id FROM contacts WHERE deleted = 0 AND occurred_at < :cut "
-        "ORDER BY rowid",
+        t: f"SELECT t.id FROM {t} t WHERE t.deleted = 0 AND {_aged(t)} ORDER BY t.rowid"
+        for t in (*_family(ROOT), ROOT)  # children first
     }
     doomed = {t: [r["id"] for r in store.query(sql, params)] for t, sql in live.items()}
     for t, rids in doomed.items():
         result.tombstoned[t] = len(rids)
     if not dry_run and any(doomed.values()):
         with store.write() as tx:
-            for t in ("concerns", "referrals", "contacts"):  # children first
-                for rid in doomed[t]:
+            for t, rids in doomed.items():
+                for rid in rids:
                     tx.tombstone(t, rid)
 
     # 2. removal of tombstones every remote has
@@ -201,16 +239,11 @@ def purge(store: Store, older_than: str, *, dry_run: bool = False) -> PurgeResul
     gone: list[tuple[str, str]] = []
     with store.write() as tx:
         conn = tx.conn
-        for t in ("concerns", "referrals", "organizations", "contacts"):
-            sql = _removable_sql(t, pushed)
-            if t == "contacts":  # a contact goes only once no child row names it
-                sql += (
-                    " AND NOT EXISTS (SELECT 1 FROM concerns k WHERE k.contact_id = t.id) "
-                    "AND NOT EXISTS (SELECT 1 FROM referrals r WHERE r.contact_id = t.id)"
-                )
+        for t in _children_first():
+            sql = _removable_sql(t, pushed) + _unnamed_sql(t)
             rids = [r[0] for r in conn.execute(sql, params).fetchall()]
-            every_old = conn.execute(f"SELECT count(*) FROM ({_removable_sql(t, None)})", params)
-            result.held_back += every_old.fetchone()[0] - len(rids)
+            old = conn.execute(f"SELECT count(*) FROM ({_removable_sql(t, None)})", params)
+            result.held_back += old.fetchone()[0] - len(rids)
             for i in range(0, len(rids), 500):
                 chunk = rids[i : i + 500]
                 marks = ", ".join("?" * len(chunk))

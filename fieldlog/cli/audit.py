@@ -1,0 +1,292 @@
+"""`fieldlog verify`, `fieldlog history` and `fieldlog purge`.
+
+The checks and the purge live in fieldlog/db/audit.py and fieldlog/db/retention.py; this
+module parses, asks, and prints plain lines (no Rich: nothing here needs it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from fieldlog import records
+from fieldlog.cli.common import JsonOpt, _typer, emit_json, store_of
+from fieldlog.errors import AmbiguousIdError, NotFoundError, ValidationError
+
+app = _typer()
+
+
+@app.command()
+def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """Check the log: SQLite's integrity, the audit chain, every record against its audit."""
+    from fieldlog.db import audit
+
+    store = store_of(ctx)
+    rep = audit.verify(store.conn)
+    if as_json:
+        emit_json({"log": str(store.path), **rep.as_dict()})
+    elif rep.ok:
+        typer.echo(
+            f"OK: {store.path} is sound: SQLite integrity ok, {_n(rep.entries, 'audit entry')} "
+            f"chained (head {rep.head[:12]}), {_n(rep.records, 'record')} "
+            + ("matches its" if rep.records == 1 else "match their")
+            + " last entry"
+            + (f", {rep.purged} purged." if rep.purged else ".")
+        )
+    else:
+        for problem in rep.problems:
+            typer.echo(f"- {problem}")
+        n = len(rep.problems)
+        typer.echo(
+            f"{store.path}: {n} problem{'s' if n != 1 else ''} found ({rep.entries} audit "
+            f"entries, {rep.records} records checked). The log was changed outside fieldlog "
+            "or damaged: keep this copy for your supervisor and restore from a backup or a "
+            "sync remote."
+        )
+    if not rep.ok:
+        raise typer.Exit(1)
+
+
+NOUN_CMD = "fieldlog list (contacts), concern list, referral list or org list"
+TYPES = {
+    "contact": "contacts",
+    "concern": "concerns",
+    "referral": "referrals",
+    "org": "organizations",
+    "organization": "organizations",
+    "partner": "organizations",
+}
+# Which record a short id means when it fits one of each of several types: the records that
+# belong to no other (a contact, then a partner, as the registry lists them), then the others.
+PRIORITY = (
+    *(t for t in records.TABLES if records.get(t).parent is None),
+    *records.child_tables(),
+)
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    record_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Any record's id or a prefix (6+ characters).")
+    ],
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--type",
+            metavar="TYPE",
+            help="contact, concern, referral or org, when a short id fits several types.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A record's audit trail: who changed what, when, on which device (any record type,
+    deleted and purged ones too)."""
+    from fieldlog import ids
+    from fieldlog.db import audit
+
+    store = store_of(ctx)
+    prefix = ids.normalize_prefix(record_id)
+    if len(prefix) < ids.MIN_PREFIX:
+        raise ValidationError(
+            "id",
+            f"The id '{record_id}' is too short: give at least {ids.MIN_PREFIX} characters.",
+        )
+    hits = audit.find_record(store.conn, prefix) if ids.is_hex(prefix) else []
+    if kind is not None:
+        table = TYPES.get(kind.strip().lower().rstrip("s"))
+        if table is None:
+            raise ValidationError(
+                "type", f"Unknown type '{kind}': use one of contact, concern, referral, org."
+            )
+        hits = [h for h in hits if h[0] == table]
+    others: list[tuple[str, str]] = []
+    tables = [t for t, _ in hits]
+    if len(hits) > 1 and len(set(tables)) == len(tables):
+        # One record of each of several types (ids made in the same instant share a prefix):
+        # the short id a command printed is the contact's, the partner's, then the others'.
+        best = min(hits, key=lambda h: PRIORITY.index(h[0]))
+        others = [h for h in hits if h != best]
+        hits = [best]
+    if not hits:
+        raise NotFoundError(
+            f"No record has an id starting with '{record_id}': check the id ({NOUN_CMD} show them)."
+        )
+    if len(hits) > 1:
+        shown = ", ".join(f"{audit.NOUN[t]} {rid[:12]}" for t, rid in hits[:10])
+        more = " and more" if len(hits) > 10 else ""
+        raise AmbiguousIdError(
+            f"The id '{record_id}' matches {len(hits)}{'+' if more else ''} records "
+            f"({shown}{more}): type more characters.",
+            [rid for _, rid in hits],
+        )
+    table, rid = hits[0]
+    if others:
+        also = ", ".join(f"{audit.NOUN[t]} {r[:12]}" for t, r in others)
+        typer.echo(
+            f"(showing the {audit.NOUN[table]}; '{record_id}' also fits the {also}: "
+            "use --type to choose)",
+            err=True,
+        )
+    trail = audit.history(store.conn, table, rid)
+    if as_json:
+        emit_json(trail)
+        return
+    print_history(trail)
+
+
+CURRENT = {
+    "matches": "the record matches its last entry.",
+    "changed": "the record as stored does NOT match its last entry: it was changed outside "
+    "fieldlog (see fieldlog verify).",
+    "missing": "the record is missing from the log: it was deleted outside fieldlog "
+    "(see fieldlog verify).",
+    "purged": "the record was purged.",
+}
+LABEL = {
+    "genesis": "in the log when the audit began",
+    "insert": "added",
+    "update": "changed",
+    "delete": "deleted",
+    "purge": "purged",
+}
+
+
+def _show(value: Any, width: int = 70) -> str:
+    if value is None:
+        return "(empty)"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if text.startswith("[") and text.endswith("]"):  # a stored list (tags, services)
+        try:
+            items = json.loads(text)
+            if isinstance(items, list):
+                text = ", ".join(str(i) for i in items) or "(none)"
+        except ValueError:
+            pass
+    text = text.replace("\n", " ⏎ ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def print_history(trail: dict[str, Any]) -> None:
+    from fieldlog import dates
+    from fieldlog.db import audit
+
+    entries = trail["entries"]
+    noun = audit.NOUN[trail["table"]]
+    n = len(entries)
+    status = CURRENT[trail["current"]] if entries else "it was added outside fieldlog."
+    typer.echo(f"{noun} {trail['id']}: {n} audit entr{'y' if n == 1 else 'ies'}; {status}")
+    for e in entries:
+        try:
+            when = dates.show_local(e["at"], seconds=True)
+        except ValueError:
+            when = e["at"]
+        label = LABEL.get(e["action"], e["action"])
+        typer.echo(f"#{e['seq']}  {when}  {label}  by {e['officer']} on device {e['device']}")
+        if e.get("erased"):
+            typer.echo("      (content erased by the retention purge)")
+            continue
+        changes = e["changes"] or {}
+        if e["action"] == "purge":
+            if changes.get("older_than"):
+                typer.echo(f"      retention: older than {changes['older_than']}")
+            continue
+        if e["action"] == "delete":
+            continue
+        before = e.get("before")
+        for k, v in changes.items():
+            if before is not None:
+                typer.echo(f"      {k}: {_show(before.get(k), 32)} → {_show(v, 32)}")
+            else:
+                typer.echo(f"      {k}: {_show(v)}")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+@app.command()
+def purge(
+    ctx: typer.Context,
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            metavar="AGE",
+            help="The retention period: 2y, 18mo, 26w, 730d, or a date (2023-01-01).",
+        ),
+    ],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be purged; change nothing.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Apply the retention rule: delete contacts older than AGE (with their concerns and
+    referrals), then remove for good the old tombstones every sync remote has."""
+    from fieldlog.db import retention
+
+    store = store_of(ctx)
+    preview = retention.purge(store, older_than, dry_run=True)
+    if dry_run or preview.nothing:
+        _print_purge(preview, as_json)
+        return
+    if not yes:
+        if not _interactive():
+            raise ValidationError(
+                "yes",
+                "fieldlog purge deletes records for good: add --yes to run it from a script "
+                "(or --dry-run to see what it would do).",
+            )
+        t, r = preview.tombstoned, preview.removed
+        typer.confirm(
+            f"Delete {_n(t['contacts'], 'contact')} from before {preview.cutoff} (with "
+            f"{_n(t['concerns'], 'concern')} and {_n(t['referrals'], 'referral')}) and remove "
+            f"{_n(sum(r.values()), 'deleted record')} for good? This cannot be undone.",
+            abort=True,
+            err=True,
+        )
+    _print_purge(retention.purge(store, older_than), as_json)
+
+
+def _n(n: int, noun: str) -> str:
+    if n == 1:
+        return f"1 {noun}"
+    return f"{n} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
+
+
+def _counts(c: dict[str, int]) -> str:
+    text = (
+        ", ".join(_n(c[t], w) for t, w in (("contacts", "contact"), ("concerns", "concern")))
+        + f", {_n(c['referrals'], 'referral')}"
+    )
+    return text + (f", {_n(c['organizations'], 'partner')}" if c.get("organizations") else "")
+
+
+def _print_purge(result: Any, as_json: bool) -> None:
+    if as_json:
+        emit_json(result.as_dict())
+        return
+    head = "dry run:" if result.dry_run else "Purged"
+    if result.nothing:
+        typer.echo(
+            "Nothing to purge yet."
+            if result.held_back
+            else f"Nothing to purge: no records from before {result.cutoff}."
+        )
+    else:
+        verb = "would delete" if result.dry_run else "deleted"
+        gone = "would remove" if result.dry_run else "removed"
+        typer.echo(
+            f"{head} records from before {result.cutoff}: {verb} "
+            f"{_counts(result.tombstoned)}; {gone} for good {_counts(result.removed)}."
+        )
+    if result.held_back:
+        typer.echo(
+            f"Kept as tombstones until every sync remote has them: "
+            f"{_n(result.held_back, 'deleted record')}. Run fieldlog sync, then fieldlog purge "
+            "again."
+        )

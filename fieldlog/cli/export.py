@@ -1,0 +1,135 @@
+"""`fieldlog export`: parses, checks the filters, and hands the writing to
+:mod:`fieldlog.export`. The table choices come from the record registry."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from fieldlog import records
+from fieldlog.cli.common import JsonOpt, _typer, emit_json, progress, store_of
+from fieldlog.errors import FieldlogError
+
+app = _typer()
+
+TABLE_NAMES = (*records.TABLES, "flat", "all")
+
+
+@app.command("export")
+def export_cmd(
+    ctx: typer.Context,
+    table: Annotated[
+        str,
+        typer.Argument(
+            help="contacts, concerns, referrals, organizations, flat (one row per concern and "
+            "per referral with its contact), or all (a folder, or a .zip with --out X.zip).",
+            metavar="[TABLE]",
+        ),
+    ] = "contacts",
+    since: Annotated[
+        str | None, typer.Option("--since", metavar="WHEN", help="Contacts from WHEN on.")
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="WHEN", help="Contacts up to WHEN (a day includes it)."),
+    ] = None,
+    officer: Annotated[
+        str | None, typer.Option("--officer", help="Logged by this officer.")
+    ] = None,
+    hood: Annotated[str | None, typer.Option("--hood", help="In this neighborhood.")] = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="Concern category (e.g. noise).")
+    ] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Concern, referral or partner status.")
+    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", help="Contacts with this tag.")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", "-o", metavar="FILE|-", help="Where to write (default/-: stdout)."),
+    ] = None,
+    excel: Annotated[
+        bool, typer.Option("--excel", help="For Excel: UTF-8 byte-order mark and CRLF.")
+    ] = False,
+    raw: Annotated[
+        bool,
+        typer.Option("--raw", help="Keep cells that start with = + - @ as they are (no ')."),
+    ] = False,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Names become pseudonyms; phones, e-mails, addresses, locations are left out "
+            "and scrubbed from free text.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export the log as CSV (RFC 4180, UTF-8): one table, a flat view, or all of them."""
+    from fieldlog import export
+
+    name = table.strip().lower()
+    if name not in TABLE_NAMES:
+        raise FieldlogError(f"Unknown table '{table}': use one of {', '.join(TABLE_NAMES)}.")
+    to_stdout = out is None or out == "-"
+    if as_json and to_stdout:
+        raise FieldlogError(
+            "--json prints a summary on stdout, which would mix with the CSV: "
+            "give --out FILE with --json."
+        )
+    if name == "all" and to_stdout:
+        raise FieldlogError("'all' writes several files: give --out FOLDER or --out FILE.zip.")
+    filters = {
+        "since": since, "until": until, "officer": officer, "hood": hood,
+        "category": category, "status": status, "tag": tag,
+    }  # fmt: skip
+    store = store_of(ctx)
+    store.export_check(name, filters)  # bad dates or words fail before any file is made
+    result: dict[str, Any] = {"table": name, "out": "-" if to_stdout else out}
+
+    with progress(quiet=as_json, counts=True) as bars:
+        if name == "all":
+            dest = Path(out).expanduser()  # type: ignore[arg-type]
+            tick = bars.task("Exporting")
+            done: dict[str, int] = {}
+
+            def step(t: str, n: int) -> None:
+                done[t] = n
+                if tick is not None:
+                    tick(sum(done.values()))
+
+            counts = export.export_all(
+                store, dest, filters=filters, excel=excel, raw=raw, redact=redact,
+                progress=step if tick else None,
+            )  # fmt: skip
+            result["rows"] = counts
+            result["out"] = str(dest)
+        else:
+            total = store.export_count(name, filters) if bars.shown else None
+            redactor = export.Redactor.for_store(store) if redact else None
+            kw: dict[str, Any] = {
+                "filters": filters, "excel": excel, "raw": raw, "redactor": redactor,
+                "progress": bars.task(f"Exporting {name}", total),
+                "processes": 2,  # the CLI is single-threaded: a forked helper may share work
+            }  # fmt: skip
+            if to_stdout:
+                stream = sys.stdout
+                n = export.write_table(store, name, stream, **kw)
+                stream.flush()
+            else:
+                path = Path(out).expanduser()  # type: ignore[arg-type]
+                if path.is_dir():
+                    raise FieldlogError(f"{path} is a folder: give a file name, e.g. {name}.csv.")
+                with export.atomic_text(path) as fh:
+                    n = export.write_table(store, name, fh, **kw)
+                result["out"] = str(path)
+            result["rows"] = n
+    if as_json:
+        emit_json(result)
+    elif not to_stdout:
+        rows = result["rows"]
+        count = sum(rows.values()) if isinstance(rows, dict) else rows
+        typer.echo(f"Exported {count} rows to {result['out']}.", err=True)

@@ -1,0 +1,165 @@
+"""``fieldlog org add | list | show | edit``: the community partners directory."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from fieldlog.cli.common import JsonOpt, _given, _print_new, _typer, emit_json, store_of
+from fieldlog.errors import FieldlogError
+
+app = _typer("The community partners directory.")
+
+
+def _org_values(**kw: Any) -> dict[str, Any]:
+    values = _given(**kw)
+    if "services" in values:
+        values["services"] = [values["services"]]
+    return values
+
+
+@app.command("add")
+def org_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The partner's name.")],
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="faith, school, nonprofit, health, ...")
+    ] = None,
+    contact_person: Annotated[str | None, typer.Option("--contact-person")] = None,
+    phone: Annotated[str | None, typer.Option("--phone")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    address: Annotated[str | None, typer.Option("--address")] = None,
+    hood: Annotated[str | None, typer.Option("--hood")] = None,
+    services: Annotated[
+        str | None, typer.Option("--services", help="Comma-separated: housing,food,...")
+    ] = None,
+    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a partner organization to the directory."""
+    store = store_of(ctx)
+    values = _org_values(
+        kind=kind,
+        contact_person=contact_person,
+        phone=phone,
+        email=email,
+        address=address,
+        neighborhood=hood,
+        services=services,
+        notes=notes,
+    )
+    rid = store.add_org(name=name, **values)
+    _print_new(store, "organizations", rid, as_json)
+
+
+@app.command("list")
+def org_list(
+    ctx: typer.Context,
+    kind: Annotated[str | None, typer.Option("--kind")] = None,
+    hood: Annotated[str | None, typer.Option("--hood")] = None,
+    service: Annotated[str | None, typer.Option("--service")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List partner organizations with their referral counts."""
+    rows = store_of(ctx).list_orgs(kind=kind, hood=hood, service=service)
+    if as_json:
+        emit_json(rows)
+        return
+    from fieldlog import render
+
+    render.table(
+        rows,
+        [
+            ("short_id", "ID"),
+            ("name", "Name"),
+            ("kind", "Kind"),
+            ("neighborhood", "Hood"),
+            ("services", "Services"),
+            ("phone", "Phone"),
+            ("referral_count", "Referrals"),
+        ],
+        empty="No partners yet: add one with fieldlog org add NAME.",
+        narrow=("neighborhood", "phone"),
+    )
+
+
+@app.command("show")
+def org_show(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Argument(metavar="NAME-or-ID")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a partner organization."""
+    o = store_of(ctx).get_org(org)
+    if as_json:
+        emit_json(o)
+        return
+    from fieldlog import render
+
+    render.record(
+        o["name"],
+        [
+            ("Kind", o["kind"]),
+            ("Status", o["status"]),
+            ("Contact", o["contact_person"]),
+            ("Phone", o["phone"]),
+            ("Email", o["email"]),
+            ("Address", o["address"]),
+            ("Neighborhood", o["neighborhood"]),
+            ("Services", o["services"]),
+            ("Notes", o["notes"]),
+            ("Last verified", o["last_verified"]),
+            ("Referrals", str(o["referral_count"])),
+            ("Id", o["id"]),
+        ],
+    )
+
+
+@app.command("edit")
+def org_edit(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Argument(metavar="NAME-or-ID")],
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    kind: Annotated[str | None, typer.Option("--kind")] = None,
+    contact_person: Annotated[str | None, typer.Option("--contact-person")] = None,
+    phone: Annotated[str | None, typer.Option("--phone")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    address: Annotated[str | None, typer.Option("--address")] = None,
+    hood: Annotated[str | None, typer.Option("--hood")] = None,
+    services: Annotated[str | None, typer.Option("--services")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="active, inactive, defunct.")
+    ] = None,
+    verified: Annotated[
+        str | None, typer.Option("--verified", help="Date the details were last checked.")
+    ] = None,
+    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change a partner's details."""
+    values = _org_values(
+        name=name,
+        kind=kind,
+        contact_person=contact_person,
+        phone=phone,
+        email=email,
+        address=address,
+        neighborhood=hood,
+        services=services,
+        status=status,
+        notes=notes,
+    )
+    if verified is not None:
+        from fieldlog import dates
+
+        values["last_verified"] = dates.parse_day(verified, future=False, field="verified")
+    if not values:
+        raise FieldlogError(
+            "Nothing to change: give at least one option (see fieldlog org edit -h)."
+        )
+    o = store_of(ctx).update_org(org, **values)
+    if as_json:
+        emit_json(o)
+    else:
+        typer.echo(f"Updated {o['name']} ({o['short_id']}).")

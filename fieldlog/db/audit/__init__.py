@@ -1,0 +1,81 @@
+"""The tamper-evident audit chain: one entry per write of a record, each hashing the last.
+
+An entry says who (the officer logged in on the device that wrote), when, on which device
+(``origin``), which record (table and id), the action (``genesis``, ``insert``, ``update``,
+``delete``, ``purge``, or what sync passes) and what changed (the new values of the fields
+written, as stored). Its ``hash`` is the SHA-256 of a canonical JSON of its fields, the
+previous entry's hash (``prev``) included, so changing, removing or reordering one entry breaks
+every later link. Two more hashes make the chain check the records themselves and survive a
+retention purge:
+
+- ``row_hash``: the SHA-256 of the record's whole row (every column that is not NULL, the sync
+  bookkeeping included) as it stood when the transaction committed. ``fieldlog verify``
+  recomputes it for every row, so ``sqlite3 log.db "update contacts set summary = 'x'"`` is
+  caught.
+- ``changes_hash``: the SHA-256 of the ``changes`` text. The entry hash covers this digest, not
+  the text, so a purge can erase the personal data an old entry holds (``changes`` set to NULL)
+  and the chain still verifies.
+
+Two modules: :mod:`.chain` writes it (the hashes; the entries the store's write path, migration
+0006, sync and a purge append) and :mod:`.check` reads it back (``verify``, ``history``); this
+package is their public face, so callers write ``from fieldlog.db import audit`` and
+``audit.record(...)`` / ``audit.verify(...)``. Everything here imports only the standard
+library and the record registry at module level: it is on the ``fieldlog add`` path.
+"""
+
+from fieldlog.db.audit.chain import (
+    BATCH,
+    BOOKKEEPING,
+    ENTRY_FIELDS,
+    FIRST_PREV,
+    NOUN,
+    RECORD_TABLES,
+    SCHEMA,
+    append,
+    append_inserted,
+    canonical,
+    entry_hash,
+    entry_text,
+    genesis,
+    migration_statements,
+    purge_entries,
+    read_row,
+    record,
+    row_hash,
+    row_texts,
+    sha256,
+    state_text,
+)
+from fieldlog.db.audit.check import Report, differing_fields, find_record, history, verify
+
+__all__ = [
+    "BATCH",
+    "BOOKKEEPING",
+    "ENTRY_FIELDS",
+    "FIRST_PREV",
+    "NOUN",
+    "RECORD_TABLES",
+    "SCHEMA",
+    "Report",
+    "append",
+    "append_inserted",
+    "canonical",
+    "differing_fields",
+    "entry_hash",
+    "entry_text",
+    "find_record",
+    "genesis",
+    "history",
+    "migration_statements",
+    "purge_entries",
+    "read_row",
+    "record",
+    "row_hash",
+    "row_texts",
+    "sha256",
+    "state_text",
+    "verify",
+]
+
+# TEMP-SHIM issue 9: tests/store/test_audit.py reads the private fast path as audit._raw_texts.
+from fieldlog.db.audit.chain import _raw_texts  # noqa: E402,F401  TEMP-SHIM issue 9

@@ -1,0 +1,151 @@
+"""What every sync remote is, and the values it trades: the interface the backends implement.
+
+A remote is a **change log**: it stores every change a laptop pushes, numbers each one it
+accepts with its own increasing sequence (``seq``), and hands them back in that order. It
+ignores a change it already holds (``UNIQUE(origin, origin_seq)``), so a retried push never
+duplicates anything. It knows nothing of the merge rules: :mod:`fieldlog.sync` folds the
+changes into records, on every laptop, the same way.
+
+- :class:`fieldlog.db.remotes.sqlite.SQLiteRemote`: a file on a shared drive or a USB stick.
+- :class:`fieldlog.db.remotes.postgres.PostgresRemote`: a ``postgresql://`` database
+  (psycopg 3).
+
+Both keep two tables: ``fieldlog_meta`` (``kind``, ``sync_schema``, ``store_id``) and
+``fieldlog_changes`` (``seq``, ``origin``, ``origin_seq``, ``tbl``, ``row_id``, ``hlc``,
+``body`` as JSON text).
+
+This module is the bottom of :mod:`fieldlog.db.remotes` (TaskChampion's ``server/types.rs``):
+the backends import only it, :mod:`fieldlog.db.remotes.factory` imports the backends, and
+callers (the sync round, the CLI) import the factory and these types, never a backend.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from fieldlog.errors import FieldlogError
+
+__all__ = [
+    "REMOTE_KIND",
+    "REMOTE_PASSPHRASE_ENV",
+    "SYNC_SCHEMA",
+    "OutChange",
+    "Remote",
+    "RemoteChange",
+    "SyncError",
+    "check_meta",
+    "is_postgres",
+    "remote_passphrase",
+    "safe_url",
+]
+
+# The format of a change (its body's fields). Bumped only when records gain or lose fields,
+# so a laptop and a remote that disagree would lose data; both ends check it.
+SYNC_SCHEMA = 1
+REMOTE_KIND = "fieldlog-remote"
+# The department's passphrase for an encrypted remote file (SQLCipher). Here, not in the SQLite
+# backend, because the CLI reads it to decide whether to ask for it before a sync.
+REMOTE_PASSPHRASE_ENV = "FIELDLOG_REMOTE_PASSPHRASE"
+
+
+class SyncError(FieldlogError):
+    """A remote that cannot be used: unreachable, refused, not a fieldlog store, mismatched."""
+
+
+@dataclass(frozen=True)
+class RemoteChange:
+    """A change as a remote hands it back: ``seq`` is the remote's own number for it, the
+    cursor a laptop keeps; ``body`` the decoded JSON (``{}`` when it is not an object)."""
+
+    seq: int
+    origin: str
+    origin_seq: int
+    tbl: str
+    row_id: str
+    hlc: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutChange:
+    """A change on its way to a remote: ``origin_seq`` is the laptop's outbox sequence and
+    ``body`` is already JSON text (the log builds it in SQL): store it as it is."""
+
+    origin_seq: int
+    tbl: str
+    row_id: str
+    hlc: str
+    body: str
+
+
+@runtime_checkable
+class Remote(Protocol):
+    """What the sync round needs of a remote; the factory returns one of these."""
+
+    url: str  # for messages: no password in it
+    store_id: str  # the remote's own id: cursors are kept per store, not per URL
+
+    def head(self) -> int:
+        """The highest sequence the remote has given (0 when empty)."""
+        ...
+
+    def pull(self, after: int, limit: int) -> list[RemoteChange]:
+        """Changes with ``seq > after``, in order, at most ``limit``."""
+        ...
+
+    def push(self, origin: str, changes: list[OutChange]) -> int:
+        """Append the changes in one transaction, skipping those already held; returns how
+        many were new."""
+        ...
+
+    def origin_changes(self, origin: str, after: int, limit: int) -> list[tuple[int, str, str]]:
+        """``(origin_seq, row_id, hlc)`` of the changes from ``origin`` with
+        ``origin_seq > after``, in order, at most ``limit`` (a copied log is told apart from
+        an interrupted push by them)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password, for messages and ``remote list``."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+def is_postgres(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL remote (anything else is a SQLite file)."""
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def remote_passphrase() -> str | None:
+    """``$FIELDLOG_REMOTE_PASSPHRASE``, or None when it is unset or empty."""
+    return os.environ.get(REMOTE_PASSPHRASE_ENV) or None
+
+
+def check_meta(meta: dict[str, str], where: str) -> str:
+    """Refuse a store that is not a fieldlog remote or speaks another sync schema; returns
+    the store id."""
+    if meta.get("kind") != REMOTE_KIND or not meta.get("store_id"):
+        raise SyncError(
+            f"{where} is not a fieldlog sync store: check the remote's path or URL "
+            "(fieldlog remote list)."
+        )
+    try:
+        theirs = int(meta.get("sync_schema") or 0)
+    except ValueError:
+        theirs = 0
+    if theirs > SYNC_SCHEMA:
+        raise SyncError(
+            f"The remote {where} uses sync schema {theirs}, newer than this fieldlog's "
+            f"({SYNC_SCHEMA}): upgrade fieldlog on this laptop (pip install -U fieldlog)."
+        )
+    if theirs < SYNC_SCHEMA:
+        raise SyncError(
+            f"The remote {where} uses sync schema {theirs}, older than this fieldlog's "
+            f"({SYNC_SCHEMA}): it was made by an older fieldlog; sync it with that version, "
+            "or start a new remote (docs/sync.md, Upgrading)."
+        )
+    return meta["store_id"]

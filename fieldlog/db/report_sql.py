@@ -1,0 +1,219 @@
+"""The SQL of reports (``store.reports``): the period report, the start screen's figures, and
+the follow-ups due (``store.followups``).
+
+Each figure is one GROUP BY query. ``since``/``until`` are stored UTC times (until exclusive);
+``today`` a local day for "overdue". Concerns and referrals belong to the period,
+neighborhood and officer of the contact they were raised at.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from fieldlog import dates, models, records
+
+if TYPE_CHECKING:
+    from fieldlog.db.repos.base import Row, Rows
+    from fieldlog.db.store import Store
+
+
+class Reports:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def contacts(self, since: str, until: str) -> Rows:
+        """Contacts in the period by neighborhood and kind."""
+        return self.store.query(
+            "SELECT coalesce(neighborhood, '') AS neighborhood, kind, count(*) AS n "
+            "FROM contacts WHERE deleted = 0 AND occurred_at >= ? AND occurred_at < ? "
+            "GROUP BY 1, 2 ORDER BY 1, 2",
+            [since, until],
+        )
+
+    def concerns(self, since: str, until: str) -> Rows:
+        """``measure`` 'opened' (raised in the period, by category and current status) and
+        'resolved' (resolved in the period, whenever raised, by category)."""
+        return self.store.query(
+            "SELECT 'opened' AS measure, k.category, k.status, count(*) AS n "
+            "FROM contacts c JOIN concerns k ON k.contact_id = c.id "
+            "WHERE c.deleted = 0 AND k.deleted = 0 AND c.occurred_at >= :since "
+            "AND c.occurred_at < :until GROUP BY 2, 3 "
+            "UNION ALL SELECT 'resolved', k.category, NULL, count(*) FROM concerns k "
+            "WHERE k.deleted = 0 AND k.status = 'resolved' AND k.resolved_at >= :since "
+            "AND k.resolved_at < :until GROUP BY 2 ORDER BY 1, 2, 3",
+            {"since": since, "until": until},
+        )
+
+    def referrals(self, since: str, until: str) -> Rows:
+        """Referrals made at contacts in the period, by service and status."""
+        return self.store.query(
+            "SELECT coalesce(r.service, '') AS service, r.status, count(*) AS n "
+            "FROM contacts c JOIN referrals r ON r.contact_id = c.id "
+            "WHERE c.deleted = 0 AND r.deleted = 0 AND c.occurred_at >= ? "
+            "AND c.occurred_at < ? GROUP BY 1, 2 ORDER BY 1, 2",
+            [since, until],
+        )
+
+    def overdue(self, today: str) -> Row:
+        """Follow-ups overdue now (dated before ``today``): open referrals and contacts."""
+        return self.store.query(
+            "SELECT (SELECT count(*) FROM referrals WHERE deleted = 0 AND follow_up_on < :d "
+            f"AND status IN {models.REFERRAL_OPEN_STATUSES!r}) AS referrals, (SELECT count(*) "
+            "FROM contacts WHERE deleted = 0 AND follow_up_on < :d) AS contacts",
+            {"d": today},
+        )[0]
+
+    def summary(self, since: str, until: str, today: str, by: str) -> Rows:
+        """Per neighborhood, officer or concern category: contacts, concerns opened,
+        resolved and still open, referrals and overdue follow-ups, in one statement."""
+        if by not in ("hood", "officer", "category"):
+            raise ValueError(by)
+        period = "c.occurred_at >= :since AND c.occurred_at < :until"
+        opened = f"{models.REFERRAL_OPEN_STATUSES!r}"
+        if by == "category":
+            g = "coalesce(k.category, '')"
+            contacts = (
+                f"SELECT {g} AS g, count(DISTINCT c.id) AS n FROM contacts c LEFT JOIN "
+                f"concerns k ON k.contact_id = c.id AND k.deleted = 0 "
+                f"WHERE c.deleted = 0 AND {period} GROUP BY 1"
+            )
+            refs = (
+                "referrals r JOIN contacts c ON c.id = r.contact_id LEFT JOIN concerns k "
+                "ON k.id = r.concern_id AND k.deleted = 0"
+            )
+            late_contacts = (
+                f"SELECT {g}, count(DISTINCT c.id) FROM contacts c LEFT JOIN concerns k "
+                "ON k.contact_id = c.id AND k.deleted = 0 WHERE c.deleted = 0 "
+                "AND c.follow_up_on < :today GROUP BY 1"
+            )
+        else:
+            g = "coalesce(c.neighborhood, '')" if by == "hood" else "c.officer"
+            contacts = (
+                f"SELECT {g} AS g, count(*) AS n FROM contacts c "
+                f"WHERE c.deleted = 0 AND {period} GROUP BY 1"
+            )
+            refs = "referrals r JOIN contacts c ON c.id = r.contact_id"
+            late_contacts = (
+                f"SELECT {g}, count(*) FROM contacts c WHERE c.deleted = 0 "
+                "AND c.follow_up_on < :today GROUP BY 1"
+            )
+        sql = f"""
+            SELECT g AS "group", total(CASE m WHEN 'c' THEN n END) AS contacts,
+                   total(CASE m WHEN 'o' THEN n END) AS concerns_opened,
+                   total(CASE m WHEN 'r' THEN n END) AS concerns_resolved,
+                   total(CASE m WHEN 's' THEN n END) AS concerns_still_open,
+                   total(CASE m WHEN 'f' THEN n END) AS referrals,
+                   total(CASE m WHEN 'l' THEN n END) AS followups_overdue
+            FROM (
+                SELECT 'c' AS m, g, n FROM ({contacts})
+                UNION ALL SELECT 'o', {g}, count(*) FROM concerns k JOIN contacts c
+                    ON c.id = k.contact_id WHERE k.deleted = 0 AND c.deleted = 0 AND {period}
+                    GROUP BY 2
+                UNION ALL SELECT 's', {g}, count(*) FROM concerns k JOIN contacts c
+                    ON c.id = k.contact_id WHERE k.deleted = 0 AND c.deleted = 0 AND {period}
+                    AND k.status != 'resolved' GROUP BY 2
+                UNION ALL SELECT 'r', {g}, count(*) FROM concerns k JOIN contacts c
+                    ON c.id = k.contact_id WHERE k.deleted = 0 AND k.status = 'resolved'
+                    AND k.resolved_at >= :since AND k.resolved_at < :until GROUP BY 2
+                UNION ALL SELECT 'f', {g}, count(*) FROM {refs}
+                    WHERE r.deleted = 0 AND c.deleted = 0 AND {period} GROUP BY 2
+                UNION ALL SELECT 'l', {g}, count(*) FROM {refs}
+                    WHERE r.deleted = 0 AND r.follow_up_on < :today
+                    AND r.status IN {opened} GROUP BY 2
+                UNION ALL SELECT 'l', * FROM ({late_contacts})
+            )
+            GROUP BY g ORDER BY contacts DESC, concerns_opened DESC, g
+        """
+        rows = self.store.query(sql, {"since": since, "until": until, "today": today})
+        for r in rows:
+            for k, v in r.items():
+                if isinstance(v, float):
+                    r[k] = int(v)
+        return rows
+
+    def dashboard(self) -> dict[str, Any]:
+        """The figures of the start screen, all counted in SQL (indexes, no full reads)."""
+        now_local = dates.now_local()
+        today = dates.localize(
+            now_local.replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+        )
+        week = today - timedelta(days=today.weekday())
+        today_s, week_s = dates.to_storage(today), dates.to_storage(week)
+        day = dates.today_local()
+        return {
+            "contacts_today": self.store.scalar(
+                "SELECT count(*) FROM contacts WHERE deleted = 0 AND occurred_at >= ?", [today_s]
+            ),
+            "contacts_week": self.store.scalar(
+                "SELECT count(*) FROM contacts WHERE deleted = 0 AND occurred_at >= ?", [week_s]
+            ),
+            "contacts_total": self.store.contacts.count(),
+            "open_concerns": {
+                r["category"]: r["n"]
+                for r in self.store.query(
+                    "SELECT category, count(*) AS n FROM concerns WHERE deleted = 0 "
+                    "AND status != 'resolved' GROUP BY category ORDER BY n DESC"
+                )
+            },
+            "referrals": {
+                r["status"]: r["n"]
+                for r in self.store.query(
+                    "SELECT status, count(*) AS n FROM referrals WHERE deleted = 0 "
+                    "GROUP BY status ORDER BY n DESC"
+                )
+            },
+            "followups_due": self.store.scalar(
+                "SELECT (SELECT count(*) FROM referrals WHERE deleted = 0 AND follow_up_on = :d "
+                f"AND status IN {models.REFERRAL_OPEN_STATUSES!r}) + (SELECT count(*) FROM "
+                "contacts WHERE deleted = 0 AND follow_up_on = :d)",
+                {"d": day},
+            ),
+            "followups_overdue": self.store.scalar(
+                "SELECT (SELECT count(*) FROM referrals WHERE deleted = 0 AND follow_up_on < :d "
+                f"AND status IN {models.REFERRAL_OPEN_STATUSES!r}) + (SELECT count(*) FROM "
+                "contacts WHERE deleted = 0 AND follow_up_on < :d)",
+                {"d": day},
+            ),
+            "last_sync": self.store.meta().get("last_sync"),
+        }
+
+
+class Followups:
+    """What is due: open referrals and contacts with a follow-up date."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def due(self, *, until: str | None = None, limit: int | None = None) -> Rows:
+        """Open referrals and contacts whose follow-up date is due by ``until`` (default today).
+
+        Oldest first; ``overdue`` is true when the date is before today.
+        """
+        end = dates.parse_day(until, future=True, field="until") if until else dates.today_local()
+        today = dates.today_local()
+        sql = f"""
+            SELECT 'referral' AS type, r.id, r.follow_up_on, r.contact_id, r.status,
+                   r.agency AS subject, r.reason AS detail, c.person_name, c.neighborhood,
+                   r.officer
+            FROM referrals r JOIN contacts c ON c.id = r.contact_id
+            WHERE r.deleted = 0 AND r.follow_up_on IS NOT NULL AND r.follow_up_on <= :end
+              AND r.status IN {models.REFERRAL_OPEN_STATUSES!r}
+            UNION ALL
+            SELECT 'contact', c.id, c.follow_up_on, c.id, NULL, c.summary, c.notes,
+                   c.person_name, c.neighborhood, c.officer
+            FROM contacts c
+            WHERE c.deleted = 0 AND c.follow_up_on IS NOT NULL AND c.follow_up_on <= :end
+            ORDER BY 3, 2
+        """
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        rows = self.store.query(sql, {"end": end})
+        for r in rows:
+            r["overdue"] = r["follow_up_on"] < today
+            r["short_id"] = self.store.records.short_id(records.by_noun(r["type"]).table, r["id"])
+        return rows
+
+    # TEMP-SHIM issue 9: the old ``store.followups(...)`` (goes with fieldlog/db/_legacy.py)
+    def __call__(self, *a: Any, **k: Any) -> Rows:
+        return self.due(*a, **k)

@@ -1,0 +1,84 @@
+"""Concerns (``store.concerns``): what a person raised at a contact, open until resolved."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from fieldlog import dates, models, records
+from fieldlog.db.repos.base import Row, Rows, when
+
+if TYPE_CHECKING:
+    from fieldlog.db.store import Store
+
+TABLE = "concerns"
+
+
+class Concerns:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def values(self, values: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+        """A concern as typed, cleaned; one resolved without a time is resolved now."""
+        vals = dict(values)
+        if "resolved_at" in vals and vals["resolved_at"] is not None:
+            vals["resolved_at"] = when(vals["resolved_at"], "resolved date")
+        clean = records.clean(TABLE, vals, partial=partial)
+        if clean.get("status") == "resolved" and not clean.get("resolved_at"):
+            clean["resolved_at"] = dates.to_storage(dates.now())
+        return clean
+
+    def add(self, contact_ref: str, **values: Any) -> str:
+        cid = self.store.records.resolve("contacts", contact_ref)
+        clean = self.values(values, partial=False)
+        with self.store.write() as tx:
+            return tx.insert(TABLE, {**clean, "contact_id": cid})
+
+    def update(self, ref: str, **values: Any) -> Row:
+        """An edit; a resolution resolves the concern, and a status other than resolved
+        reopens it (its resolved time goes)."""
+        rid = self.store.records.resolve(TABLE, ref)
+        clean = self.values(values, partial=True)
+        current = self.store.query("SELECT status FROM concerns WHERE id = ?", [rid])[0]
+        if clean.get("resolution") and "status" not in clean and current["status"] != "resolved":
+            clean["status"] = "resolved"
+            clean["resolved_at"] = dates.to_storage(dates.now())
+        if clean.get("status") and clean["status"] != "resolved" and "resolved_at" not in clean:
+            clean["resolved_at"] = None  # reopened
+        with self.store.write() as tx:
+            tx.update(TABLE, rid, clean)
+        return self.store.records.get(TABLE, rid)
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        hood: str | None = None,
+        contact: str | None = None,
+        limit: int | None = 100,
+    ) -> Rows:
+        where, params = ["k.deleted = 0"], []
+        if status:
+            if models.norm_word(status) == "unresolved":
+                where.append("k.status != 'resolved'")
+            else:
+                where.append("k.status = ?")
+                params.append(models.choice("status", status, models.CONCERN_STATUSES))
+        if category:
+            where.append("k.category = ?")
+            params.append(models.choice("category", category, models.CONCERN_CATEGORIES))
+        if hood:
+            where.append("c.neighborhood = ? COLLATE NOCASE")
+            params.append(hood)
+        if contact:
+            where.append("k.contact_id = ?")
+            params.append(self.store.records.resolve("contacts", contact))
+        sql = (
+            "SELECT k.*, c.occurred_at AS contact_occurred_at, c.neighborhood, "
+            "c.summary AS contact_summary FROM concerns k JOIN contacts c ON c.id = k.contact_id "
+            f"WHERE {' AND '.join(where)} ORDER BY k.id DESC"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return self.store.records.with_short_ids(TABLE, self.store.query(sql, params))

@@ -1,0 +1,146 @@
+"""Contacts (``store.contacts``): the log's main record; concerns and referrals belong to one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from fieldlog import dates, models, records
+from fieldlog.db.repos.base import Row, Rows, day, parent_column, when
+
+if TYPE_CHECKING:
+    from fieldlog.db.store import Store
+
+TABLE = "contacts"
+
+
+class Contacts:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def values(self, values: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
+        """A contact as typed, cleaned: the partner by name or id, dates read, and for a new
+        one the time "now" and the officer's default neighborhood."""
+        vals = dict(values)
+        org_ref = vals.pop("organization", None)
+        if org_ref is not None:
+            vals["organization_id"] = self.store.orgs.id_of(org_ref)
+        if "occurred_at" in vals:
+            vals["occurred_at"] = when(vals["occurred_at"], "date")
+        if "follow_up_on" in vals:
+            vals["follow_up_on"] = day(vals["follow_up_on"], "follow-up")
+        clean = records.clean(TABLE, vals, partial=partial)
+        if not partial:
+            clean.setdefault("occurred_at", dates.to_storage(dates.now()))
+            if not clean.get("neighborhood"):
+                hood = self.store.meta().get("default_hood")
+                if hood:
+                    clean["neighborhood"] = hood
+        return clean
+
+    def add(
+        self,
+        values: Mapping[str, Any],
+        concerns: Iterable[Mapping[str, Any]] = (),
+        referrals: Iterable[Mapping[str, Any]] = (),
+    ) -> str:
+        """A contact with its concerns and referrals, in one transaction; returns its id."""
+        return self.store.entries.save(values, concerns, referrals)
+
+    def update(self, ref: str, values: Mapping[str, Any]) -> Row:
+        rid = self.store.records.resolve(TABLE, ref)
+        clean = self.values(values, partial=True)
+        with self.store.write() as tx:
+            tx.update(TABLE, rid, clean)
+        return self.get(rid)
+
+    def delete(self, ref: str) -> str:
+        """Tombstone a contact with the records that belong to it (its concerns, referrals)."""
+        rid = self.store.records.resolve(TABLE, ref)
+        with self.store.write() as tx:
+            for table in records.children(TABLE):
+                for child in self.store.query(
+                    f"SELECT id FROM {table} WHERE {parent_column(table)} = ? AND deleted = 0",
+                    [rid],
+                ):
+                    tx.tombstone(table, child["id"])
+            tx.tombstone(TABLE, rid)
+        return rid
+
+    def get(self, ref: str) -> Row:
+        """A contact with its partner's name and its live concerns and referrals."""
+        rec = self.store.records
+        rid = rec.resolve(TABLE, ref)
+        rows = self.store.query(
+            "SELECT c.*, o.name AS organization_name FROM contacts c "
+            "LEFT JOIN organizations o ON o.id = c.organization_id WHERE c.id = ?",
+            [rid],
+        )
+        contact = rec.with_short_ids(TABLE, rows)[0]
+        for table in records.children(TABLE):
+            sql = f"SELECT * FROM {table} WHERE {parent_column(table)} = ? AND deleted = 0"
+            contact[table] = rec.with_short_ids(
+                table, self.store.query(f"{sql} ORDER BY id", [rid])
+            )
+        return contact
+
+    def list(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        hood: str | None = None,
+        officer: str | None = None,
+        tag: str | None = None,
+        kind: str | None = None,
+        query: str | None = None,
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> Rows:
+        """Contacts, newest first, with their concern and referral counts."""
+        where: list[str] = ["c.deleted = 0"]
+        params: list[Any] = []
+        if since:
+            where.append("c.occurred_at >= ?")
+            params.append(dates.to_storage(dates.parse_when(since, field="since").at))
+        if until:
+            where.append("c.occurred_at < ?")
+            params.append(dates.to_storage(dates.parse_when(until, field="until").end()))
+        if hood:
+            where.append("c.neighborhood = ? COLLATE NOCASE")
+            params.append(hood.strip())
+        if officer:
+            where.append("c.officer = ? COLLATE NOCASE")
+            params.append(officer.strip())
+        if tag:
+            where.append("EXISTS (SELECT 1 FROM json_each(c.tags) WHERE value = ?)")
+            params.append(next(iter(models.tag_list([tag])), tag))
+        if kind:
+            where.append("c.kind = ?")
+            params.append(models.choice("kind", kind, models.CONTACT_KINDS))
+        if query and query.strip():
+            where.append(
+                "c.id IN (SELECT contact_id FROM search_hits WHERE contact_id IS NOT NULL)"
+            )
+        counts = "".join(
+            f"(SELECT count(*) FROM {t} x WHERE x.{parent_column(t)} = c.id "
+            f"AND x.deleted = 0) AS {records.get(t).noun}_count, "
+            for t in records.children(TABLE)
+        )
+        sql = (
+            f"SELECT c.*, o.name AS organization_name, {counts.removesuffix(', ')} "
+            "FROM contacts c LEFT JOIN organizations o ON o.id = c.organization_id "
+            f"WHERE {' AND '.join(where)} ORDER BY c.occurred_at DESC, c.id DESC"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)} OFFSET {int(offset)}"
+        if query and query.strip():
+            from fieldlog.db.search import fts_query, hits_sql
+
+            sql = f"WITH search_hits AS ({hits_sql()}) {sql}"
+            params = [fts_query(query)] * len(records.FTS_COLUMNS) + params
+        return self.store.records.with_short_ids(TABLE, self.store.query(sql, params))
+
+    def count(self) -> int:
+        """Live contacts (the start screen, the demo's "fresh log" test)."""
+        return int(self.store.scalar("SELECT count(*) FROM contacts WHERE deleted = 0") or 0)

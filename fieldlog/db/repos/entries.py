@@ -1,0 +1,96 @@
+"""Contact entries (``store.entries``): a contact with the concerns and referrals typed with it.
+
+Every path that records an entry comes here: CLI ``add``, the TUI's new and edit forms (with
+their draft), and ``import`` (which cleans here and writes in bulk). Each part is cleaned by
+its repository, the entry rule of :mod:`fieldlog.entry` links them, and :meth:`Entries.save`
+writes the whole entry in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from fieldlog import entry
+from fieldlog.db.repos.base import Row
+
+if TYPE_CHECKING:
+    from fieldlog.db.store import Store
+
+
+class Entries:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _link(
+        self,
+        head: dict[str, Any],
+        concerns: Iterable[Mapping[str, Any]],
+        referrals: Iterable[Mapping[str, Any]],
+        *,
+        follow_up: str | None,
+    ) -> entry.Entry:
+        """The concerns and referrals cleaned (a referral's default follow-up is the
+        contact's, when it has one), then linked by the entry rule."""
+        s = self.store
+        clean_concerns = [s.concerns.values(c, partial=False) for c in concerns]
+        clean_refs = [
+            s.referrals.values(r, partial=False, default_follow_up=follow_up) for r in referrals
+        ]
+        return entry.link(head, clean_concerns, clean_refs)
+
+    def clean(
+        self,
+        values: Mapping[str, Any],
+        concerns: Sequence[Mapping[str, Any]] = (),
+        referrals: Sequence[Mapping[str, Any]] = (),
+    ) -> tuple[Row, list[Row], list[Row]]:
+        """A new contact with its concerns and referrals as :meth:`save` stores them (partner
+        match, default neighborhood and follow-up, the entry rule), writing nothing: import
+        checks every row with it before it writes any."""
+        head = self.store.contacts.values(values, partial=False)
+        e = self._link(head, concerns, referrals, follow_up=head.get("follow_up_on"))
+        return e.contact, e.concerns, e.referrals
+
+    def save(
+        self,
+        values: Mapping[str, Any],
+        concerns: Iterable[Mapping[str, Any]] = (),
+        referrals: Iterable[Mapping[str, Any]] = (),
+        *,
+        contact: str | None = None,
+        draft: str | None = None,
+    ) -> str:
+        """One entry, in one transaction: a new contact (``contact=None``) or the fields of
+        ``values`` changed on ``contact``, with the concerns and referrals typed with it.
+
+        The entry rule applies to the concerns and referrals of this entry alike on every
+        path: one concern and referrals on the same entry, and the referrals answer that
+        concern. ``draft`` names a TUI draft dropped in the same transaction. Returns the
+        contact id.
+        """
+        s = self.store
+        rid: str | None = None
+        if contact is None:
+            head = s.contacts.values(values, partial=False)
+            follow_up = head.get("follow_up_on")
+        else:
+            rid = s.records.resolve("contacts", contact)
+            head = s.contacts.values(values, partial=True)
+            follow_up = (
+                head["follow_up_on"]
+                if "follow_up_on" in head
+                else s.scalar("SELECT follow_up_on FROM contacts WHERE id = ?", [rid])
+            )
+        e = self._link(head, concerns, referrals, follow_up=follow_up)
+        with s.write() as tx:
+            if rid is None:
+                rid = tx.insert("contacts", e.contact)
+            elif e.contact:
+                tx.update("contacts", rid, e.contact)
+            concern_ids = [tx.insert("concerns", {**c, "contact_id": rid}) for c in e.concerns]
+            for r in e.referrals_for(concern_ids):
+                tx.insert("referrals", {**r, "contact_id": rid})
+            if draft is not None:
+                tx.delete_meta(s.drafts.key(draft))
+        return rid

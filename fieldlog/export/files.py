@@ -1,0 +1,104 @@
+"""Export files on disk: one CSV written whole or not at all, and ``export all`` to a folder
+or a zip (one file per table).
+
+A half-written export is worse than none (a spreadsheet opens it and nobody notices the
+missing rows), so every file is written under a ``.part`` name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from fieldlog.errors import FieldlogError
+from fieldlog.export.columns import TABLES
+from fieldlog.export.redact import Redactor
+from fieldlog.export.table import write_table
+
+if TYPE_CHECKING:
+    from fieldlog.db.store import Store
+
+
+@contextmanager
+def atomic_text(path: Path) -> Iterator[TextIO]:
+    """A text file written as ``PATH.part`` and renamed onto ``path`` only when complete:
+    any error (or Ctrl+C) leaves no partial file behind."""
+    part = path.with_name(path.name + ".part")
+    try:
+        out = open(part, "w", encoding="utf-8", newline="")  # noqa: SIM115
+    except OSError as exc:
+        raise FieldlogError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    try:
+        with out:
+            yield out
+        os.replace(part, path)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        raise FieldlogError(f"Cannot write {path}: {exc.strerror or exc}.") from None
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+def export_all(
+    store: Store,
+    dest: Path,
+    *,
+    filters: Mapping[str, str | None] | None = None,
+    excel: bool = False,
+    raw: bool = False,
+    redact: bool = False,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
+    """Every table into the folder ``dest`` (made if missing) or, when it ends with ``.zip``,
+    into that zip file: ``contacts.csv`` ... ``flat.csv``. Filters apply where they mean
+    something (see docs/export.md). Returns the rows per table. One redaction key for all
+    the files, so a person keeps one pseudonym across them."""
+    filters = dict(filters or {})
+    store.export_check("all", filters)
+    redactor = Redactor.for_store(store) if redact else None
+    counts: dict[str, int] = {}
+
+    def one(table: str, out: TextIO) -> None:
+        def tick(n: int) -> None:
+            if progress is not None:
+                progress(table, n)
+
+        counts[table] = write_table(
+            store, table, out, filters=filters, excel=excel, raw=raw, redactor=redactor,
+            progress=tick if progress is not None else None, strict=False,
+        )  # fmt: skip
+
+    if dest.suffix.lower() == ".zip":
+        part = dest.with_name(dest.name + ".part")
+        try:
+            with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for table in TABLES:
+                    with zf.open(f"{table}.csv", "w", force_zip64=True) as raw_out:
+                        text = io.TextIOWrapper(raw_out, encoding="utf-8", newline="")
+                        one(table, text)
+                        text.flush()
+                        text.detach()
+            os.replace(part, dest)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            raise FieldlogError(f"Cannot write {dest}: {exc.strerror or exc}.") from None
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        return counts
+    if dest.exists() and not dest.is_dir():
+        raise FieldlogError(f"{dest} is a file: give a folder (or a name ending in .zip).")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FieldlogError(f"Cannot make the folder {dest}: {exc.strerror or exc}.") from None
+    for table in TABLES:
+        with atomic_text(dest / f"{table}.csv") as out:
+            one(table, out)
+    return counts

@@ -1,0 +1,123 @@
+"""The partner directory: community organizations, what they offer, how often we refer to them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static
+
+from fieldlog.tui.base import StoreScreen
+from fieldlog.tui.dialogs.org_form import OrgForm
+from fieldlog.tui.widgets.cells import add_columns, clip, cursor_key, text
+
+
+class OrgsScreen(StoreScreen):
+    """``store.list_orgs()`` with each partner's referral count; ``a`` adds, ``e``/Enter edit."""
+
+    BINDINGS = [
+        Binding("a", "add", "Add partner", tooltip="Add a partner organization"),
+        Binding("e", "edit", "Edit", tooltip="Edit the partner under the cursor"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.orgs: dict[str, dict[str, Any]] = {}
+        self.select_next: str | None = None  # a partner just saved: put the cursor on it
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="orgs-title", classes="section-title fl-title", markup=False)
+        yield DataTable(id="orgs-table", cursor_type="row", zebra_stripes=True)
+        yield Static(id="orgs-detail", classes="fl-detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Partners"
+        add_columns(
+            self.query_one("#orgs-table", DataTable),
+            [("Name", "name", 18), ("Kind", "kind", 9), ("Hood", "hood", 9),
+             ("Services", "services", 12), ("Phone", "phone", 12), ("Refs", "refs", 4)],
+        )  # fmt: skip
+        self.query_one("#orgs-table", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self.db(lambda s: s.list_orgs(), self.show)
+
+    def show(self, rows: list[dict[str, Any]]) -> None:
+        table = self.query_one("#orgs-table", DataTable)
+        keep = self.select_next or self.current_id()
+        self.select_next = None
+        keep_row = table.cursor_row
+        table.clear()
+        self.orgs = {r["id"]: r for r in rows}
+        for r in rows:
+            cells = [
+                clip(r["name"], 18),
+                clip((r["kind"] or "").replace("_", " "), 9),
+                clip(r["neighborhood"], 9),
+                clip(r["services"], 12),
+                clip(r["phone"], 12),
+                Text(str(r["referral_count"]), justify="right"),
+            ]
+            if r["status"] != "active":  # inactive and defunct partners recede
+                for cell in cells:
+                    cell.stylize("dim")
+            table.add_row(*cells, key=r["id"])
+        active = sum(1 for r in rows if r["status"] == "active")
+        self.query_one("#orgs-title", Static).update(
+            f"Partner directory: {len(rows)} organizations, {active} active"
+            if rows
+            else "No partners yet: press a to add one."
+        )
+        if rows:
+            if keep in self.orgs:
+                table.move_cursor(row=table.get_row_index(keep))
+            else:
+                table.move_cursor(row=min(keep_row, len(rows) - 1))
+        self.show_detail()
+
+    def current_id(self) -> str | None:
+        return cursor_key(self.query_one("#orgs-table", DataTable))
+
+    @on(DataTable.RowHighlighted, "#orgs-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        org = self.orgs.get(self.current_id() or "")
+        out = Text(no_wrap=True, overflow="ellipsis")
+        if org is not None:
+            out.append_text(text(org["name"], style="bold"))
+            out.append(f"  {org['status']}", style="dim")
+            who = [str(org[f]) for f in ("contact_person", "phone", "email") if org.get(f)]
+            if who:
+                out.append("  ")
+                out.append_text(text(" · ".join(who)))
+            out.append("\n")
+            out.append_text(text(org.get("address") or org.get("notes") or "", style="italic"))
+        self.query_one("#orgs-detail", Static).update(out)
+
+    def action_add(self) -> None:
+        self.app.push_screen(OrgForm(), self.after_form)
+
+    def action_edit(self) -> None:
+        org = self.orgs.get(self.current_id() or "")
+        if org is not None:
+            self.app.push_screen(OrgForm(org), self.after_form)
+
+    @on(DataTable.RowSelected, "#orgs-table")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        self.action_edit()
+
+    def after_form(self, org_id: str | None) -> None:
+        if org_id is not None:
+            self.notify("Partner saved.")
+            self.select_next = org_id
+            self.reload()

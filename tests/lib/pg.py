@@ -1,0 +1,373 @@
+"""A real, throwaway PostgreSQL server for the sync tests and benches (never a mock).
+
+The server runs the installed PostgreSQL binaries (``initdb``, ``pg_ctl``: on PATH, in
+``/usr/lib/postgresql/*/bin`` as Debian installs them, or ``/usr/local/bin``) on a free port of
+127.0.0.1, with its data folder and unix socket in a temp folder that is removed when it stops.
+``.ci/run`` installs PostgreSQL from Debian's packages when it is missing. initdb refuses to run
+as root: as root the server runs as the ``postgres`` OS user (made by Debian's package), or
+``nobody`` when there is none.
+
+- :func:`server` starts it once per process (stopped at exit, or by the ``pg_server``
+  fixture at the end of the session).
+- :func:`fresh_pg_url` gives a fresh, empty store: a new schema of the test database, chosen
+  through ``search_path`` in the URL (about a millisecond: usable per hypothesis example).
+- The ``pg_url`` fixture gives a fresh, empty *database* per test, with a plain URL
+  ``postgresql://fieldlog_test:PASSWORD@127.0.0.1:PORT/DBNAME`` as a department would write it.
+
+``FIELDLOG_SKIP_PG=1`` skips the PostgreSQL tests explicitly (quick local runs); without it,
+missing binaries fail loudly: the tests never skip silently.
+
+The root ``tests/conftest.py`` registers this module as a plugin (``pytest_plugins``), so
+every test can ask for ``pg_server`` and ``pg_url``; a test using them is marked ``pg``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import glob
+import os
+import pwd
+import secrets
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+ROLE = "fieldlog_test"
+DATABASE = "fieldlog_test"
+SKIP_ENV = "FIELDLOG_SKIP_PG"
+_BIN_DIRS = ("/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin", "/usr/local/bin")
+
+
+class PostgresMissing(RuntimeError):
+    pass
+
+
+def skip_requested() -> bool:
+    return os.environ.get(SKIP_ENV, "") not in ("", "0")
+
+
+def find_bin_dir() -> Path:
+    """The folder holding ``initdb`` and ``pg_ctl`` (the newest Debian version first)."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(os.path.realpath(found)).parent
+    candidates: list[str] = []
+    for pattern in _BIN_DIRS:
+        candidates += sorted(glob.glob(pattern), key=_version_key, reverse=True)
+    for folder in candidates:
+        if os.access(Path(folder) / "initdb", os.X_OK) and os.access(
+            Path(folder) / "pg_ctl", os.X_OK
+        ):
+            return Path(os.path.realpath(Path(folder) / "initdb")).parent
+    raise PostgresMissing(
+        "PostgreSQL's server binaries (initdb, pg_ctl) are not installed, and the sync tests "
+        "run against a real server: run .ci/run (it installs them from Debian's packages: "
+        "apt-get install postgresql), or set FIELDLOG_SKIP_PG=1 to skip these tests."
+    )
+
+
+def _version_key(path: str) -> tuple[int, ...]:
+    parts = [p for p in Path(path).parts if p.replace(".", "").isdigit()]
+    return tuple(int(x) for x in parts[0].split(".")) if parts else (0,)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_as() -> tuple[int | None, int | None]:
+    """(uid, gid) to run the server as: ours, unless we are root."""
+    if os.geteuid() != 0:
+        return None, None
+    for name in ("postgres", "nobody"):
+        try:
+            pw = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return pw.pw_uid, pw.pw_gid
+    raise PostgresMissing(
+        "Running as root with no 'postgres' (or 'nobody') OS user to run PostgreSQL as: "
+        "install PostgreSQL from Debian's packages (apt-get install postgresql) or run the "
+        "tests as an ordinary user."
+    )
+
+
+@dataclass
+class PgServer:
+    """One running throwaway server."""
+
+    bin_dir: Path
+    root: Path
+    port: int
+    password: str
+    uid: int | None
+    gid: int | None
+    superuser: str = "postgres"
+    _proc_env: dict[str, str] = field(default_factory=dict)
+    _db_count: int = 0
+    _schema_count: int = 0
+    _admin: object = None  # a psycopg connection to the test database, as superuser
+    stopped: bool = False
+
+    # ---------------------------------------------------------------- lifecycle
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "sock"
+
+    def _cmd(self, *args: str, check: bool = True, timeout: float = 120) -> str:
+        proc = subprocess.run(
+            list(args),
+            capture_output=True,
+            text=True,
+            user=self.uid,
+            group=self.gid,
+            extra_groups=[] if self.uid is not None else None,
+            env=self._proc_env,
+            cwd=self.root,
+            timeout=timeout,
+        )
+        if check and proc.returncode != 0:
+            log = ""
+            logfile = self.root / "server.log"
+            if logfile.exists():
+                log = "\n--- server.log ---\n" + logfile.read_text(errors="replace")[-3000:]
+            raise RuntimeError(
+                f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}{log}"
+            )
+        return proc.stdout
+
+    @classmethod
+    def start(cls, *, fsync: bool = False) -> PgServer:
+        bin_dir = find_bin_dir()
+        uid, gid = _run_as()
+        root = Path(tempfile.mkdtemp(prefix="fieldlog-pg-"))
+        os.chmod(root, 0o700)
+        if uid is not None:
+            os.chown(root, uid, gid if gid is not None else -1)
+        env = {
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "TZ": "UTC",
+        }
+        server = cls(bin_dir, root, 0, secrets.token_hex(12), uid, gid, _proc_env=env)
+        try:
+            server._initdb()
+            server._launch(fsync=fsync)
+            server._bootstrap()
+        except BaseException:
+            server.stop()
+            raise
+        atexit.register(server.stop)
+        return server
+
+    def _initdb(self) -> None:
+        pwfile = self.root / "pw"
+        pwfile.write_text(self.password + "\n")
+        if self.uid is not None:
+            os.chown(pwfile, self.uid, self.gid if self.gid is not None else -1)
+        self._cmd(
+            str(self.bin_dir / "initdb"),
+            "-D", str(self.data),
+            "-U", self.superuser,
+            "--pwfile", str(pwfile),
+            "-E", "UTF8",
+            "--no-locale",
+            "--no-sync",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+        )  # fmt: skip
+        pwfile.unlink()
+        self.socket_dir.mkdir()
+        if self.uid is not None:
+            os.chown(self.socket_dir, self.uid, self.gid if self.gid is not None else -1)
+
+    def _launch(self, *, fsync: bool) -> None:
+        opts = [
+            f"-k {self.socket_dir}",
+            "-h 127.0.0.1",
+            "-c max_connections=60",
+            "-c shared_buffers=32MB",
+            "-c listen_addresses=127.0.0.1",
+        ]
+        if not fsync:
+            opts += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        last: Exception | None = None
+        for _ in range(5):  # a free port can be taken between finding and binding it
+            self.port = _free_port()
+            try:
+                self._cmd(
+                    str(self.bin_dir / "pg_ctl"),
+                    "-D", str(self.data),
+                    "-l", str(self.root / "server.log"),
+                    "-o", " ".join([*opts, f"-p {self.port}"]),
+                    "-w", "-t", "60",
+                    "start",
+                )  # fmt: skip
+                return
+            except RuntimeError as exc:
+                last = exc
+                time.sleep(0.2)
+        raise RuntimeError(f"PostgreSQL would not start: {last}")
+
+    def _bootstrap(self) -> None:
+        import psycopg
+        from psycopg import sql
+
+        with self.admin_connect("postgres") as conn:
+            conn.execute(
+                sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                    sql.Identifier(ROLE), sql.Literal(self.password)
+                )
+            )
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                    sql.Identifier(DATABASE), sql.Identifier(ROLE)
+                )
+            )
+        self._admin = psycopg.connect(**self._admin_params(DATABASE), autocommit=True)
+
+    def stop(self) -> None:
+        if self.stopped:
+            return
+        self.stopped = True
+        if self._admin is not None:
+            try:
+                self._admin.close()  # type: ignore[attr-defined]
+            except Exception:
+                pass
+        if (self.data / "postmaster.pid").exists():
+            try:
+                self._cmd(
+                    str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
+                    "-w", "stop", check=False, timeout=60,
+                )  # fmt: skip
+            except (OSError, subprocess.SubprocessError):
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # ---------------------------------------------------------------- connections
+    def _admin_params(self, dbname: str) -> dict[str, object]:
+        return {
+            "host": str(self.socket_dir),
+            "port": self.port,
+            "user": self.superuser,
+            "dbname": dbname,
+        }
+
+    def admin_connect(self, dbname: str = DATABASE):  # -> psycopg.Connection
+        """A superuser connection over the unix socket (autocommit)."""
+        import psycopg
+
+        return psycopg.connect(**self._admin_params(dbname), autocommit=True)
+
+    def url(self, dbname: str = DATABASE, *, user: str = ROLE, password: str | None = None,
+            schema: str | None = None) -> str:  # fmt: skip
+        pw = self.password if password is None else password
+        out = f"postgresql://{quote(user, safe='')}:{quote(pw, safe='')}@127.0.0.1:{self.port}"
+        out += f"/{dbname}"
+        if schema:
+            out += f"?options=-csearch_path%3D{schema}"
+        return out
+
+    def fresh_database(self) -> str:
+        """A new, empty database owned by the test role; returns its plain URL."""
+        from psycopg import sql
+
+        self._db_count += 1
+        name = f"t{os.getpid()}_{self._db_count}"
+        with self.admin_connect("postgres") as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE template0").format(
+                    sql.Identifier(name), sql.Identifier(ROLE)
+                )
+            )
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        from psycopg import sql
+
+        name = url.rsplit("/", 1)[1].split("?", 1)[0]
+        with self.admin_connect("postgres") as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+    def fresh_schema(self) -> str:
+        """A new, empty schema in the test database (the store's tables go there through the
+        URL's ``search_path``); returns the URL. About a millisecond."""
+        from psycopg import sql
+
+        self._schema_count += 1
+        name = f"s{self._schema_count}"
+        self._admin.execute(  # type: ignore[attr-defined]
+            sql.SQL("CREATE SCHEMA {} AUTHORIZATION {}").format(
+                sql.Identifier(name), sql.Identifier(ROLE)
+            )
+        )
+        return self.url(schema=name)
+
+    def execute(self, url: str, query: str, params: tuple | list = ()) -> list[tuple]:
+        """Run SQL as superuser in the database (and schema) a test URL names."""
+        import psycopg
+
+        dbname = url.rsplit("/", 1)[1].split("?", 1)[0]
+        options = {}
+        if "search_path%3D" in url:
+            options["options"] = f"-csearch_path={url.rsplit('%3D', 1)[1]}"
+        with psycopg.connect(**self._admin_params(dbname), **options, autocommit=True) as conn:
+            cur = conn.execute(query, params)  # type: ignore[arg-type]
+            return cur.fetchall() if cur.description else []
+
+
+_SERVER: PgServer | None = None
+
+
+def server() -> PgServer:
+    """The process's throwaway server, started on first use."""
+    global _SERVER
+    if skip_requested():
+        pytest.skip(f"{SKIP_ENV} is set: PostgreSQL tests skipped")
+    if _SERVER is None or _SERVER.stopped:
+        try:
+            _SERVER = PgServer.start()
+        except PostgresMissing as exc:
+            pytest.fail(str(exc), pytrace=False)
+    return _SERVER
+
+
+def fresh_pg_url() -> str:
+    """A fresh, empty PostgreSQL store URL (a new schema): cheap enough per hypothesis example."""
+    return server().fresh_schema()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    srv = server()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> Iterator[str]:
+    """A fresh, empty database per test (a plain ``postgresql://`` URL)."""
+    url = pg_server.fresh_database()
+    yield url
+    try:
+        pg_server.drop_database(url)
+    except Exception:
+        pass

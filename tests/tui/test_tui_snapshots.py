@@ -1,0 +1,108 @@
+"""Snapshots of each screen at 80x24 on fixed demo data and a fixed clock.
+
+Refresh only after looking at the new pictures: ``pytest tests/tui/test_tui_snapshots.py
+--snapshot-update``, then open the report pytest-textual-snapshot writes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from fieldlog import demo
+from fieldlog.app import make_app
+from fieldlog.db.store import Store
+
+pytestmark = pytest.mark.slow  # each snapshot builds a 300-contact demo log
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def snap_log(tmp_path, monkeypatch):
+    """300 demo contacts made on Wednesday 2026-11-25 at 10:00 in Chicago, seed 7."""
+    monkeypatch.setenv("FIELDLOG_NOW", "2026-11-25T10:00:00-06:00")
+    path = tmp_path / "snap.db"
+    with Store.open(path) as store:
+        store.set_officer("Ofc. Dana Ruiz", "4471")
+        demo.fill(store, 300, seed=7)
+    return path
+
+
+async def settled(pilot) -> None:
+    for _ in range(4):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    # A blinking cursor is drawn or not depending on how long the run took: a loaded
+    # CI machine caught it "off". A steady cursor makes the picture the same every time.
+    for widget in pilot.app.screen.query("Input, TextArea"):
+        widget.cursor_blink = False
+    await pilot.pause()
+
+
+def keys(*presses: str):
+    async def run_before(pilot) -> None:
+        await settled(pilot)
+        for key in presses:
+            await pilot.press(key)
+            await settled(pilot)
+
+    return run_before
+
+
+def test_dashboard(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys())
+
+
+def test_contact_list(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("l"))
+
+
+def test_contact_detail(snap_compare, snap_log):
+    assert snap_compare(
+        make_app(snap_log), terminal_size=SIZE, run_before=keys("l", "down", "down", "enter")
+    )
+
+
+def test_help(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("question_mark"))
+
+
+def test_new_contact_form(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("n"))
+
+
+def test_follow_ups(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("f"))
+
+
+def test_organizations(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("o"))
+
+
+def test_export_dialog(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("ctrl+e"))
+
+
+def test_dashboard_light_theme(snap_compare, snap_log):
+    app = make_app(snap_log)
+    app.theme = "textual-light"
+    assert snap_compare(app, terminal_size=SIZE, run_before=keys())
+
+
+def test_report(snap_compare, snap_log):
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys("R"))
+
+
+@pytest.fixture
+def snap_conflicts(tmp_path, monkeypatch):
+    """Two sync conflicts on the first contact of a 30-contact demo log (seed 7): the same
+    ids, officers, values and times on every run."""
+    from tests.lib.tui import build_conflicts
+
+    monkeypatch.setenv("FIELDLOG_NOW", "2026-11-25T10:00:00-06:00")
+    path, _ = build_conflicts(tmp_path, demo_contacts=30)
+    return path
+
+
+def test_conflicts(snap_compare, snap_conflicts):
+    assert snap_compare(make_app(snap_conflicts), terminal_size=SIZE, run_before=keys("C"))
