@@ -34,7 +34,7 @@ import sys
 if sys.argv.pop(1) == "off":
     import fieldlog.db.audit as audit
     audit.record = lambda *a, **k: 0           # _Tx.finish: the per-write entries
-    audit.append_inserted = lambda *a, **k: 0  # Store.insert_many: demo's bulk entries
+    audit.append_inserted = lambda *a, **k: 0  # Tx.insert_many: demo's bulk entries
 from fieldlog.cli import main
 sys.argv[0] = "fieldlog"
 main()

@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fieldlog import demo, sync  # noqa: E402
-from fieldlog.db.remote import open_remote  # noqa: E402
+from fieldlog.db.remotes.factory import open_remote
 from fieldlog.db.store import Store  # noqa: E402
 
 TABLES = ("organizations", "contacts", "concerns", "referrals")

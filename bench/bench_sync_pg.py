@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.pg import PgServer  # noqa: E402
+from tests.lib.pg import PgServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_sync import TABLES, make_log, timed_sync  # noqa: E402  (the same helpers)

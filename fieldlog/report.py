@@ -107,7 +107,7 @@ def build(
 
     contacts = [
         {"neighborhood": _label(r["neighborhood"]), "kind": r["kind"], "count": r["n"]}
-        for r in store.report_contacts(s, u)
+        for r in store.reports.contacts(s, u)
     ]
     hoods: dict[str, int] = {}
     kinds: dict[str, int] = {}
@@ -116,7 +116,7 @@ def build(
         kinds[r["kind"]] = kinds.get(r["kind"], 0) + r["count"]
 
     concerns: dict[str, dict[str, Any]] = {}
-    for r in store.report_concerns(s, u):
+    for r in store.reports.concerns(s, u):
         c = concerns.setdefault(
             r["category"],
             {"category": r["category"], "opened": 0, "resolved": 0, "still_open": 0,
@@ -132,7 +132,7 @@ def build(
     concern_rows = sorted(concerns.values(), key=lambda c: (-c["opened"], c["category"]))
 
     referrals: dict[str, dict[str, Any]] = {}
-    for r in store.report_referrals(s, u):
+    for r in store.reports.referrals(s, u):
         service = _label(r["service"])
         ref = referrals.setdefault(
             service,
@@ -143,12 +143,12 @@ def build(
         ref["status"][r["status"]] = ref["status"].get(r["status"], 0) + r["n"]
     referral_rows = sorted(referrals.values(), key=lambda r: (-r["count"], r["service"]))
 
-    overdue = store.report_overdue(today)
+    overdue = store.reports.overdue(today)
 
     def summary(group: str) -> list[dict[str, Any]]:
         return [
             {"group": _label(r["group"]), **{k: r[k] for k, _ in SUMMARY_COLUMNS}}
-            for r in store.report_summary(s, u, today, group)
+            for r in store.reports.summary(s, u, today, group)
         ]
 
     main = summary(by)

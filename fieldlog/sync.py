@@ -10,13 +10,12 @@ is :mod:`fieldlog.db.remotes`. This module never speaks SQL.
 from __future__ import annotations
 
 import os
-import time  # noqa: F401  TEMP-SHIM issue 9: a test patches "fieldlog.sync.time.time"
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from fieldlog.db.remote import Remote
+    from fieldlog.db.remotes.types import Remote
     from fieldlog.db.store import Store
 
 PAGE = 2000  # changes per remote round trip and per local transaction
@@ -59,10 +58,10 @@ def sync_with(
     """
     result = Result(label or remote.url)
     store_id = remote.store_id
-    result.new_device_id = store.sync_check_origin(store_id, remote, page)
-    pulled, pushed = store.sync_cursors(store_id)
+    result.new_device_id = store.sync.check_origin(store_id, remote, page)
+    pulled, pushed = store.sync.cursors(store_id)
     head = remote.head()
-    todo = max(head - pulled, 0) + store.outbox_count(pushed)
+    todo = max(head - pulled, 0) + store.sync.outbox_count(pushed)
     done = 0
     if progress:
         progress(done, todo)
@@ -72,7 +71,7 @@ def sync_with(
         batch = remote.pull(pulled, page)
         if not batch:
             break
-        applied, conflicts, _held = store.sync_apply(store_id, batch)
+        applied, conflicts, _held = store.sync.apply(store_id, batch)
         result.pulled += applied
         result.conflicts += conflicts
         pulled = batch[-1].seq
@@ -81,20 +80,20 @@ def sync_with(
             progress(done, todo)
     # Changes held back (a record that had not arrived, a clock ahead) get another chance
     # now that the whole page run is in.
-    result.held = store.sync_retry_held(store_id)
+    result.held = store.sync.retry_held(store_id)
     origin = store.device_id()
     while True:
-        out, last = store.outbox_page(pushed, page)
+        out, last = store.sync.outbox_page(pushed, page)
         if last is None:
             break
         remote.push(origin, out)
-        store.sync_set_pushed(store_id, last)
+        store.sync.set_pushed(store_id, last)
         result.pushed += len(out)
         done += len(out)
         pushed = last
         if progress:
             progress(min(done, todo), todo)
-    store.sync_done(store_id)
+    store.sync.done(store_id)
     return result
 
 
@@ -106,7 +105,7 @@ def run(
 ) -> list[Result]:
     """Sync with each ``(label, url)`` in turn; the first failure stops the run (what was
     committed before it stays committed)."""
-    from fieldlog.db.remote import open_remote
+    from fieldlog.db.remotes.factory import open_remote
 
     try:  # smaller pages: more, shorter transactions (tests kill a sync between them)
         page = max(1, int(os.environ.get("FIELDLOG_SYNC_PAGE", PAGE)))

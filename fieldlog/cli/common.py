@@ -138,8 +138,8 @@ def ask_passphrase(path: Path, new: bool, retry: bool) -> str | None:
 
 def run_tui(state: State) -> None:
     """Open the full-screen interface (Textual is imported here and nowhere else in the CLI)."""
-    from fieldlog.app import make_app
     from fieldlog.paths import resolve_db_path
+    from fieldlog.tui.app import make_app
 
     make_app(resolve_db_path(state.db)).run()
 
@@ -166,7 +166,7 @@ def _given(**kw: Any) -> dict[str, Any]:
 
 
 def _print_new(store: Store, table: str, rid: str, as_json: bool) -> None:
-    short = store.short_id(table, rid)
+    short = store.records.short_id(table, rid)
     if as_json:
         emit_json({"id": rid, "short_id": short})
     else:

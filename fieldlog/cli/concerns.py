@@ -37,7 +37,7 @@ def concern_add(
     values = {"category": category, "description": text}
     if priority:
         values["priority"] = priority
-    rid = store.add_concern(contact, **values)
+    rid = store.concerns.add(contact, **values)
     _print_new(store, "concerns", rid, as_json)
 
 
@@ -54,7 +54,7 @@ def concern_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List concerns, newest first."""
-    rows = store_of(ctx).list_concerns(status=status, category=category, hood=hood, limit=limit)
+    rows = store_of(ctx).concerns.list(status=status, category=category, hood=hood, limit=limit)
     if as_json:
         emit_json(rows)
         return
@@ -101,5 +101,5 @@ def concern_update(
         raise FieldlogError(
             "Nothing to change: give at least one option (see fieldlog concern update -h)."
         )
-    row = store_of(ctx).update_concern(concern_id, **values)
+    row = store_of(ctx).concerns.update(concern_id, **values)
     _print_updated(row, "concern", as_json)

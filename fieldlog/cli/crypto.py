@@ -145,7 +145,8 @@ def backup(
     as_json: JsonOpt = False,
 ) -> None:
     """Copy the log to PATH while it is in use (encrypted too if the log is)."""
-    from fieldlog.db.crypto import backup_log, stamp
+    from fieldlog.db.backup import backup_log
+    from fieldlog.db.logfile import stamp
 
     store = store_of(ctx)
     dest = dest.expanduser()
@@ -187,13 +188,9 @@ def restore(
     Refused while another fieldlog has the log open, and for a backup that is damaged, not a
     fieldlog log, or from a newer fieldlog.
     """
-    from fieldlog.db.crypto import (
-        finish_restore,
-        open_current,
-        remove_files,
-        reopen_info,
-        stage_restore,
-    )
+    from fieldlog.db.backup import finish_restore, open_current, stage_restore
+    from fieldlog.db.crypto import reopen_info
+    from fieldlog.db.logfile import remove_files
 
     log = log_path(ctx)
     staged = stage_restore(source.expanduser(), log, ask=ask_passphrase)

@@ -77,7 +77,7 @@ def demo(
     from fieldlog import demo as demo_mod
 
     store = store_of(ctx)
-    existing = store.count_contacts()
+    existing = store.contacts.count()
     if existing and if_empty:
         if as_json:
             emit_json({"contacts": 0, "skipped": True})
@@ -168,8 +168,8 @@ def add(
         agency, reason = models.split_pair("refer", r, "an agency before the colon")
         referrals.append({"agency": agency, "reason": reason or None})
     store = store_of(ctx)
-    cid = store.add_contact(values, concerns, referrals)
-    short = store.short_id("contacts", cid)
+    cid = store.contacts.add(values, concerns, referrals)
+    short = store.records.short_id("contacts", cid)
     if as_json:
         emit_json({"id": cid, "short_id": short})
     else:
@@ -189,7 +189,7 @@ def list_(
     as_json: JsonOpt = False,
 ) -> None:
     """List contacts, newest first."""
-    rows = store_of(ctx).list_contacts(
+    rows = store_of(ctx).contacts.list(
         since=since, until=until, hood=hood, officer=officer, tag=tag, kind=kind, limit=limit
     )
     if as_json:
@@ -221,7 +221,7 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a contact with its concerns and referrals."""
-    c = store_of(ctx).get_contact(contact_id)
+    c = store_of(ctx).contacts.get(contact_id)
     if as_json:
         emit_json(c)
         return
@@ -321,14 +321,14 @@ def edit(
         else:
             values["organization_id"] = None
     if tag is not None or add_tag or remove_tag:
-        current = store.get_contact(contact_id)["tags"]
+        current = store.contacts.get(contact_id)["tags"]
         tags = models.tag_list(tag) if tag is not None else list(current)
         tags += [t for t in models.tag_list(add_tag or []) if t not in tags]
         drop = set(models.tag_list(remove_tag or []))
         values["tags"] = [t for t in tags if t not in drop]
     if not values:
         raise FieldlogError("Nothing to change: give at least one option (see fieldlog edit -h).")
-    c = store.update_contact(contact_id, values)
+    c = store.contacts.update(contact_id, values)
     if as_json:
         emit_json(c)
     else:
@@ -343,7 +343,7 @@ def delete(
 ) -> None:
     """Delete a contact with its concerns and referrals (a tombstone that syncs)."""
     store = store_of(ctx)
-    c = store.get_contact(contact_id)
+    c = store.contacts.get(contact_id)
     if not yes:
         typer.confirm(
             f'Delete contact {c["short_id"]} "{c["summary"][:60]}" with '
@@ -351,7 +351,7 @@ def delete(
             abort=True,
             err=True,
         )
-    store.delete_contact(c["id"])
+    store.contacts.delete(c["id"])
     typer.echo(f"Deleted contact {c['short_id']}.")
 
 
@@ -363,7 +363,7 @@ def search(
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search over contacts, concerns, referrals and partners, best first."""
-    rows = store_of(ctx).search(query, limit=limit)
+    rows = store_of(ctx).search.hits(query, limit=limit)
     if as_json:
         emit_json(rows)
         return
@@ -381,7 +381,7 @@ def followups(
     as_json: JsonOpt = False,
 ) -> None:
     """Referrals and contacts whose follow-up is due or overdue, oldest first."""
-    rows = store_of(ctx).followups(until=until)
+    rows = store_of(ctx).followups.due(until=until)
     if as_json:
         emit_json(rows)
         return

@@ -87,7 +87,7 @@ def export_cmd(
         "category": category, "status": status, "tag": tag,
     }  # fmt: skip
     store = store_of(ctx)
-    store.export_check(name, filters)  # bad dates or words fail before any file is made
+    store.exports.check(name, filters)  # bad dates or words fail before any file is made
     result: dict[str, Any] = {"table": name, "out": "-" if to_stdout else out}
 
     with progress(quiet=as_json, counts=True) as bars:
@@ -108,7 +108,7 @@ def export_cmd(
             result["rows"] = counts
             result["out"] = str(dest)
         else:
-            total = store.export_count(name, filters) if bars.shown else None
+            total = store.exports.count(name, filters) if bars.shown else None
             redactor = export.Redactor.for_store(store) if redact else None
             kw: dict[str, Any] = {
                 "filters": filters, "excel": excel, "raw": raw, "redactor": redactor,

@@ -49,7 +49,7 @@ def org_add(
         services=services,
         notes=notes,
     )
-    rid = store.add_org(name=name, **values)
+    rid = store.orgs.add(name=name, **values)
     _print_new(store, "organizations", rid, as_json)
 
 
@@ -62,7 +62,7 @@ def org_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List partner organizations with their referral counts."""
-    rows = store_of(ctx).list_orgs(kind=kind, hood=hood, service=service)
+    rows = store_of(ctx).orgs.list(kind=kind, hood=hood, service=service)
     if as_json:
         emit_json(rows)
         return
@@ -91,7 +91,7 @@ def org_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show a partner organization."""
-    o = store_of(ctx).get_org(org)
+    o = store_of(ctx).orgs.get(org)
     if as_json:
         emit_json(o)
         return
@@ -158,7 +158,7 @@ def org_edit(
         raise FieldlogError(
             "Nothing to change: give at least one option (see fieldlog org edit -h)."
         )
-    o = store_of(ctx).update_org(org, **values)
+    o = store_of(ctx).orgs.update(org, **values)
     if as_json:
         emit_json(o)
     else:

@@ -43,7 +43,7 @@ def refer(
     """Record a referral made for a contact."""
     store = store_of(ctx)
     values = _given(reason=reason, service=service, follow_up_on=follow_up, concern=concern)
-    rid = store.add_referral(contact, agency, **values)
+    rid = store.referrals.add(contact, agency, **values)
     _print_new(store, "referrals", rid, as_json)
 
 
@@ -60,7 +60,7 @@ def referral_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List referrals, newest first."""
-    rows = store_of(ctx).list_referrals(
+    rows = store_of(ctx).referrals.list(
         status=status, service=service, organization=org, limit=limit
     )
     if as_json:
@@ -105,5 +105,5 @@ def referral_update(
         raise FieldlogError(
             "Nothing to change: give at least one option (see fieldlog referral update -h)."
         )
-    row = store_of(ctx).update_referral(referral_id, **values)
+    row = store_of(ctx).referrals.update(referral_id, **values)
     _print_updated(row, "referral", as_json)

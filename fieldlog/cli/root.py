@@ -61,7 +61,7 @@ def overview(store: Store) -> None:
     """What bare ``fieldlog`` shows (the TUI's dashboard will take this place)."""
     from fieldlog import render
 
-    n = store.count_contacts()
+    n = store.contacts.count()
     render.console.print(f"Log: {store.path}  ·  officer: {store.officer()}")
     if n == 0:
         render.console.print(
@@ -69,7 +69,7 @@ def overview(store: Store) -> None:
             "or fill a practice log with  fieldlog --db demo.db demo"
         )
         return
-    figures = store.dashboard()
+    figures = store.reports.dashboard()
     due, overdue = figures["followups_due"], figures["followups_overdue"]
     render.console.print(
         f"{n} contacts · {due + overdue} follow-ups due today ({overdue} overdue). "

@@ -1,6 +1,6 @@
 """`fieldlog sync`, `fieldlog remote ...` and `fieldlog conflicts ...`.
 
-The rules live in :mod:`fieldlog.sync`; the remotes in :mod:`fieldlog.db.remote`. This module
+The rules live in :mod:`fieldlog.sync`; the remotes in :mod:`fieldlog.db.remotes`. This module
 only parses, calls and prints. Rich is imported only to draw a progress bar on a terminal.
 ``app`` (``sync``) merges into the top level; the root adds ``remote_app`` and
 ``conflicts_app`` under their names.
@@ -30,7 +30,7 @@ class NoRemoteError(FieldlogError):
 
 
 def _targets(store: Any, remote: str | None) -> list[tuple[str, str]]:
-    configured = store.remotes()
+    configured = store.sync.remotes()
     if remote is None:
         if not configured:
             raise NoRemoteError(
@@ -58,7 +58,7 @@ def sync_cmd(
 ) -> None:
     """Sync with the department store: pull everyone's changes, push yours."""
     from fieldlog import sync
-    from fieldlog.db.remote import safe_url
+    from fieldlog.db.remotes.types import safe_url
 
     store = store_of(ctx)
     targets = _targets(store, remote)
@@ -90,7 +90,7 @@ def sync_cmd(
                 "laptop): it now has a new device id, so nothing it writes is lost.",
                 err=True,
             )
-    open_conflicts = store.conflict_count()
+    open_conflicts = store.conflicts.count()
     if open_conflicts:
         typer.echo(
             f"{open_conflicts} conflict{'s' if open_conflicts != 1 else ''} to review: "
@@ -105,8 +105,8 @@ def _ask_remote_passphrase(targets: list[tuple[str, str]]) -> None:
     import os
     from pathlib import Path
 
-    from fieldlog.db.remote import is_postgres
-    from fieldlog.db.remote_sqlite import REMOTE_PASSPHRASE_ENV, looks_encrypted
+    from fieldlog.db.remotes.sqlite import looks_encrypted
+    from fieldlog.db.remotes.types import REMOTE_PASSPHRASE_ENV, is_postgres
 
     if os.environ.get(REMOTE_PASSPHRASE_ENV) or not sys.stdin.isatty():
         return
@@ -126,7 +126,7 @@ def remote_add(
     url: Annotated[str, typer.Argument(help="A path to a SQLite file, or a postgresql:// URL.")],
 ) -> None:
     """Save a remote under a name (the path or URL is checked on the next sync)."""
-    from fieldlog.db.remote import is_postgres
+    from fieldlog.db.remotes.types import is_postgres
 
     store = store_of(ctx)
     if not is_postgres(url):
@@ -138,16 +138,16 @@ def remote_add(
         from pathlib import Path
 
         url = str(Path(url.removeprefix("sqlite://")).expanduser().absolute())
-    store.add_remote(name, url)
+    store.sync.add_remote(name, url)
     typer.echo(f"Added remote {name.strip().lower()}: fieldlog sync {name.strip().lower()}")
 
 
 @remote_app.command("list")
 def remote_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """The saved remotes (passwords hidden)."""
-    from fieldlog.db.remote import safe_url
+    from fieldlog.db.remotes.types import safe_url
 
-    remotes = store_of(ctx).remotes()
+    remotes = store_of(ctx).sync.remotes()
     if as_json:
         emit_json([{"name": n, "url": safe_url(u)} for n, u in remotes.items()])
         return
@@ -164,7 +164,7 @@ def remote_remove(
     ctx: typer.Context, name: Annotated[str, typer.Argument(help="The remote's name.")]
 ) -> None:
     """Forget a remote (nothing is deleted on it)."""
-    store_of(ctx).remove_remote(name)
+    store_of(ctx).sync.remove_remote(name)
     typer.echo(f"Removed remote {name.strip().lower()}.")
 
 
@@ -186,10 +186,10 @@ def conflicts_list(
     if ctx.invoked_subcommand is not None:
         return
     store = store_of(ctx)
-    rows = store.conflicts(all_=all_)
+    rows = store.conflicts.list(all_=all_)
     for r in rows:
         r["short_id"] = (
-            store.short_id(r["tbl"], r["row_id"]) if _exists(store, r) else r["row_id"][:10]
+            store.records.short_id(r["tbl"], r["row_id"]) if _exists(store, r) else r["row_id"][:10]
         )
     if as_json:
         emit_json(rows)
@@ -242,7 +242,7 @@ def conflicts_resolve(
         raise ValidationError(
             "id", f"'{cid}' is not a conflict number: fieldlog conflicts lists them (#N)."
         ) from None
-    c = store_of(ctx).resolve_conflict(number, keep)
+    c = store_of(ctx).conflicts.resolve(number, keep)
     if as_json:
         emit_json({"id": number, "kept": keep})
         return

@@ -150,7 +150,7 @@ def _cipher_connection_class() -> Any:
     global _cipher_factory
     if _cipher_factory is None:
 
-        class CipherConnection(_cipher_module().Connection):  # type: ignore[misc,name-defined]
+        class CipherConnection(_cipher_module().Connection):  # type: ignore[misc]
             """An SQLCipher connection that remembers its passphrase."""
 
             fieldlog_passphrase: str | None = None

@@ -213,20 +213,6 @@ def reopen_info(path: Path, passphrase: str | None) -> LogInfo:
             path=path,
             encrypted=store.encrypted,
             version=int(store.scalar("PRAGMA user_version")),
-            contacts=store.count_contacts(),
+            contacts=store.contacts.count(),
             passphrase=store.passphrase,
         )
-
-
-# TEMP-SHIM issue 9: names callers imported from here before backups, the file checks and
-# ram_dir moved out; import them from fieldlog.db.backup, .logfile and .scratch.
-from fieldlog.db.backup import (  # noqa: E402,F401  TEMP-SHIM issue 9
-    Staged,
-    backup_log,
-    finish_restore,
-    keep_path,
-    open_current,
-    stage_restore,
-)
-from fieldlog.db.logfile import SIDE_FILES, stamp  # noqa: E402,F401  TEMP-SHIM issue 9
-from fieldlog.db.scratch import ram_dir  # noqa: E402,F401  TEMP-SHIM issue 9

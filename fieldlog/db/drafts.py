@@ -46,7 +46,3 @@ class Drafts:
             r["key"].removeprefix(PREFIX)
             for r in self.store.query("SELECT key FROM meta WHERE key LIKE 'draft:%' ORDER BY key")
         ]
-
-    # TEMP-SHIM issue 9: the old ``store.drafts()`` (goes with fieldlog/db/_legacy.py)
-    def __call__(self, *a: Any, **k: Any) -> list[str]:
-        return self.names(*a, **k)

@@ -21,11 +21,15 @@ from fieldlog.errors import ValidationError
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
+# The formula prefixes (models.FORMULA_PREFIXES, the one copy) as an SQL list.
+_RISKY_SQL = ", ".join("'" + p.replace("'", "''") + "'" for p in models.FORMULA_PREFIXES)
+
 # Below this many rows an export runs in one process (a fork costs more than it saves).
 EXPORT_SPLIT_MIN_ROWS = 50_000
 TABLES = (*records.TABLES, "flat")  # "flat": one row per concern or referral, with its contact
 FILTERS = ("since", "until", "officer", "hood", "tag", "category", "status")
 _CONTACT_FILTERS = {"since", "until", "officer", "hood", "tag", "category"}
+# The SQL alias of each table in the export queries (the flat view and filters join on them).
 ALIAS = {"contacts": "c", "concerns": "k", "referrals": "r", "organizations": "o"}
 
 
@@ -150,7 +154,7 @@ def sql_csv_cell(x: str, *, raw: bool = False) -> str:
     quoted = f"replace({x}, '\"', '\"\"')"
     if raw:
         return f"CASE WHEN {need} THEN '\"' || {quoted} || '\"' ELSE ifnull({x}, '') END"
-    risky = f"substr({x}, 1, 1) IN ('=', '+', '-', '@', '\t', '\r')"
+    risky = f"substr({x}, 1, 1) IN ({_RISKY_SQL})"
     # Cheap comparisons first: only text from '\t' to '-' or from '=' to '@' can be risky.
     maybe = f"{x} < '.' OR ({x} >= '=' AND {x} < 'A')"
     return (

@@ -213,7 +213,3 @@ class Followups:
             r["overdue"] = r["follow_up_on"] < today
             r["short_id"] = self.store.records.short_id(records.by_noun(r["type"]).table, r["id"])
         return rows
-
-    # TEMP-SHIM issue 9: the old ``store.followups(...)`` (goes with fieldlog/db/_legacy.py)
-    def __call__(self, *a: Any, **k: Any) -> Rows:
-        return self.due(*a, **k)

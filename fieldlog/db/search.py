@@ -7,7 +7,7 @@ What an officer types becomes an FTS5 query that cannot be a syntax error
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fieldlog import records
 
@@ -75,7 +75,3 @@ class Search:
         for r in rows:
             r["short_id"] = self.store.records.short_id(records.by_noun(r["type"]).table, r["id"])
         return rows
-
-    # TEMP-SHIM issue 9: the old ``store.search(text)`` (goes with fieldlog/db/_legacy.py)
-    def __call__(self, *a: Any, **k: Any) -> Rows:
-        return self.hits(*a, **k)

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fieldlog import models
-from fieldlog.db._legacy import LegacyStoreAPI
 from fieldlog.db.connect import AskPassphrase, connect, db_error, explain, passphrase_of, use_wal
 from fieldlog.db.migrations import ensure_schema
 from fieldlog.db.tx import Tx
@@ -60,7 +59,7 @@ def _row(cur: sqlite3.Cursor, raw: tuple, lists: frozenset[str]) -> Row:
     return row
 
 
-class Store(LegacyStoreAPI):
+class Store:
     """A log file opened for use. ``Store.open(path)`` checks and migrates it."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path | str) -> None:
@@ -291,7 +290,6 @@ _LAZY = {
     "Row": "fieldlog.db.repos.base",
     "NO_DATE": "fieldlog.db.repos.base",
     "fts_query": "fieldlog.db.search",
-    "EXPORT_SPLIT_MIN_ROWS": "fieldlog.db.export_sql",  # TEMP-SHIM issue 9: tests patch it here
 }
 
 
@@ -300,8 +298,7 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         value = getattr(importlib.import_module(_LAZY[name]), name)
-        if name != "EXPORT_SPLIT_MIN_ROWS":  # (that one is read where it lives, unless patched)
-            globals()[name] = value
+        globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -302,10 +302,6 @@ class Conflicts:
             r["theirs"] = json.loads(r["theirs"]) if r["theirs"] is not None else None
         return rows
 
-    # TEMP-SHIM issue 9: the old ``store.conflicts(...)`` (goes with fieldlog/db/_legacy.py)
-    def __call__(self, *a: Any, **k: Any) -> Rows:
-        return self.list(*a, **k)
-
     def count(self) -> int:
         return int(
             self.store.scalar("SELECT count(*) FROM conflicts WHERE resolved_at IS NULL") or 0

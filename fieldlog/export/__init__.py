@@ -22,8 +22,6 @@ Callers import from here (``from fieldlog import export``); the modules are the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from fieldlog.export.columns import COLUMNS, CONTACT_COLUMNS, FLAT_COLUMNS, TABLES
 from fieldlog.export.files import atomic_text, export_all
 from fieldlog.export.lines import neutralise
@@ -63,18 +61,3 @@ __all__ = [
     "neutralise",
     "write_table",
 ]
-
-# TEMP-SHIM issue 9: local_iso and stored_utc are the tests' Python reference for the SQL's
-# local times, used by no code in fieldlog/, so they moved to tests/lib/export_helpers.py.
-# tests/cli/test_export.py still imports them from here until the lead rewrites that import.
-_MOVED_TO_TESTS = frozenset({"local_iso", "stored_utc"})
-
-
-def __getattr__(name: str) -> Any:  # TEMP-SHIM issue 9
-    if name in _MOVED_TO_TESTS:
-        try:
-            from tests.lib import export_helpers  # TEMP-SHIM issue 9 (only tests ask for these)
-        except ImportError as exc:  # outside the repository: as if the name never existed
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from exc
-        return getattr(export_helpers, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -60,7 +60,7 @@ def export_all(
     something (see docs/export.md). Returns the rows per table. One redaction key for all
     the files, so a person keeps one pseudonym across them."""
     filters = dict(filters or {})
-    store.export_check("all", filters)
+    store.exports.check("all", filters)
     redactor = Redactor.for_store(store) if redact else None
     counts: dict[str, int] = {}
 

@@ -1,9 +1,9 @@
 """Stored rows to CSV text at C speed: RFC 4180 quoting, formula neutralisation, local times.
 
-The store returns the cells as stored (:meth:`~fieldlog.db.store.Store.export_raw_rows`) and
+The store returns the cells as stored (:meth:`~fieldlog.db.export_sql.Exports.raw_rows`) and
 :class:`Lines` quotes, neutralises and converts times column by column, byte for byte what the
-SQL expressions of :meth:`~fieldlog.db.store.Store.export_rows` write (tests compare the two).
-The SQL stays the reference for the odd values (:meth:`Store.export_value`); this is the path
+SQL expressions of :meth:`~fieldlog.db.export_sql.Exports.rows` write (tests compare the two).
+The SQL stays the reference for the odd values (:meth:`Exports.value`); this is the path
 that makes an export of a million contacts take seconds, not minutes (bench/bench_export.py).
 """
 
@@ -50,8 +50,8 @@ def _offset_text(minutes: int) -> str:
 
 
 class Lines:
-    """Stored rows (from :meth:`Store.export_raw_rows`) to CSV text, byte for byte what the
-    SQL of :meth:`Store.export_rows` (``form="line"``) writes, a batch at a time.
+    """Stored rows (from :meth:`Exports.raw_rows`) to CSV text, byte for byte what the
+    SQL of :meth:`Exports.rows` (``form="line"``) writes, a batch at a time.
 
     The work goes column by column and mostly at C speed. A batch's lines are one
     ``"".join`` of a flat list of pieces (cells, and the commas and line ends of a row
@@ -75,7 +75,7 @@ class Lines:
             else "text"
             for c in columns
         ]
-        self.spans = store._tz_spans()
+        self.spans = store.exports.tz_spans()
         self.starts = [at for at, _ in self.spans]
         # The row template: constant pieces ("," and the line end) and a slot per text cell;
         # a time cell has four: ",YYYY-MM-DDTHH:" (local), "MM:", "SS[.mmm]", offset.
@@ -136,7 +136,7 @@ class Lines:
             s = _SEP.join(col)
         except TypeError:  # NULL is '', a value that is not text (a blob) SQLite's own text
             col = [
-                v if type(v) is str else "" if v is None else self.store.export_value("text", v)
+                v if type(v) is str else "" if v is None else self.store.exports.value("text", v)
                 for v in col
             ]
             s = _SEP.join(col)
@@ -179,14 +179,14 @@ class Lines:
             got = cache.get(v) if type(v) is str else "" if v is None else None
             if got is None:
                 if type(v) is not str:  # not text: SQLite's own conversion, not cached
-                    out.append(self._cell(self.store.export_value("list", v)))
+                    out.append(self._cell(self.store.exports.value("list", v)))
                     continue
                 if v in ("", "[]"):
                     got = ""
                 elif "\\" not in v and '","' not in v and len(v) >= 4:
                     got = self._cell(v[2:-2].replace('", "', ";"))
                 else:
-                    got = self._cell(self.store.export_value("list", v))
+                    got = self._cell(self.store.exports.value("list", v))
                 cache[v] = got
             out.append(got)
         return out
@@ -312,15 +312,15 @@ class Lines:
         return local.isoformat()[:13], _offset_text(minutes)
 
     def _time(self, v: object, ms: bool) -> str:
-        """One time cell, exactly as the SQL of :meth:`Store.sql_local_iso` converts it."""
+        """One time cell, exactly as the SQL of :meth:`Exports.sql_local_iso` converts it."""
         if v == "" or v is None:
             return ""
         if type(v) is not str or not _TIME.fullmatch(v) or not self._in_table(v):
-            return self.store.export_value("time_ms" if ms else "time", v)
+            return self.store.exports.value("time_ms" if ms else "time", v)
         try:
             dt = datetime.fromisoformat(v[:19])
         except ValueError:
-            return self.store.export_value("time_ms" if ms else "time", v)
+            return self.store.exports.value("time_ms" if ms else "time", v)
         minutes = self.spans[bisect.bisect_right(self.starts, v) - 1][1]
         local = dt + timedelta(minutes=minutes)
         frac = v[19:-1] if ms else ""

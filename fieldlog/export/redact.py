@@ -49,7 +49,7 @@ class Redactor:
 
     @classmethod
     def for_store(cls, store: Store) -> Redactor:
-        names, other = store.export_private_values()
+        names, other = store.exports.private_values()
         return cls(names, other)
 
     def _add(self, value: str, replacement: str) -> None:

@@ -71,7 +71,7 @@ def write_split(
                 mine = Lines(own, columns, raw=raw, eol=eol)
                 while (i := take(front=False)) is not None:
                     start, count = fh.tell(), 0
-                    for rows in own.export_raw_rows(table, columns, filters, strict=strict,
+                    for rows in own.exports.raw_rows(table, columns, filters, strict=strict,
                                                     batch=batch, rowids=chunks[i]):  # fmt: skip
                         fh.write(mine.batch(rows).encode(encoding, errors))
                         count += len(rows)
@@ -87,7 +87,7 @@ def write_split(
         n = 0
         try:
             while (i := take(front=True)) is not None:
-                for rows in store.export_raw_rows(table, columns, filters, strict=strict,
+                for rows in store.exports.raw_rows(table, columns, filters, strict=strict,
                                                   batch=batch, rowids=chunks[i]):  # fmt: skip
                     out.write(lines.batch(rows))
                     n += len(rows)

@@ -59,7 +59,7 @@ def write_table(
     n = 0
     batch = PROGRESS_EVERY if progress is not None else 5000
     chunks = (
-        store.export_rowid_chunks(table, EXPORT_CHUNKS)
+        store.exports.rowid_chunks(table, EXPORT_CHUNKS)
         if processes > 1 and redactor is None
         else None
     )
@@ -68,7 +68,7 @@ def write_table(
                         strict=strict, batch=batch, progress=progress)  # fmt: skip
     elif redactor is None:
         lines = Lines(store, columns, raw=raw, eol=eol)
-        for rows in store.export_raw_rows(table, columns, filters, strict=strict, batch=batch):
+        for rows in store.exports.raw_rows(table, columns, filters, strict=strict, batch=batch):
             out.write(lines.batch(rows))
             n += len(rows)
             if progress is not None:
@@ -78,7 +78,7 @@ def write_table(
         # The csv module writes CRLF; with a bare "\n" terminator, Python 3.11's writer
         # leaves a lone "\r" inside a cell unquoted, which breaks the row.
         writer = csv.writer(buf, lineterminator="\r\n")
-        for rows in store.export_rows(
+        for rows in store.exports.rows(
             table, columns, filters, form="cells", strict=strict, batch=batch
         ):
             redacted: list[str] = []

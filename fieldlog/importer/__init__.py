@@ -10,7 +10,7 @@ Two formats, told apart by the header (see docs/import.md):
   content so the same sheet imported twice adds nothing.
 
 Every row is checked before anything is written; the writing itself is one transaction in
-:meth:`Store.import_records`. This package never imports Typer, Rich or Textual.
+:meth:`Imports.write`. This package never imports Typer, Rich or Textual.
 
 The package: :mod:`~fieldlog.importer.read` (files, encodings, headers),
 :mod:`~fieldlog.importer.plan` (checking exported tables), :mod:`~fieldlog.importer.sheet`
@@ -114,7 +114,7 @@ def import_path(
     if progress is not None:
         progress(total_rows, total)
     if not dry_run and plan.writes:
-        store.import_records(
+        store.imports.write(
             plan.writes,
             progress=(lambda n: progress(total_rows + n, total)) if progress else None,
         )

@@ -117,7 +117,7 @@ def check_export_table(
     or updated when the file's ``updated_at`` is newer (export -> import is idempotent)."""
     header = sheet.header
     width = len(header)
-    present = store.import_present(
+    present = store.imports.present(
         table, [r[header.index("id")].strip().lower() for _, r in sheet.rows if len(r) == width]
     )
     # A child record (a concern, a referral) needs its parent in the log or in the files.
@@ -125,7 +125,7 @@ def check_export_table(
     parents_present: dict[str, tuple[str, bool]] = {}
     if parent is not None:
         parent_table, parent_column = parent
-        parents_present = store.import_present(
+        parents_present = store.imports.present(
             parent_table,
             [
                 r[header.index(parent_column)].strip().lower()
@@ -175,7 +175,7 @@ def _check_org_name(store: Store, plan: Plan, row: dict[str, Any]) -> None:
     key = row["name"].casefold()
     other = plan.planned_orgs.get(key)
     if other is None:
-        found = store.find_org(row["name"])
+        found = store.orgs.find(row["name"])
         other = found["id"] if found else None
     if other is not None and other != row["id"]:
         raise ValidationError(

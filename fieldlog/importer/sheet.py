@@ -38,7 +38,7 @@ def check_sheet(
     store: Store, sheet: Sheet, plan: Plan, single: bool, tick: Callable[[], None]
 ) -> None:
     """Check an officer sheet's lines into ``plan``: each line is one entry (a contact with
-    its concern and referral) through ``store.clean_contact_entry``, the rule every path of
+    its concern and referral) through ``store.entries.clean``, the rule every path of
     entry applies; a line already imported (same ids) is skipped."""
     cols = [norm_header(h) for h in sheet.header]
     width = len(cols)
@@ -83,9 +83,7 @@ def check_sheet(
                 referrals.append(
                     {"agency": get("referral agency"), "reason": get("referral reason") or None}
                 )
-            contact, clean_concerns, clean_refs = store.clean_contact_entry(
-                values, concerns, referrals
-            )
+            contact, clean_concerns, clean_refs = store.entries.clean(values, concerns, referrals)
         except FieldlogError as exc:
             plan.errors.append(f"{where}: {exc}")
             continue
@@ -97,7 +95,7 @@ def check_sheet(
         checked.append({t: entry[t] for t in records.in_sync_order() if t in entry})
 
     tables = list(checked[0]) if checked else []
-    present = {t: store.import_present(t, [e[t][0] for e in checked]) for t in tables}
+    present = {t: store.imports.present(t, [e[t][0] for e in checked]) for t in tables}
     for entry in checked:
         for table, (rec_id, recs) in entry.items():
             rtype = records.get(table)

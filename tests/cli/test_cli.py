@@ -328,7 +328,7 @@ def test_demo_fills_every_status(cli, store):
     # a second run asks first; --if-empty skips
     cli("demo", "--contacts", "10", input="n\n", code=1)
     cli("demo", "--contacts", "10", "--if-empty")
-    assert store.count_contacts() == 400
+    assert store.contacts.count() == 400
 
 
 def test_every_command_has_help(cli):

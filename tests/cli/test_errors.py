@@ -95,10 +95,10 @@ def test_ambiguous_prefix_lists_the_matches(cli, store):
     err = cli("show", common[:6], code=1).stderr
     assert "matches 3 contacts" in err and "type more characters" in err
     for full in ids:
-        assert store.short_id("contacts", full) in err
+        assert store.records.short_id("contacts", full) in err
     # any unique prefix of 6+ characters works, hyphens and case ignored
     for full in ids:
-        short = store.short_id("contacts", full)
+        short = store.records.short_id("contacts", full)
         assert cli.json("show", short.upper())["id"] == full
         assert cli.json("show", full[:8] + "-" + full[8:])["id"] == full
 

@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldlog import export
-from fieldlog.db.store import Store
-from fieldlog.export import COLUMNS, FORMULA_PREFIXES, local_iso, stored_utc
+from fieldlog.db import export_sql
+from fieldlog.export import COLUMNS, FORMULA_PREFIXES
+from tests.lib.export_helpers import local_iso, stored_utc
 
 
 def rows_of(text: str) -> list[dict[str, str]]:
@@ -35,24 +36,24 @@ def dump(store, table="contacts", **kw) -> str:
 @pytest.fixture
 def log(store):
     """A small log: two contacts, a partner, concerns and referrals."""
-    org = store.add_org(
+    org = store.orgs.add(
         name="Harbor Food Bank", kind="nonprofit", contact_person="Maria Ortega",
         phone="555-0199", email="maria@harborfood.org", address="12 Wharf Rd",
         neighborhood="Harbor", services=["food"],
     )  # fmt: skip
-    a = store.add_contact({
+    a = store.contacts.add({
         "summary": "Talked with Ana Díaz about speeding", "person_name": "Ana Díaz",
         "neighborhood": "Eastside", "location": "41 Elm St", "tags": ["traffic", "night"],
         "occurred_at": "2026-03-02 14:30", "notes": "Ana Díaz called 555-0123 later",
     })  # fmt: skip
-    b = store.add_contact({
+    b = store.contacts.add({
         "summary": "Block party planning", "neighborhood": "Harbor", "kind": "event",
         "occurred_at": "2026-07-10 09:00", "organization_id": org,
     })  # fmt: skip
-    k1 = store.add_concern(a, category="traffic", description="Cars speed; Ana Díaz worried")
-    store.add_concern(b, category="noise", description="Music late", status="resolved",
+    k1 = store.concerns.add(a, category="traffic", description="Cars speed; Ana Díaz worried")
+    store.concerns.add(b, category="noise", description="Music late", status="resolved",
                       resolution="Talked to the DJ")  # fmt: skip
-    store.add_referral(a, "Harbor Food Bank", service="food", reason="Needs groceries",
+    store.referrals.add(a, "Harbor Food Bank", service="food", reason="Needs groceries",
                        concern_id=k1)  # fmt: skip
     return {"org": org, "a": a, "b": b, "k1": k1}
 
@@ -88,7 +89,7 @@ def test_row_contents(store, log):
 
 
 def test_deleted_records_are_left_out(store, log):
-    store.delete_contact(log["a"])
+    store.contacts.delete(log["a"])
     assert [r["id"] for r in rows_of(dump(store))] == [log["b"]]
     assert all(r["contact_id"] == log["b"] for r in rows_of(dump(store, "flat")))
     assert rows_of(dump(store, "referrals")) == []
@@ -290,7 +291,7 @@ SECRETS = ("Ana Díaz", "ana díaz", "Maria Ortega", "555-0199", "555-0123",
 
 
 def test_redact_leaves_no_personal_data_anywhere(cli, store, log, tmp_path):
-    store.add_contact({"summary": "Saw ANA DÍAZ again at 12 Wharf Rd", "person_name": "ana díaz",
+    store.contacts.add({"summary": "Saw ANA DÍAZ again at 12 Wharf Rd", "person_name": "ana díaz",
                        "notes": "mail maria@harborfood.org"})  # fmt: skip
     cli("export", "all", "--redact", "--out", str(tmp_path / "out"))
     texts = {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "out").iterdir()}
@@ -386,7 +387,7 @@ def test_readonly_folder(cli, tmp_path, log):
 # ---------------------------------------------------------------- SQL == Python
 def sql_cell(value: str | None, raw: bool) -> str:
     con = sqlite3.connect(":memory:")
-    return con.execute(f"SELECT {Store.sql_csv_cell('?1', raw=raw)}", [value]).fetchone()[0]
+    return con.execute(f"SELECT {export_sql.sql_csv_cell('?1', raw=raw)}", [value]).fetchone()[0]
 
 
 def py_cell(value: str, raw: bool) -> str:
@@ -439,7 +440,9 @@ def test_sql_local_time_equals_python(monkeypatch, zone):
             dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000 + 7:03d}Z",
         ):
             ms = "." in text
-            got = con.execute(f"SELECT {Store.sql_local_iso('?1', ms=ms)}", [text]).fetchone()[0]
+            got = con.execute(f"SELECT {export_sql.sql_local_iso('?1', ms=ms)}", [text]).fetchone()[
+                0
+            ]
             assert got == local_iso(text), (zone, text)
             assert stored_utc(got) == text
 
@@ -461,14 +464,14 @@ def test_tui_wrapper_still_counts_and_filters(store, log):
 
 def test_two_process_export_writes_the_same_bytes(cli, store, monkeypatch, tmp_path):
     """The CLI splits a big table across two processes; the file must not change."""
-    import fieldlog.db.store as store_mod
+    import fieldlog.db.export_sql as store_mod
     from fieldlog import export
 
     cli("demo", "--contacts", "300")
     one, two = io.StringIO(newline=""), io.StringIO(newline="")
     n1 = export.write_table(store, "contacts", one, processes=2)  # too small: one process
     monkeypatch.setattr(store_mod, "EXPORT_SPLIT_MIN_ROWS", 10)
-    assert store.export_split_rowid("contacts") is not None
+    assert store.exports.split_rowid("contacts") is not None
     for table in ("contacts", "concerns", "referrals"):
         a, b = io.StringIO(newline=""), io.StringIO(newline="")
         na = export.write_table(store, table, a, processes=1, filters={"hood": "Eastside"})

@@ -115,7 +115,7 @@ def test_export_all_folder_or_zip_round_trips(cli, tmp_path, db_path, dest):
             assert [{k: v for k, v in r.items() if k not in strip} for r in s1.query(q)] == [
                 {k: v for k, v in r.items() if k not in strip} for r in s2.query(q)
             ], table
-        assert s2.get_contact(ids["c1"])["occurred_at"] == "2026-03-02T20:30:00Z"
+        assert s2.contacts.get(ids["c1"])["occurred_at"] == "2026-03-02T20:30:00Z"
 
 
 @pytest.mark.slow
@@ -370,7 +370,7 @@ def test_progress_is_reported_for_big_files(store, tmp_path):
     result = importer.import_path(store, path, progress=lambda d, t: calls.append((d, t)))
     assert (result.contacts, result.concerns) == (1500, 1500)
     assert calls[-1] == (3000, 3000) and len(calls) > 3
-    assert store.search("Loud 1499")  # the search index was filled in bulk
+    assert store.search.hits("Loud 1499")  # the search index was filled in bulk
 
 
 # ---------------------------------------------------------------------- fuzz

@@ -83,7 +83,7 @@ def modules_after(code: str) -> set[str]:
 
 def test_entry_module_imports_nothing_heavy():
     loaded = modules_after("import fieldlog.cli.entry")
-    for heavy in ("textual", "rich", "rich.progress", "sqlite_utils", "psycopg", "fieldlog.app"):
+    for heavy in ("textual", "rich", "rich.progress", "sqlite_utils", "psycopg", "fieldlog.tui"):
         assert heavy not in loaded, heavy
 
 

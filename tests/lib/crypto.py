@@ -30,10 +30,10 @@ HOLDER = """
 import sys, time
 from fieldlog.db.store import Store
 s = Store.open(sys.argv[1], passphrase=sys.argv[2] or None)
-s.count_contacts()
+s.contacts.count()
 print("open", flush=True)
 sys.stdin.readline()
-print(s.count_contacts(), flush=True)
+print(s.contacts.count(), flush=True)
 """
 
 

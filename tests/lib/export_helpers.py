@@ -1,5 +1,5 @@
 """The Python reference for the export's local times: what the SQL of
-``Store.sql_local_iso`` must write for a stored UTC time, and its inverse. No code in
+``Exports.sql_local_iso`` must write for a stored UTC time, and its inverse. No code in
 fieldlog/ needs them (the export converts times in SQL and in ``fieldlog.export.lines``), so
 they live with the tests that compare the two."""
 

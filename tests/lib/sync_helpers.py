@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fieldlog import sync
-from fieldlog.db.remote import open_remote
+from fieldlog.db.remotes.factory import open_remote
 from fieldlog.db.store import Store
 
 TABLES = ("contacts", "concerns", "referrals", "organizations")
@@ -43,7 +43,7 @@ def fresh_copy(url: str, tmp: Path, name: str = "fresh.db") -> Store:
 
 
 def shared_contact(a: Store, b: Store, url: str) -> str:
-    cid = a.add_contact(
+    cid = a.contacts.add(
         {"summary": "Met the pastor", "neighborhood": "Eastside"},
         concerns=[{"category": "youth", "description": "no lit court"}],
         referrals=[{"agency": "Parks Dept", "reason": "lights"}],

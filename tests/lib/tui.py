@@ -12,10 +12,10 @@ from rich.console import Console
 from textual.widgets import DataTable, Static
 
 from fieldlog import demo
-from fieldlog.app import FieldlogApp
-from fieldlog.db.remote import open_remote
+from fieldlog.db.remotes.factory import open_remote
 from fieldlog.db.store import Store
 from fieldlog.sync import sync_with
+from fieldlog.tui.app import FieldlogApp
 
 SIZE = (80, 24)
 
@@ -23,13 +23,13 @@ SIZE = (80, 24)
 def build_log(path, *extra: str) -> str:
     """One contact with a concern and a referral (returns its id), plus plain contacts."""
     with Store.open(path) as store:
-        cid = store.add_contact(
+        cid = store.contacts.add(
             {"summary": "Met Pastor Reyes about the youth league", "neighborhood": "Eastside"},
             [{"category": "noise", "description": "late music on 5th"}],
             [{"agency": "Parks", "reason": "court lighting"}],
         )
         for summary in extra:
-            store.add_contact({"summary": summary, "neighborhood": "Westside"})
+            store.contacts.add({"summary": summary, "neighborhood": "Westside"})
     return cid
 
 
@@ -71,16 +71,16 @@ def build_conflicts(folder: Path, *, demo_contacts: int = 0) -> tuple[Path, str]
         b.set_officer("Ofc. Ben Cho", "3310")
         if demo_contacts:
             demo.fill(a, demo_contacts, seed=7)
-            cid = sorted(r["id"] for r in a.list_contacts(limit=None))[0]
+            cid = sorted(r["id"] for r in a.contacts.list(limit=None))[0]
         else:
-            cid = a.add_contact({"summary": "Met the pastor", "tags": ["youth"]})
+            cid = a.contacts.add({"summary": "Met the pastor", "tags": ["youth"]})
         sync_with(a, remote)
         sync_with(b, remote)
-        a.update_contact(cid, {"summary": "Pastor asked for lights", "tags": ["lights"]})
+        a.contacts.update(cid, {"summary": "Pastor asked for lights", "tags": ["lights"]})
         time.sleep(0.01)  # B's edit is later by the clock: sync keeps it on B
-        b.update_contact(cid, {"summary": "Pastor wants a league", "tags": ["youth", "sports"]})
+        b.contacts.update(cid, {"summary": "Pastor wants a league", "tags": ["youth", "sports"]})
         sync_with(a, remote)
         sync_with(b, remote)
-        assert b.conflict_count() == 2
+        assert b.conflicts.count() == 2
     remote.close()
     return b_path, cid

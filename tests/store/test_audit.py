@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fieldlog.db import audit, migrations
+from fieldlog.db.audit import chain as audit_chain
 from fieldlog.db.connect import connect
 from fieldlog.db.store import Store
 
@@ -82,8 +83,8 @@ def test_meta_writes_are_not_audited(cli, db_path):
     cli("init", "--officer", "A")
     cli("init", "--officer", "B", "--badge", "42")
     with Store.open(db_path) as s:
-        s.save_draft("add", {"summary": "half typed"})
-        s.drop_draft("add")
+        s.drafts.save("add", {"summary": "half typed"})
+        s.drafts.drop("add")
     assert entries(db_path) == []
 
 
@@ -253,7 +254,7 @@ def test_writes_by_every_path_verify(cli, db_path, tmp_path):
 def test_sync_api_append(db_path):
     """What sync calls after applying a pulled change with its own SQL."""
     with Store.open(db_path) as s:
-        cid = s.add_contact({"summary": "Local"})
+        cid = s.contacts.add({"summary": "Local"})
         with s.write():
             s.conn.execute("UPDATE contacts SET summary = 'Pulled', hlc = 'z' WHERE id = ?", [cid])
             h = audit.append(
@@ -422,7 +423,7 @@ def test_row_state_is_the_canonical_json_of_both_parts(row):
     assert text == audit.canonical({"b": book, "f": fields})
     assert audit.row_hash(row) == audit.sha256(text)
     if "id" in row:  # the bulk path's version, from a query's tuples
-        assert audit._raw_texts(list(row))(tuple(row.values())) == (
+        assert audit_chain._raw_texts(list(row))(tuple(row.values())) == (
             row["id"],
             *audit.row_texts(row),
         )

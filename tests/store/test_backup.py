@@ -73,7 +73,7 @@ def test_backup_while_another_fieldlog_writes(db_path, tmp_path):
     """The online backup API: the log stays in use, the copy is consistent."""
     with Store.open(db_path) as store:
         for i in range(50):
-            store.add_contact({"summary": f"Visit {i}"})
+            store.contacts.add({"summary": f"Visit {i}"})
     other = hold_open(db_path)
     r = run_fieldlog("--db", str(db_path), "backup", str(tmp_path / "b.db"))
     assert r.returncode == 0, r.stderr
@@ -103,7 +103,7 @@ def test_restore_round_trip_keeps_the_replaced_log(cli, db_path, tmp_path, encry
     cli("add", "After the restore")
     with Store.open(db_path) as store:
         assert store.scalar("PRAGMA journal_mode") == "wal"
-        assert store.count_contacts() == 2
+        assert store.contacts.count() == 2
 
 
 def test_restore_into_a_new_place(cli, db_path, tmp_path):

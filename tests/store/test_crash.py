@@ -89,16 +89,16 @@ from fieldlog.db.store import Store
 s = Store.open(sys.argv[1])
 i = 0
 while True:
-    cid = s.add_contact(
+    cid = s.contacts.add(
         {"summary": f"Loop {i}"},
         [{"category": "noise", "description": "late music"}],
         [{"agency": "Parks", "reason": "lights"}],
     )
     print("add", cid)
-    s.update_contact(cid, {"summary": f"Loop {i} edited", "notes": "x" * (i % 50)})
+    s.contacts.update(cid, {"summary": f"Loop {i} edited", "notes": "x" * (i % 50)})
     print("edit", cid)
     if i % 3 == 0:
-        s.delete_contact(cid)
+        s.contacts.delete(cid)
         print("delete", cid)
     i += 1
 """

@@ -25,7 +25,7 @@ from fieldlog.db.connect import (
     connect,
     is_encrypted,
 )
-from fieldlog.db.crypto import ram_dir
+from fieldlog.db.scratch import ram_dir
 from fieldlog.db.store import Store
 from tests.lib.crypto import PASS, digest, files, hold_open, one_error_line, release
 from tests.lib.run import run_fieldlog
@@ -42,7 +42,7 @@ def keys(text: str) -> list[str]:
 def make_encrypted(path: Path, *summaries: str, name: str = NAME) -> list[str]:
     with Store.open(path, passphrase=PASS, encrypt=True) as store:
         return [
-            store.add_contact({"summary": s, "person_name": name, "neighborhood": "Eastside"})
+            store.contacts.add({"summary": s, "person_name": name, "neighborhood": "Eastside"})
             for s in summaries or ("Met at the bakery",)
         ]
 
@@ -61,8 +61,8 @@ def test_init_encrypt_creates_an_encrypted_log(cli, db_path, monkeypatch):
     with pytest.raises(PassphraseNeeded):
         Store.open(db_path)
     with Store.open(db_path, passphrase=PASS) as store:
-        assert store.encrypted and store.count_contacts() == 1
-        assert len(store.search("quackenbush")) == 1
+        assert store.encrypted and store.contacts.count() == 1
+        assert len(store.search.hits("quackenbush")) == 1
 
 
 def test_a_passphrase_in_the_environment_encrypts_a_new_log(cli, db_path, monkeypatch):
@@ -201,7 +201,7 @@ def _snapshot(store: Store) -> dict:
         "concerns": store.query("SELECT * FROM concerns ORDER BY id"),
         "meta": store.query("SELECT * FROM meta WHERE key != 'hlc' ORDER BY key"),
         "changes": store.query("SELECT * FROM changes ORDER BY seq"),
-        "search": [h["id"] for h in store.search("bakery")],
+        "search": [h["id"] for h in store.search.hits("bakery")],
         "version": store.scalar("PRAGMA user_version"),
     }
 
@@ -234,7 +234,7 @@ def test_encrypt_then_decrypt_keeps_every_row(cli, db_path, monkeypatch):
     monkeypatch.delenv("FIELDLOG_PASSPHRASE")
     with Store.open(db_path) as store:
         assert not store.encrypted
-        assert store.count_contacts() == 3
+        assert store.contacts.count() == 3
         assert store.scalar("PRAGMA journal_mode") == "wal"
     leftovers = [p.name for p in db_path.parent.iterdir() if p.name.startswith(".")]
     assert leftovers == []
@@ -287,7 +287,7 @@ def test_change_passphrase(cli, db_path, monkeypatch):
     with pytest.raises(WrongPassphrase):
         Store.open(db_path, passphrase=PASS)
     with Store.open(db_path, passphrase="a new one") as store:
-        assert store.count_contacts() == 1
+        assert store.contacts.count() == 1
         assert store.scalar("PRAGMA journal_mode") == "wal"
     monkeypatch.setenv("FIELDLOG_PASSPHRASE", "wrong")
     assert "does not open the log" in cli("passphrase", code=1).stderr
@@ -324,8 +324,8 @@ def test_no_plaintext_of_the_log_reaches_the_disk(tmp_path, monkeypatch):
     fl("restore", str(tmp_path / "backup.db"), "--yes")  # keeps a pre-restore copy
 
     store = Store.open(db, passphrase=PASS)
-    store.save_draft("new", {"summary": f"Unsaved note about {NAME}", "person_name": NAME})
-    store.add_contact({"summary": f"Open connection: {NAME}", "person_name": NAME})
+    store.drafts.save("new", {"summary": f"Unsaved note about {NAME}", "person_name": NAME})
+    store.contacts.add({"summary": f"Open connection: {NAME}", "person_name": NAME})
     # while open: the new pages sit in the -wal, not yet in the log
     assert Path(str(db) + "-wal").stat().st_size > 0
     _assert_no_secrets(tmp_path)
@@ -349,8 +349,8 @@ def test_no_plaintext_of_the_log_reaches_the_disk(tmp_path, monkeypatch):
     assert {"log.db", "backup.db", "old.db"} <= {p.name for p in written}
     # and the name is really in there: the same files decrypted show it
     with Store.open(db, passphrase=PASS) as s:
-        assert s.load_draft("new")["person_name"] == NAME
-        assert len(s.search("quackenbush")) >= 2
+        assert s.drafts.load("new")["person_name"] == NAME
+        assert len(s.search.hits("quackenbush")) >= 2
 
 
 def _assert_no_secrets(folder: Path) -> list[Path]:
@@ -365,12 +365,12 @@ def _assert_no_secrets(folder: Path) -> list[Path]:
 def test_export_of_an_encrypted_log_in_two_processes(cli, db_path, monkeypatch, tmp_path):
     """export forks a second process for a big table: it opens the log with the same key,
     and its temporary half-file goes to a memory-backed folder."""
-    from fieldlog.db import store as store_mod
+    from fieldlog.db import export_sql as store_mod
 
     monkeypatch.setattr(store_mod, "EXPORT_SPLIT_MIN_ROWS", 10)
     with Store.open(db_path, passphrase=PASS, encrypt=True) as store:
         for i in range(40):
-            store.add_contact({"summary": f"Visit {i}", "person_name": NAME})
+            store.contacts.add({"summary": f"Visit {i}", "person_name": NAME})
         scratch = store.scratch_dir()
     used: list[str | None] = []
     real = tempfile.TemporaryDirectory
@@ -399,7 +399,7 @@ def test_plain_log_keeps_the_system_temp_folder(store):
 # ---------------------------------------------------------------------- TUI
 def _tui_log(path: Path) -> None:
     with Store.open(path, passphrase=PASS, encrypt=True) as store:
-        store.add_contact({"summary": "Met at the bakery", "neighborhood": "Eastside"})
+        store.contacts.add({"summary": "Met at the bakery", "neighborhood": "Eastside"})
 
 
 async def _wait_for(pilot, test, seconds: float = 5.0) -> None:
@@ -413,15 +413,17 @@ async def _wait_for(pilot, test, seconds: float = 5.0) -> None:
 def test_tui_login_then_idle_lock(db_path, monkeypatch):
     from textual.widgets import Input, Static
 
-    from fieldlog.app import make_app
-    from fieldlog.screens.dashboard import DashboardScreen
-    from fieldlog.screens.login import LoginScreen
+    from fieldlog.tui.app import make_app
+    from fieldlog.tui.screens.dashboard import DashboardScreen
+    from fieldlog.tui.screens.login import LoginScreen
 
     _tui_log(db_path)
     monkeypatch.delenv("FIELDLOG_PASSPHRASE", raising=False)
 
     async def flow():
-        app = make_app(db_path, lock_minutes=0.02)  # 1.2 s
+        app = make_app(db_path, lock_minutes=1)
+        now = [0.0]
+        app.locker.clock = lambda: now[0]  # a fake clock: no real timer to wait for
         async with app.run_test(size=(80, 24)) as pilot:
             await pilot.pause()
             assert isinstance(app.screen, LoginScreen)
@@ -437,6 +439,9 @@ def test_tui_login_then_idle_lock(db_path, monkeypatch):
             await _wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
             assert app.store.encrypted and not app.locker.locked
             # quiet for longer than the lock time: the lock screen covers the app
+            app.locker.touch()
+            now[0] += 61
+            app.locker.check()
             await _wait_for(pilot, lambda: app.locker.locked, seconds=5)
             assert isinstance(app.screen, LoginScreen) and app.screen.relock
             await pilot.press("l")  # no navigation under the lock
@@ -455,8 +460,8 @@ def test_tui_login_then_idle_lock(db_path, monkeypatch):
 
 @pytest.mark.slow
 def test_tui_with_the_passphrase_set_opens_at_once_and_plain_logs_never_lock(db_path, tmp_path):
-    from fieldlog.app import make_app
-    from fieldlog.screens.dashboard import DashboardScreen
+    from fieldlog.tui.app import make_app
+    from fieldlog.tui.screens.dashboard import DashboardScreen
 
     _tui_log(db_path)
     plain = tmp_path / "plain.db"
@@ -478,7 +483,7 @@ def test_tui_with_the_passphrase_set_opens_at_once_and_plain_logs_never_lock(db_
 
 
 def test_lock_minutes_setting(monkeypatch):
-    from fieldlog.screens.login import lock_minutes
+    from fieldlog.tui.screens.login import lock_minutes
 
     monkeypatch.delenv("FIELDLOG_LOCK_MINUTES", raising=False)
     assert lock_minutes() == 15

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from fieldlog import cli_audit
+from fieldlog.cli import audit as cli_audit
 from fieldlog.db import retention
 from tests.lib.snapshot import snapshot
 
@@ -30,7 +30,7 @@ def aged(cli, db_path, monkeypatch):
 
     monkeypatch.setenv("FIELDLOG_NOW", "2021-04-01T10:00:00-06:00")
     with Store.open(db_path) as s:
-        org = s.find_org("Defunct Club")["id"]
+        org = s.orgs.find("Defunct Club")["id"]
         with s.write() as tx:
             tx.tombstone("organizations", org)
     monkeypatch.setenv("FIELDLOG_NOW", "2026-06-01T10:00:00-06:00")

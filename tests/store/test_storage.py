@@ -64,7 +64,7 @@ def test_old_version_upgrades_after_a_backup(tmp_path):
     conn.close()
     store = Store.open(path)
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST
-    assert [h["id"][:6] for h in store.search("lantern")] == ["0190aa"]
+    assert [h["id"][:6] for h in store.search.hits("lantern")] == ["0190aa"]
     store.close()
     backups = list(tmp_path.glob("old.db.v1-*.bak"))
     assert len(backups) == 1
@@ -124,16 +124,16 @@ def test_search_index_follows_edit_and_delete(cli, store):
         "--refer",
         "Parks:permit for lanterns",
     )
-    assert {h["type"] for h in store.search("lantern")} == {"contact", "referral"}
+    assert {h["type"] for h in store.search.hits("lantern")} == {"contact", "referral"}
     cli("edit", cid, "--summary", "Harvest walk with residents")
-    assert {h["type"] for h in store.search("lantern")} == {"referral"}
-    assert [h["type"] for h in store.search("harvest")] == ["contact"]
+    assert {h["type"] for h in store.search.hits("lantern")} == {"referral"}
+    assert [h["type"] for h in store.search.hits("harvest")] == ["contact"]
     kid = cli.json("show", cid)["concerns"][0]["id"]
     cli("concern", "update", kid, "--description", "fireworks late")
-    assert store.search("drumming") == [] and store.search("fireworks")
+    assert store.search.hits("drumming") == [] and store.search.hits("fireworks")
     cli("delete", cid, "--yes")
     for word in ("harvest", "lantern", "fireworks"):
-        assert store.search(word) == [], word
+        assert store.search.hits(word) == [], word
     for t in ("contacts", "concerns", "referrals", "organizations"):
         store.conn.execute(f"INSERT INTO {t}_fts({t}_fts) VALUES ('integrity-check')")
 
@@ -239,7 +239,7 @@ def test_dashboard_counts(cli, store, monkeypatch):
     cli("add", "Last week", "--at", "2026-11-20", "--follow-up", "2026-11-01")
     k = cli.json("concern", "list", "--category", "youth")[0]["id"]
     cli("concern", "update", k, "--status", "resolved")
-    d = store.dashboard()
+    d = store.reports.dashboard()
     assert (d["contacts_today"], d["contacts_week"], d["contacts_total"]) == (1, 2, 3)
     assert d["open_concerns"] == {"noise": 1}
     assert d["referrals"] == {"made": 1}
@@ -251,7 +251,7 @@ def test_demo_reports_progress_to_the_end(store):
 
     seen = []
     counts = demo.fill(store, 120, batch=50, progress=lambda n, total: seen.append((n, total)))
-    assert counts["contacts"] == 120 and store.count_contacts() == 120
+    assert counts["contacts"] == 120 and store.contacts.count() == 120
     assert [n for n, _ in seen] == [50, 100, 120, 150] and {t for _, t in seen} == {150}
     # the search index was rebuilt for the bulk rows and the triggers are back
     triggers = {
@@ -259,18 +259,18 @@ def test_demo_reports_progress_to_the_end(store):
     }
     assert {"contacts_ai", "concerns_ai", "referrals_ai", "organizations_ai"} <= triggers
     store.conn.execute("INSERT INTO contacts_fts(contacts_fts) VALUES ('integrity-check')")
-    assert store.search("walk") or store.search("visited") or store.search("call")
+    assert store.search.hits("walk") or store.search.hits("visited") or store.search.hits("call")
 
 
 def test_drafts_live_in_the_log(store, db_path):
-    assert store.load_draft("contact") is None
-    store.save_draft("contact", {"summary": "half typed", "concerns": [["noise", "x"]]})
+    assert store.drafts.load("contact") is None
+    store.drafts.save("contact", {"summary": "half typed", "concerns": [["noise", "x"]]})
     with Store.open(db_path) as other:  # as after a crash: a new process sees it
-        d = other.load_draft("contact")
+        d = other.drafts.load("contact")
         assert d["summary"] == "half typed" and d["concerns"] == [["noise", "x"]]
-        assert d["saved_at"] and other.drafts() == ["contact"]
-    store.drop_draft("contact")
-    assert store.load_draft("contact") is None and store.drafts() == []
+        assert d["saved_at"] and other.drafts.names() == ["contact"]
+    store.drafts.drop("contact")
+    assert store.drafts.load("contact") is None and store.drafts.names() == []
     assert store.scalar("SELECT count(*) FROM changes") == 0  # drafts never sync
 
 
@@ -279,17 +279,17 @@ def test_suggestions_most_used_first(cli, store):
     cli("add", "a", "--hood", "Eastside", "--tag", "walk", "--refer", "Parks:x")
     cli("add", "b", "--hood", "Eastside", "--tag", "walk", "--tag", "night")
     cli("add", "c", "--hood", "Riverside")
-    assert store.suggestions("neighborhood") == ["Eastside", "Riverside"]
-    assert store.suggestions("tag") == ["walk", "night"]
-    assert store.suggestions("organization") == ["Harbor Food Bank"]
-    assert store.suggestions("agency") == ["Parks", "Harbor Food Bank"]
+    assert store.records.suggestions("neighborhood") == ["Eastside", "Riverside"]
+    assert store.records.suggestions("tag") == ["walk", "night"]
+    assert store.records.suggestions("organization") == ["Harbor Food Bank"]
+    assert store.records.suggestions("agency") == ["Parks", "Harbor Food Bank"]
 
 
 def test_iter_rows_reads_in_batches(cli, store):
     for i in range(5):
         cli("add", f"c{i}")
     cli("delete", cli.json("list")[0]["id"], "--yes")
-    rows = list(store.iter_rows("contacts", batch=2))
+    rows = list(store.records.iter_rows("contacts", batch=2))
     assert len(rows) == 4 and [r["id"] for r in rows] == sorted(r["id"] for r in rows)
 
 

@@ -24,8 +24,10 @@ from hypothesis import strategies as st
 
 from fieldlog import sync
 from fieldlog.db import audit
-from fieldlog.db.remote import OutChange, SyncError, open_remote
+from fieldlog.db.remotes.factory import open_remote
+from fieldlog.db.remotes.types import OutChange, SyncError
 from fieldlog.db.store import Store
+from fieldlog.db.synclog import SyncLog
 from fieldlog.errors import ValidationError
 from tests.lib.run import RUN_COUNTS, run_fieldlog
 from tests.lib.sync_helpers import content, do_sync, fresh_copy, shared_contact
@@ -37,40 +39,40 @@ from tests.lib.sync_helpers import content, do_sync, fresh_copy, shared_contact
 def test_records_travel_with_their_officer(pair, any_url, tmp_path):
     a, b = pair
     cid = shared_contact(a, b, any_url)
-    got = b.get_contact(cid)
+    got = b.contacts.get(cid)
     assert got["summary"] == "Met the pastor"
     assert got["officer"] == "Dana Ruiz"
-    assert len(b.list_concerns()) == 1 and len(b.list_referrals()) == 1
+    assert len(b.concerns.list()) == 1 and len(b.referrals.list()) == 1
     assert content(a) == content(b) == content(fresh_copy(any_url, tmp_path))
 
 
 def test_different_fields_both_survive(pair, any_url):
     a, b = pair
     cid = shared_contact(a, b, any_url)
-    a.update_contact(cid, {"summary": "Met Pastor Reyes"})
-    b.update_contact(cid, {"neighborhood": "Westside"})
+    a.contacts.update(cid, {"summary": "Met Pastor Reyes"})
+    b.contacts.update(cid, {"neighborhood": "Westside"})
     r_a = do_sync(a, any_url)
     r_b = do_sync(b, any_url)
     do_sync(a, any_url)
     assert r_a.conflicts == r_b.conflicts == 0
     for s in (a, b):
-        got = s.get_contact(cid)
+        got = s.contacts.get(cid)
         assert (got["summary"], got["neighborhood"]) == ("Met Pastor Reyes", "Westside")
-    assert a.conflicts() == b.conflicts() == []
+    assert a.conflicts.list() == b.conflicts.list() == []
 
 
 def test_same_field_keeps_the_loser_as_a_conflict(pair, any_url, cli, tmp_path):
     a, b = pair
     cid = shared_contact(a, b, any_url)
-    a.update_contact(cid, {"summary": "A's words"})
+    a.contacts.update(cid, {"summary": "A's words"})
     time.sleep(0.005)
-    b.update_contact(cid, {"summary": "B's words"})
+    b.contacts.update(cid, {"summary": "B's words"})
     do_sync(a, any_url)
     result = do_sync(b, any_url)
     do_sync(a, any_url)
     assert result.conflicts == 1
-    assert a.get_contact(cid)["summary"] == b.get_contact(cid)["summary"] == "B's words"
-    (c,) = b.conflicts()
+    assert a.contacts.get(cid)["summary"] == b.contacts.get(cid)["summary"] == "B's words"
+    (c,) = b.conflicts.list()
     assert (c["field"], c["mine"], c["theirs"], c["kept"]) == (
         "summary",
         "B's words",
@@ -87,7 +89,7 @@ def test_same_field_keeps_the_loser_as_a_conflict(pair, any_url, cli, tmp_path):
     b2 = Store.open(db)
     do_sync(b2, any_url)
     do_sync(a, any_url)
-    assert a.get_contact(cid)["summary"] == b2.get_contact(cid)["summary"] == "A's words"
+    assert a.contacts.get(cid)["summary"] == b2.contacts.get(cid)["summary"] == "A's words"
     assert content(a) == content(b2)
     b2.close()
 
@@ -95,44 +97,44 @@ def test_same_field_keeps_the_loser_as_a_conflict(pair, any_url, cli, tmp_path):
 def test_conflict_resolved_with_a_typed_value(pair, any_url):
     a, b = pair
     cid = shared_contact(a, b, any_url)
-    a.update_contact(cid, {"notes": "from A"})
-    b.update_contact(cid, {"notes": "from B"})
+    a.contacts.update(cid, {"notes": "from A"})
+    b.contacts.update(cid, {"notes": "from B"})
     do_sync(a, any_url)
     do_sync(b, any_url)
-    (c,) = b.conflicts()
-    b.resolve_conflict(c["id"], "both: A and B agree")
+    (c,) = b.conflicts.list()
+    b.conflicts.resolve(c["id"], "both: A and B agree")
     do_sync(b, any_url)
     do_sync(a, any_url)
-    assert a.get_contact(cid)["notes"] == "both: A and B agree"
+    assert a.contacts.get(cid)["notes"] == "both: A and B agree"
 
 
 def test_delete_beats_an_edit_and_the_officer_is_told(pair, any_url):
     a, b = pair
     cid = shared_contact(a, b, any_url)
-    a.delete_contact(cid)
-    b.update_contact(cid, {"summary": "edited after the delete elsewhere"})
+    a.contacts.delete(cid)
+    b.contacts.update(cid, {"summary": "edited after the delete elsewhere"})
     do_sync(a, any_url)
     result = do_sync(b, any_url)
     do_sync(a, any_url)
     assert result.conflicts == 1
-    (c,) = b.conflicts()
+    (c,) = b.conflicts.list()
     assert c["field"] == "deleted" and c["kept"] == "theirs"
     for s in (a, b):
-        assert s.list_contacts() == []
+        assert s.contacts.list() == []
     assert content(a) == content(b)
 
 
 def test_edit_pushed_first_then_a_pending_delete(pair, any_url):
     a, b = pair
     cid = shared_contact(a, b, any_url)
-    b.update_contact(cid, {"summary": "B edits"})
+    b.contacts.update(cid, {"summary": "B edits"})
     do_sync(b, any_url)
-    a.delete_contact(cid)
+    a.contacts.delete(cid)
     result = do_sync(a, any_url)
     do_sync(b, any_url)
     assert result.conflicts == 1
-    assert a.conflicts()[0]["kept"] == "mine"
-    assert a.list_contacts() == [] and b.list_contacts() == []
+    assert a.conflicts.list()[0]["kept"] == "mine"
+    assert a.contacts.list() == [] and b.contacts.list() == []
     assert content(a) == content(b)
 
 
@@ -150,8 +152,8 @@ def test_interrupted_push_resumes_without_duplicates(pair, any_url, monkeypatch,
     """The remote commits, then the laptop dies before it moves its cursor."""
     a, b = pair
     for n in range(30):
-        a.add_contact({"summary": f"contact {n}"})
-    real = Store.sync_set_pushed
+        a.contacts.add({"summary": f"contact {n}"})
+    real = SyncLog.set_pushed
     calls = {"n": 0}
 
     def dies_after_commit(self, store_id, seq):
@@ -160,17 +162,17 @@ def test_interrupted_push_resumes_without_duplicates(pair, any_url, monkeypatch,
             raise SyncError("network dropped")
         return real(self, store_id, seq)
 
-    monkeypatch.setattr(Store, "sync_set_pushed", dies_after_commit)
+    monkeypatch.setattr(SyncLog, "set_pushed", dies_after_commit)
     with pytest.raises(SyncError):
         do_sync(a, any_url, page=10)
-    monkeypatch.setattr(Store, "sync_set_pushed", real)
+    monkeypatch.setattr(SyncLog, "set_pushed", real)
     r = do_sync(a, any_url, page=10)
     assert not r.new_device_id  # its own unacknowledged push, not a copy
     remote = open_remote(any_url)
     rows = remote.pull(0, 10_000)
     assert len(rows) == 30 and len({(c.origin, c.origin_seq) for c in rows}) == 30
     do_sync(b, any_url)
-    assert len(b.list_contacts(limit=100)) == 30
+    assert len(b.contacts.list(limit=100)) == 30
     assert content(a) == content(b) == content(fresh_copy(any_url, tmp_path))
 
 
@@ -209,20 +211,20 @@ class Faulty:
 
 def test_a_copied_log_gets_a_new_device_id(pair, any_url, tmp_path):
     a, b = pair
-    a.add_contact({"summary": "before the copy"})
+    a.contacts.add({"summary": "before the copy"})
     do_sync(a, any_url)
     target = sqlite3.connect(tmp_path / "copy.db")  # a restored backup / a cloned laptop
     a.conn.backup(target)
     target.close()
     copy = Store.open(tmp_path / "copy.db")
-    a.add_contact({"summary": "on the original"})
-    copy.add_contact({"summary": "on the copy"})
+    a.contacts.add({"summary": "on the original"})
+    copy.contacts.add({"summary": "on the copy"})
     do_sync(a, any_url)
     r = do_sync(copy, any_url)
     assert r.new_device_id
     do_sync(a, any_url)
     do_sync(b, any_url)
-    summaries = sorted(c["summary"] for c in b.list_contacts())
+    summaries = sorted(c["summary"] for c in b.contacts.list())
     assert summaries == ["before the copy", "on the copy", "on the original"]
     assert content(a) == content(b) == content(copy)
     copy.close()
@@ -230,8 +232,8 @@ def test_a_copied_log_gets_a_new_device_id(pair, any_url, tmp_path):
 
 def test_referral_before_its_partner_still_applies(pair, any_url):
     a, b = pair
-    oid = a.add_org(name="Hope Food Bank", kind="nonprofit")
-    cid = a.add_contact({"summary": "needs food"}, referrals=[{"agency": "Hope Food Bank"}])
+    oid = a.orgs.add(name="Hope Food Bank", kind="nonprofit")
+    cid = a.contacts.add({"summary": "needs food"}, referrals=[{"agency": "Hope Food Bank"}])
     do_sync(a, any_url)
     remote = open_remote(any_url)
     changes = remote.pull(0, 100)
@@ -239,10 +241,10 @@ def test_referral_before_its_partner_still_applies(pair, any_url):
     changes.sort(key=lambda c: order.get(c.tbl, 3))  # the partner arrives last
     store_id = remote.store_id
     for c in changes:
-        b.sync_apply(store_id, [c])
-    (ref,) = b.list_referrals()
+        b.sync.apply(store_id, [c])
+    (ref,) = b.referrals.list()
     assert ref["organization_id"] == oid and ref["contact_id"] == cid
-    assert b.get_org(oid)["name"] == "Hope Food Bank"
+    assert b.orgs.get(oid)["name"] == "Hope Food Bank"
 
 
 def test_a_clock_far_ahead_is_held_until_its_time(pair, any_url, monkeypatch):
@@ -251,17 +253,17 @@ def test_a_clock_far_ahead_is_held_until_its_time(pair, any_url, monkeypatch):
     future = time.time() + 3 * 86400
     real_time = time.time
     monkeypatch.setattr("fieldlog.clock.time.time", lambda: future)
-    a.update_contact(cid, {"summary": "written with the clock 3 days ahead"})
+    a.contacts.update(cid, {"summary": "written with the clock 3 days ahead"})
     monkeypatch.setattr("fieldlog.clock.time.time", real_time)
     do_sync(a, any_url)
     r = do_sync(b, any_url)
     assert r.held == 1 and r.pulled == 0
-    assert b.get_contact(cid)["summary"] == "Met the pastor"
-    b.update_contact(cid, {"notes": "still logging today"})  # b's clock is not dragged ahead
+    assert b.contacts.get(cid)["summary"] == "Met the pastor"
+    b.contacts.update(cid, {"notes": "still logging today"})  # b's clock is not dragged ahead
     assert int(b.meta()["hlc"].split("-")[0]) < (real_time() + 3600) * 1000
-    monkeypatch.setattr("fieldlog.sync.time.time", lambda: future)
+    monkeypatch.setattr("fieldlog.merge.time.time", lambda: future)
     do_sync(b, any_url)
-    assert b.get_contact(cid)["summary"] == "written with the clock 3 days ahead"
+    assert b.contacts.get(cid)["summary"] == "written with the clock 3 days ahead"
 
 
 def test_schema_mismatch_is_refused_with_the_side_to_upgrade(pair, remote_url, cli):
@@ -328,9 +330,9 @@ def test_remote_commands_and_json(cli, tmp_path):
 
 def test_dashboard_shows_the_last_sync(pair, remote_url):
     a, _ = pair
-    assert a.dashboard()["last_sync"] is None
+    assert a.reports.dashboard()["last_sync"] is None
     do_sync(a, remote_url)
-    assert a.dashboard()["last_sync"]
+    assert a.reports.dashboard()["last_sync"]
 
 
 # ---------------------------------------------------------------------- kill -9
@@ -439,10 +441,10 @@ def run_replicas(ops, url: str, folder: Path) -> None:
             s.set_officer(f"Officer {i}")
         for op in ops:
             kind, s = op[0], replicas[op[1]]
-            live = [c["id"] for c in s.list_contacts(limit=1000)]
+            live = [c["id"] for c in s.contacts.list(limit=1000)]
             if kind == "add":
                 n = op[2]
-                s.add_contact(
+                s.contacts.add(
                     {"summary": f"contact {adds}", "tags": ["x"] if n % 2 else []},
                     concerns=[{"category": "noise", "description": "loud"}] if n >= 1 else [],
                     referrals=[{"agency": "Parks", "reason": "lights"}] if n >= 2 else [],
@@ -450,17 +452,17 @@ def run_replicas(ops, url: str, folder: Path) -> None:
                 adds += 1
             elif kind == "edit" and live:
                 cid, field, value = live[op[2] % len(live)], op[3], op[4]
-                s.update_contact(cid, {field: [value] if field == "tags" else value})
+                s.contacts.update(cid, {field: [value] if field == "tags" else value})
             elif kind == "concern":
-                rows = s.list_concerns()
+                rows = s.concerns.list()
                 if rows:
-                    s.update_concern(rows[op[2] % len(rows)]["id"], status=op[3])
+                    s.concerns.update(rows[op[2] % len(rows)]["id"], status=op[3])
             elif kind == "referral":
-                rows = s.list_referrals()
+                rows = s.referrals.list()
                 if rows:
-                    s.update_referral(rows[op[2] % len(rows)]["id"], status=op[3])
+                    s.referrals.update(rows[op[2] % len(rows)]["id"], status=op[3])
             elif kind == "delete" and live:
-                s.delete_contact(live[op[2] % len(live)])
+                s.contacts.delete(live[op[2] % len(live)])
             elif kind == "sync":
                 _, _, page, fail_at, after = op
                 remote = open_remote(url)
@@ -525,27 +527,27 @@ def test_replicas_converge(backend, ops):
 def test_typed_values_are_read_like_the_edit_commands(pair, any_url):
     a, b = pair
     cid = shared_contact(a, b, any_url)
-    a.update_contact(cid, {"tags": ["x"], "follow_up_on": "2026-12-01"})
-    b.update_contact(cid, {"tags": ["y"], "follow_up_on": "2026-12-02"})
+    a.contacts.update(cid, {"tags": ["x"], "follow_up_on": "2026-12-01"})
+    b.contacts.update(cid, {"tags": ["y"], "follow_up_on": "2026-12-02"})
     do_sync(a, any_url)
     do_sync(b, any_url)
-    by_field = {c["field"]: c["id"] for c in b.conflicts()}
-    b.resolve_conflict(by_field["tags"], "faith, youth")
-    b.resolve_conflict(by_field["follow_up_on"], "2026-12-24")
-    got = b.get_contact(cid)
+    by_field = {c["field"]: c["id"] for c in b.conflicts.list()}
+    b.conflicts.resolve(by_field["tags"], "faith, youth")
+    b.conflicts.resolve(by_field["follow_up_on"], "2026-12-24")
+    got = b.contacts.get(cid)
     assert got["tags"] == ["faith", "youth"] and got["follow_up_on"] == "2026-12-24"
     with pytest.raises(ValidationError):
-        b.resolve_conflict(by_field["tags"], "mine")  # resolved already
+        b.conflicts.resolve(by_field["tags"], "mine")  # resolved already
 
 
 def test_an_encrypted_remote_needs_the_department_passphrase(pair, tmp_path, monkeypatch, cli):
     a, b = pair
     url = str(tmp_path / "dept-encrypted.fieldlog")
     monkeypatch.setenv("FIELDLOG_REMOTE_PASSPHRASE", "department secret")
-    a.add_contact({"summary": "Met Rosalind Quigley-Hart", "person_name": "Rosalind Quigley-Hart"})
+    a.contacts.add({"summary": "Met Rosalind Quigley-Hart", "person_name": "Rosalind Quigley-Hart"})
     do_sync(a, url)
     do_sync(b, url)
-    assert [c["person_name"] for c in b.list_contacts()] == ["Rosalind Quigley-Hart"]
+    assert [c["person_name"] for c in b.contacts.list()] == ["Rosalind Quigley-Hart"]
     raw = Path(url).read_bytes()
     assert b"Quigley" not in raw and not raw.startswith(b"SQLite format 3")
     before = Path(url).read_bytes()

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from fieldlog import sync
-from fieldlog.db.remote import OutChange, SyncError, open_remote
-from fieldlog.db.remote_pg import PostgresRemote
+from fieldlog.db.remotes.factory import open_remote
+from fieldlog.db.remotes.postgres import PostgresRemote
+from fieldlog.db.remotes.types import OutChange, SyncError
 from tests.lib.run import run_fieldlog
 from tests.lib.sync_helpers import content, do_sync
 
@@ -162,7 +163,7 @@ def test_two_laptops_creating_the_store_at_once_get_one_store(pg_url):
 def test_a_shared_database_with_other_tables_is_fine(pg_server, pg_url, pair):
     pg_server.execute(pg_url, "CREATE TABLE people (id int)")
     a, _ = pair
-    a.add_contact({"summary": "hello"})
+    a.contacts.add({"summary": "hello"})
     assert do_sync(a, pg_url).pushed == 1
     tables = {r[0] for r in pg_server.execute(pg_url, "SELECT tablename FROM pg_tables "
                                               "WHERE schemaname = 'public'")}  # fmt: skip
@@ -195,7 +196,7 @@ def test_a_schema_in_the_url_keeps_stores_apart(pair):
 
     a, b = pair
     one, two = fresh_pg_url(), fresh_pg_url()
-    a.add_contact({"summary": "for one"})
+    a.contacts.add({"summary": "for one"})
     do_sync(a, one)
     assert do_sync(b, two).pulled == 0
     assert do_sync(b, one).pulled == 1
@@ -272,11 +273,11 @@ def test_missing_database_is_named(pg_server, cli):
 
 def test_schema_mismatch_says_upgrade_this_laptop(pg_server, pg_url, pair, cli):
     a, _ = pair
-    a.add_contact({"summary": "hello"})
+    a.contacts.add({"summary": "hello"})
     do_sync(a, pg_url)
     pg_server.execute(pg_url, "UPDATE fieldlog_meta SET value = '99' WHERE key = 'sync_schema'")
     before = pg_server.execute(pg_url, "SELECT count(*) FROM fieldlog_changes")
-    a.add_contact({"summary": "not pushed"})
+    a.contacts.add({"summary": "not pushed"})
     r = cli("--db", str(a.path), "sync", pg_url, code=1)
     assert "upgrade fieldlog on this laptop" in r.stderr
     assert pg_server.password not in r.stderr
@@ -306,7 +307,7 @@ def test_no_permission_to_create_tables(pg_server, pg_url, cli):
 def test_password_from_pgpassword_or_pgpass(pg_server, pg_url, pair, tmp_path, monkeypatch):
     """The URL need not hold the password: libpq reads PGPASSWORD and ~/.pgpass."""
     a, _ = pair
-    a.add_contact({"summary": "hello"})
+    a.contacts.add({"summary": "hello"})
     bare = pg_url.replace(f":{pg_server.password}@", "@")
     assert pg_server.password not in bare
     monkeypatch.setenv("PGPASSWORD", pg_server.password)
@@ -324,10 +325,10 @@ def test_password_from_pgpassword_or_pgpass(pg_server, pg_url, pair, tmp_path, m
 
 def test_a_push_waits_for_another_then_says_busy(pg_server, pg_url, pair, monkeypatch):
     """Another laptop's push holds the lock (here: an administrator holding it by hand)."""
-    from fieldlog.db import remote_pg
+    from fieldlog.db.remotes import postgres as remote_pg
 
     a, _ = pair
-    a.add_contact({"summary": "hello"})
+    a.contacts.add({"summary": "hello"})
     open_remote(pg_url).close()
     monkeypatch.setattr(remote_pg, "LOCK_TIMEOUT", "300ms")
     dbname = pg_url.rsplit("/", 1)[1]
@@ -374,7 +375,7 @@ class KillsItsConnection:
 def test_connection_dropped_mid_sync_then_resumed(pg_server, pg_url, pair, tmp_path):
     a, b = pair
     for n in range(25):
-        a.add_contact({"summary": f"contact {n}"})
+        a.contacts.add({"summary": f"contact {n}"})
     remote = KillsItsConnection(open_remote(pg_url), pg_server, at=2)
     with pytest.raises(SyncError, match="connection to the PostgreSQL server .* was lost"):
         sync.sync_with(a, remote, page=10)
@@ -390,7 +391,7 @@ def test_connection_dropped_mid_sync_then_resumed(pg_server, pg_url, pair, tmp_p
 
 def test_dropped_connection_via_the_cli_is_one_line(pg_server, pg_url, pair, monkeypatch, cli):
     a, _ = pair
-    a.add_contact({"summary": "hello"})
+    a.contacts.add({"summary": "hello"})
     real_push = PostgresRemote.push
 
     def push_then_server_restarts(self, origin, changes):

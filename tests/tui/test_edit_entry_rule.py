@@ -20,7 +20,7 @@ SUMMARY = "Tenants' association meeting"
 
 def _log(path) -> str:
     with Store.open(path) as store:
-        return store.add_contact({"summary": SUMMARY, "neighborhood": "Eastside"})
+        return store.contacts.add({"summary": SUMMARY, "neighborhood": "Eastside"})
 
 
 async def _edit(app, pilot, cid: str) -> ContactFormScreen:
@@ -68,14 +68,14 @@ def test_edit_links_the_referral_to_the_concern_in_one_transaction(tmp_path):
     run(flow)
     assert len(begins) == 1, begins  # was 4: update, concern, referral, draft
     with Store.open(path) as store:
-        c = store.get_contact(cid)
+        c = store.contacts.get(cid)
         assert c["summary"] == "Tenants asked about repairs"
         [concern] = c["concerns"]
         [referral] = c["referrals"]
         assert concern["status"] == "referred"
         assert referral["concern_id"] == concern["id"]
         assert referral["service"] == "housing"
-        assert store.drafts() == []
+        assert store.drafts.names() == []
 
 
 def test_a_failing_referral_leaves_nothing_half_saved(tmp_path):
@@ -98,6 +98,6 @@ def test_a_failing_referral_leaves_nothing_half_saved(tmp_path):
 
     run(flow)
     with Store.open(path) as store:
-        c = store.get_contact(cid)
+        c = store.contacts.get(cid)
         assert c["summary"] == SUMMARY
         assert c["concerns"] == [] and c["referrals"] == []

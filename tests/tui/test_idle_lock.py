@@ -31,7 +31,7 @@ def _keys(text: str) -> list[str]:
 def test_locks_after_the_quiet_spell_and_a_key_restarts_it(tmp_path):
     path = tmp_path / "enc.db"
     with Store.open(path, passphrase=PASS, encrypt=True) as store:
-        store.add_contact({"summary": "Met at the bakery"})
+        store.contacts.add({"summary": "Met at the bakery"})
     clock = FakeClock()
 
     async def flow():

@@ -10,12 +10,13 @@ from textual.binding import Binding
 from textual.keys import format_key
 from textual.widgets import DataTable, Input, Select
 
-from fieldlog.app import FieldlogApp, make_app
 from fieldlog.db.store import Store
-from fieldlog.screens.contacts import ContactsScreen
-from fieldlog.screens.detail import DetailScreen
-from fieldlog.screens.dialogs import ChoiceDialog, ConfirmDialog
-from fieldlog.screens.help import HelpScreen
+from fieldlog.tui.app import FieldlogApp, make_app
+from fieldlog.tui.dialogs.choice import ChoiceDialog
+from fieldlog.tui.dialogs.confirm import ConfirmDialog
+from fieldlog.tui.screens.contacts import ContactsScreen
+from fieldlog.tui.screens.detail import DetailScreen
+from fieldlog.tui.screens.help import HelpScreen
 from tests.lib.tui import SIZE, build_conflicts, build_log, run, settle, static_text, table_text
 
 
@@ -113,7 +114,7 @@ def test_referral_status_and_concern_resolve_persist(tmp_path):
             refs = app.screen.query_one("#referrals", DataTable)
             assert "completed" in table_text(refs)[0]
         with Store.open(path) as store:
-            c = store.get_contact(cid)
+            c = store.contacts.get(cid)
             assert c["referrals"][0]["status"] == "completed"
             assert c["concerns"][0]["status"] == "resolved"
 
@@ -145,7 +146,7 @@ def test_delete_needs_confirmation(tmp_path):
             assert isinstance(app.screen, ContactsScreen)
             assert cid not in table.rows and table.row_count == 1
         with Store.open(path) as store:
-            assert store.count_contacts() == 1
+            assert store.contacts.count() == 1
             assert store.query("SELECT deleted FROM contacts WHERE id = ?", [cid])[0]["deleted"]
 
     run(flow)
@@ -155,7 +156,7 @@ def test_delete_needs_confirmation(tmp_path):
 def test_markup_in_user_text_is_shown_as_data(tmp_path):
     path = tmp_path / "log.db"
     with Store.open(path) as store:
-        cid = store.add_contact(
+        cid = store.contacts.add(
             {"summary": "Sign said [bold red]KEEP OUT[/] and [link=x]", "neighborhood": "[b"},
             [{"category": "noise", "description": "[/i] unbalanced [bold"}],
             [{"agency": "[Parks", "reason": "[red]x", "follow_up_on": "today"}],
@@ -336,7 +337,7 @@ def test_filter_bar_narrows_the_list(tmp_path):
     path = tmp_path / "log.db"
     build_log(path, "Westside walk", "Westside meeting")
     with Store.open(path) as store:
-        store.add_contact({"summary": "Old call", "kind": "phone", "occurred_at": "30d ago",
+        store.contacts.add({"summary": "Old call", "kind": "phone", "occurred_at": "30d ago",
                            "neighborhood": "Westside", "tags": ["night"]})  # fmt: skip
 
     async def flow():

@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Input, Static
 
-from fieldlog.app import make_app
 from fieldlog.db.store import Store
 from fieldlog.errors import ValidationError
-from fieldlog.screens.conflicts import ConflictsScreen, show_value, typed_value
-from fieldlog.screens.dashboard import DashboardScreen
-from fieldlog.screens.dialogs import ChoiceDialog, TextDialog
-from fieldlog.screens.help import HelpScreen
+from fieldlog.tui.app import make_app
+from fieldlog.tui.dialogs.choice import ChoiceDialog
+from fieldlog.tui.dialogs.text import TextDialog
+from fieldlog.tui.screens.conflicts import ConflictsScreen, show_value, typed_value
+from fieldlog.tui.screens.dashboard import DashboardScreen
+from fieldlog.tui.screens.help import HelpScreen
 from tests.lib.tui import SIZE, build_conflicts, run, settle, static_text, table_text
 
 
@@ -26,7 +27,7 @@ async def open_conflicts(app, pilot) -> DataTable:
 def test_store_values_as_the_screen_reads_them(tmp_path):
     path, cid = build_conflicts(tmp_path)
     with Store.open(path) as store:
-        summary, tags = store.conflicts()
+        summary, tags = store.conflicts.list()
     assert (summary["field"], summary["kept"]) == ("summary", "mine")
     assert summary["mine"] == "Pastor wants a league"
     assert summary["theirs"] == "Pastor asked for lights"
@@ -105,9 +106,9 @@ def test_keep_theirs_writes_the_value_and_resolves(tmp_path):
 
     run(flow)
     with Store.open(path) as store:
-        assert store.get_contact(cid)["summary"] == "Pastor asked for lights"
-        assert store.conflict_count() == 1
-        done = [c for c in store.conflicts(all_=True) if c["resolved_at"]]
+        assert store.contacts.get(cid)["summary"] == "Pastor asked for lights"
+        assert store.conflicts.count() == 1
+        done = [c for c in store.conflicts.list(all_=True) if c["resolved_at"]]
         assert [(c["field"], c["resolution"]) for c in done] == [("summary", "kept theirs")]
 
 
@@ -141,11 +142,11 @@ def test_keep_mine_and_a_typed_value(tmp_path):
 
     run(flow)
     with Store.open(path) as store:
-        contact = store.get_contact(cid)
+        contact = store.contacts.get(cid)
         assert contact["tags"] == ["youth", "lights"]
         assert contact["summary"] == "Pastor wants a league"
-        assert store.conflict_count() == 0
-        kinds = sorted(c["resolution"] for c in store.conflicts(all_=True))
+        assert store.conflicts.count() == 0
+        kinds = sorted(c["resolution"] for c in store.conflicts.list(all_=True))
         assert kinds == ["kept mine", "typed value"]
 
 
@@ -174,7 +175,7 @@ def test_bad_typed_value_is_a_notification_not_a_crash(tmp_path):
 def test_empty_state_and_help_lists_the_key(tmp_path):
     path = tmp_path / "log.db"
     with Store.open(path) as store:
-        store.add_contact({"summary": "No sync here"})
+        store.contacts.add({"summary": "No sync here"})
 
     async def flow():
         app = make_app(path)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Input
 
-from fieldlog.app import make_app
 from fieldlog.db.store import Store
-from fieldlog.screens.detail import DetailScreen
-from fieldlog.screens.dialogs import ChoiceDialog, TextDialog
+from fieldlog.tui.app import make_app
+from fieldlog.tui.dialogs.choice import ChoiceDialog
+from fieldlog.tui.dialogs.text import TextDialog
+from fieldlog.tui.screens.detail import DetailScreen
 from tests.lib.tui import SIZE, build_log, run, settle, table_text
 
 
 def referral(path, cid: str) -> dict:
     with Store.open(path) as store:
-        return store.get_contact(cid)["referrals"][0]
+        return store.contacts.get(cid)["referrals"][0]
 
 
 @pytest.mark.slow

@@ -7,11 +7,13 @@ import asyncio
 import pytest
 from textual.widgets import Input, Label, Select, TextArea
 
-from fieldlog.app import make_app
 from fieldlog.db.store import Store
-from fieldlog.screens.detail import DetailScreen
-from fieldlog.screens.dialogs import ConfirmDialog
-from fieldlog.screens.form import ConcernDialog, ContactFormScreen, ReferralDialog
+from fieldlog.tui.app import make_app
+from fieldlog.tui.dialogs.concern import ConcernDialog
+from fieldlog.tui.dialogs.confirm import ConfirmDialog
+from fieldlog.tui.dialogs.referral import ReferralDialog
+from fieldlog.tui.screens.detail import DetailScreen
+from fieldlog.tui.screens.form import ContactFormScreen
 from tests.lib.tui import SIZE, build_log, run, settle
 
 
@@ -80,9 +82,9 @@ def test_new_contact_with_concern_and_referral_by_keys(tmp_path):
             assert not isinstance(app.screen, ContactFormScreen)
 
         with Store.open(path) as store:
-            rows = [c for c in store.list_contacts() if "market" in c["summary"]]
+            rows = [c for c in store.contacts.list() if "market" in c["summary"]]
             assert len(rows) == 1
-            c = store.get_contact(rows[0]["id"])
+            c = store.contacts.get(rows[0]["id"])
             assert c["summary"] == "Walked the [b]market"
             assert c["kind"] == "business"
             assert c["neighborhood"] == "Eastside"
@@ -92,7 +94,7 @@ def test_new_contact_with_concern_and_referral_by_keys(tmp_path):
                 ("noise", "stalls open late")
             ]
             assert [(r["agency"], r["reason"]) for r in c["referrals"]] == [("Parks", "lighting")]
-            assert store.drafts() == []
+            assert store.drafts.names() == []
 
     run(flow)
 
@@ -123,7 +125,7 @@ def test_bad_date_shows_error_beside_field_and_writes_nothing(tmp_path):
             assert error_text(form, "when") == ""
 
         with Store.open(path) as store:
-            assert store.count_contacts() == 0
+            assert store.contacts.count() == 0
 
     run(flow)
 
@@ -160,7 +162,7 @@ def test_empty_summary_error_and_escape_asks(tmp_path):
             await pilot.press("y")  # discard
             await settle(app, pilot)
             assert not isinstance(app.screen, ContactFormScreen)
-            assert app.store.drafts() == []
+            assert app.store.drafts.names() == []
             assert app.is_running  # "n"/"y" never reached the app's keys
 
     run(flow)
@@ -191,11 +193,11 @@ def test_edit_from_detail_changes_summary(tmp_path):
             assert app.screen.contact["summary"] == "Pastor Reyes again"
 
         with Store.open(path) as store:
-            c = store.get_contact(cid)
+            c = store.contacts.get(cid)
             assert c["summary"] == "Pastor Reyes again"
             assert c["neighborhood"] == "Eastside"
             assert len(c["concerns"]) == 1 and len(c["referrals"]) == 1
-            assert store.drafts() == []
+            assert store.drafts.names() == []
 
     run(flow)
 
@@ -240,13 +242,13 @@ def test_draft_comes_back_after_the_app_closed(tmp_path):
 
     run(flow_type)
     with Store.open(path) as store:
-        assert store.drafts() == ["contact-new"]
-        assert store.count_contacts() == 0
+        assert store.drafts.names() == ["contact-new"]
+        assert store.contacts.count() == 0
     run(flow_restore)
     with Store.open(path) as store:
-        assert store.drafts() == []
-        (row,) = store.list_contacts()
-        c = store.get_contact(row["id"])
+        assert store.drafts.names() == []
+        (row,) = store.contacts.list()
+        c = store.contacts.get(row["id"])
         assert c["summary"] == "Unfinished note"
         assert [k["category"] for k in c["concerns"]] == ["youth"]
 
@@ -254,7 +256,7 @@ def test_draft_comes_back_after_the_app_closed(tmp_path):
 def test_declined_draft_is_dropped(tmp_path):
     path = tmp_path / "log.db"
     with Store.open(path) as store:
-        store.save_draft("contact-new", {"fields": {"summary": "old"}, "summary": "old"})
+        store.drafts.save("contact-new", {"fields": {"summary": "old"}, "summary": "old"})
 
     async def flow():
         app = make_app(path)
@@ -263,7 +265,7 @@ def test_declined_draft_is_dropped(tmp_path):
             assert isinstance(app.screen, ConfirmDialog)
             await pilot.press("n")
             await settle(app, pilot)
-            assert app.store.drafts() == []
+            assert app.store.drafts.names() == []
 
     run(flow)
 
@@ -307,7 +309,7 @@ def test_concern_and_referral_from_detail(tmp_path):
             assert len(app.screen.contact["concerns"]) == 2
 
         with Store.open(path) as store:
-            c = store.get_contact(cid)
+            c = store.contacts.get(cid)
             assert ("traffic", "speeding [on] 5th") in [
                 (k["category"], k["description"]) for k in c["concerns"]
             ]

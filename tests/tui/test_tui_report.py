@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from fieldlog.app import make_app
-from fieldlog.screens.report import ReportScreen
+from fieldlog.tui.app import make_app
+from fieldlog.tui.screens.report import ReportScreen
 from tests.lib.report_log import build_report_log
 from tests.lib.tui import SIZE, settle, static_text
 

@@ -7,27 +7,29 @@ import csv
 import pytest
 from textual.widgets import DataTable, Input, Select, Static
 
-from fieldlog.app import make_app
 from fieldlog.db.store import Store
-from fieldlog.screens.dialogs import ChoiceDialog
-from fieldlog.screens.export import ExportDialog
-from fieldlog.screens.followups import DateDialog, FollowupsScreen
-from fieldlog.screens.orgs import OrgForm, OrgsScreen
+from fieldlog.tui.app import make_app
+from fieldlog.tui.dialogs.choice import ChoiceDialog
+from fieldlog.tui.dialogs.date import DateDialog
+from fieldlog.tui.dialogs.export import ExportDialog
+from fieldlog.tui.dialogs.org_form import OrgForm
+from fieldlog.tui.screens.followups import FollowupsScreen
+from fieldlog.tui.screens.orgs import OrgsScreen
 from tests.lib.tui import SIZE, run, settle, table_text
 
 
 def build_followups(path) -> dict[str, str]:
     """An overdue contact follow-up, an overdue referral, and a referral due today."""
     with Store.open(path) as store:
-        late = store.add_contact(
+        late = store.contacts.add(
             {"summary": "Check the [b]lights on Elm", "follow_up_on": "2020-01-02"}
         )
-        cid = store.add_contact({"summary": "Pastor Reyes, youth league"})
-        old_ref = store.add_referral(
+        cid = store.contacts.add({"summary": "Pastor Reyes, youth league"})
+        old_ref = store.referrals.add(
             cid, "Parks", reason="court lighting", follow_up_on="2020-01-01"
         )
-        today_ref = store.add_referral(cid, "Food Bank", follow_up_on="today")
-        store.add_contact({"summary": "No follow-up here"})
+        today_ref = store.referrals.add(cid, "Food Bank", follow_up_on="today")
+        store.contacts.add({"summary": "No follow-up here"})
     return {"late": late, "cid": cid, "old_ref": old_ref, "today_ref": today_ref}
 
 
@@ -93,7 +95,7 @@ def test_referral_status_change_persists_and_keeps_cursor(tmp_path):
             assert table.row_count == 2
             assert table.cursor_row == 0 and "contact" in table_text(table)[0]
         with Store.open(path) as store:
-            assert store.get("referrals", ids["old_ref"])["status"] == "completed"
+            assert store.records.get("referrals", ids["old_ref"])["status"] == "completed"
 
     run(flow)
 
@@ -126,19 +128,19 @@ def test_mark_done_and_new_date(tmp_path):
             await settle(app, pilot)
             assert table.row_count == 1  # no longer due this week
         with Store.open(path) as store:
-            assert store.get_contact(ids["late"])["follow_up_on"] is None
-            assert store.get("referrals", ids["today_ref"])["follow_up_on"] == "2031-05-06"
+            assert store.contacts.get(ids["late"])["follow_up_on"] is None
+            assert store.records.get("referrals", ids["today_ref"])["follow_up_on"] == "2031-05-06"
 
     run(flow)
 
 
 def build_orgs(path) -> str:
     with Store.open(path) as store:
-        oid = store.add_org(name="Harbor Food Bank", kind="nonprofit", services=["food"])
-        store.add_org(name="Legal Aid", kind="nonprofit", phone="555-0110")
-        cid = store.add_contact({"summary": "Family short on groceries"})
-        store.add_referral(cid, "Harbor Food Bank")
-        store.add_referral(cid, "Harbor Food Bank", reason="again")
+        oid = store.orgs.add(name="Harbor Food Bank", kind="nonprofit", services=["food"])
+        store.orgs.add(name="Legal Aid", kind="nonprofit", phone="555-0110")
+        cid = store.contacts.add({"summary": "Family short on groceries"})
+        store.referrals.add(cid, "Harbor Food Bank")
+        store.referrals.add(cid, "Harbor Food Bank", reason="again")
     return oid
 
 
@@ -208,13 +210,13 @@ def test_add_and_edit_partner_through_the_form(tmp_path):
             await settle(app, pilot)
             assert isinstance(app.screen, OrgsScreen)
         with Store.open(path) as store:
-            org = store.get_org("Westview Clinic")
+            org = store.orgs.get("Westview Clinic")
             assert org["kind"] == "health"
             assert org["services"] == ["medical", "mental_health"]
             assert org["phone"] == "555-0199"
             assert org["status"] == "inactive"
             assert org["neighborhood"] == "Westview"
-            assert len(store.list_orgs()) == 3
+            assert len(store.orgs.list()) == 3
 
     run(flow)
 
@@ -255,7 +257,7 @@ def test_form_errors_show_beside_the_field_and_write_nothing(tmp_path):
             assert app.screen is form
             assert "already in the directory" in str(error.render())
         with Store.open(path) as store:
-            assert len(store.list_orgs()) == 2
+            assert len(store.orgs.list()) == 2
 
     run(flow)
 

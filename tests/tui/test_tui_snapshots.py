@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from fieldlog import demo
-from fieldlog.app import make_app
 from fieldlog.db.store import Store
+from fieldlog.tui.app import make_app
 
 pytestmark = pytest.mark.slow  # each snapshot builds a 300-contact demo log
 

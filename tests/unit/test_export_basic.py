@@ -23,7 +23,7 @@ def read_back(data: str) -> list[dict[str, str]]:
 
 
 def test_header_and_one_row(store):
-    cid = store.add_contact(
+    cid = store.contacts.add(
         {
             "summary": 'Met the "Block Watch", then, coffee',
             "notes": "two\nlines",
@@ -54,7 +54,7 @@ def test_header_and_one_row(store):
 
 @pytest.mark.parametrize("prefix", FORMULA_PREFIXES)
 def test_formula_prefixes_are_neutralised(store, prefix):
-    cid = store.add_contact({"summary": "safe summary"})
+    cid = store.contacts.add({"summary": "safe summary"})
     with store.write() as tx:  # as a synced record could hold it (the forms strip blanks)
         tx.update("contacts", cid, {"person_name": f"{prefix}SUM(A1:A9)"})
     _, data = export(store)
@@ -65,8 +65,8 @@ def test_formula_prefixes_are_neutralised(store, prefix):
 
 
 def test_since_filters_by_occurred_at(store):
-    store.add_contact({"summary": "old one", "occurred_at": "2026-01-05 09:00"})
-    store.add_contact({"summary": "new one", "occurred_at": "2026-02-10 09:00"})
+    store.contacts.add({"summary": "old one", "occurred_at": "2026-01-05 09:00"})
+    store.contacts.add({"summary": "new one", "occurred_at": "2026-02-10 09:00"})
     n, data = export(store, since="2026-02-01")
     assert n == 1
     assert [r["summary"] for r in read_back(data)] == ["new one"]
@@ -77,7 +77,7 @@ def test_since_filters_by_occurred_at(store):
 
 
 def test_excel_mode_has_bom_and_crlf(store):
-    store.add_contact({"summary": "café visit", "notes": "a\nb"})
+    store.contacts.add({"summary": "café visit", "notes": "a\nb"})
     n, data = export(store, excel=True)
     assert n == 1
     assert data.startswith("\ufeffid,occurred_at,")
@@ -89,15 +89,15 @@ def test_excel_mode_has_bom_and_crlf(store):
 
 
 def test_deleted_contacts_are_left_out(store):
-    keep = store.add_contact({"summary": "keep"})
-    gone = store.add_contact({"summary": "gone"})
-    store.delete_contact(gone)
+    keep = store.contacts.add({"summary": "keep"})
+    gone = store.contacts.add({"summary": "gone"})
+    store.contacts.delete(gone)
     _, data = export(store)
     assert [r["id"] for r in read_back(data)] == [keep]
 
 
 def test_a_lone_carriage_return_inside_a_cell_is_quoted(store):
-    cid = store.add_contact({"summary": "x"})
+    cid = store.contacts.add({"summary": "x"})
     with store.write() as tx:
         tx.update("contacts", cid, {"notes": "one\rtwo"})
     _, data = export(store, raw=True)

@@ -76,6 +76,3 @@ __all__ = [
     "state_text",
     "verify",
 ]
-
-# TEMP-SHIM issue 9: tests/store/test_audit.py reads the private fast path as audit._raw_texts.
-from fieldlog.db.audit.chain import _raw_texts  # noqa: E402,F401  TEMP-SHIM issue 9

@@ -131,7 +131,7 @@ class ExportDialog(ModalScreen[int | None]):
             worker = get_current_worker()
             try:
                 with app.db_lock:
-                    total = app.store.count_contacts()
+                    total = app.store.contacts.count()
                     app.call_from_thread(bar.update, total=max(total, 1), progress=0)
 
                     def progress(read: int) -> None:

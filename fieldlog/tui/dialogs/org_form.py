@@ -126,8 +126,8 @@ class OrgForm(ModalScreen[str | None]):
 
         def call(store: Any) -> str:
             if org_id is None:
-                return str(store.add_org(**values))
-            store.update_org(org_id, **values)
+                return str(store.orgs.add(**values))
+            store.orgs.update(org_id, **values)
             return str(org_id)
 
         self.saving = True

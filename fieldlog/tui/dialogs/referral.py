@@ -24,7 +24,7 @@ class ReferralDialog(ItemDialog):
         yield Input(placeholder="Follow up on (default: in a week)", id="follow_up", compact=True)
 
     def on_mount(self) -> None:
-        self.db(lambda s: s.suggestions("agency"), self._suggest, group="suggest")
+        self.db(lambda s: s.records.suggestions("agency"), self._suggest, group="suggest")
 
     def _suggest(self, words: list[str]) -> None:
         if words:

@@ -108,20 +108,21 @@ def record_label(c: dict[str, Any]) -> str:
 def load_conflicts(store: Any) -> list[dict[str, Any]]:
     """Unresolved conflicts with the short id of their record and, for concerns and
     referrals, the contact they belong to (None when it is gone)."""
-    rows = store.conflicts()
+    rows = store.conflicts.list()
     for c in rows:
-        c["short_id"] = store.short_id(c["tbl"], c["row_id"])
+        c["short_id"] = store.records.short_id(c["tbl"], c["row_id"])
         c["contact_id"] = c["row_id"] if c["tbl"] == "contacts" else None
-        if c["tbl"] in ("concerns", "referrals"):
+        parent = records.get(c["tbl"]).parent
+        if parent is not None and parent[0] == "contacts":
             try:
-                c["contact_id"] = store.get(c["tbl"], c["row_id"])["contact_id"]
+                c["contact_id"] = store.records.get(c["tbl"], c["row_id"])[parent[1]]
             except NotFoundError:  # purged since: the conflict is still listed
                 c["contact_id"] = None
     return rows
 
 
 class ConflictsScreen(StoreScreen):
-    """``store.conflicts()`` as a table; m, t, e or Enter resolve the row under the cursor."""
+    """``store.conflicts.list()`` as a table; m, t, e or Enter resolve the row under the cursor."""
 
     BINDINGS = [
         Binding("m", "keep('mine')", "Keep mine", tooltip="Keep this laptop's value"),
@@ -282,7 +283,7 @@ class ConflictsScreen(StoreScreen):
             self.notify(message, markup=False)
             self.reload()
 
-        self.db(lambda s: s.resolve_conflict(c["id"], keep), then, group="write")
+        self.db(lambda s: s.conflicts.resolve(c["id"], keep), then, group="write")
 
     @on(DataTable.RowSelected, "#cf-table")
     def _selected(self, event: DataTable.RowSelected) -> None:

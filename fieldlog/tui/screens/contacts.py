@@ -68,7 +68,11 @@ class ContactsScreen(StoreScreen):
         )  # fmt: skip
         (self.query_one("#search", Input) if self.want_search else table).focus()
         self.restart()
-        self.db(lambda store: store.suggestions("neighborhood"), self._suggest_hoods, group="hoods")
+        self.db(
+            lambda store: store.records.suggestions("neighborhood"),
+            self._suggest_hoods,
+            group="hoods",
+        )
 
     def _suggest_hoods(self, hoods: list[str]) -> None:
         from textual.suggester import SuggestFromList
@@ -121,7 +125,7 @@ class ContactsScreen(StoreScreen):
         filters = dict(self.filters)
 
         def call(store: Any) -> list[dict[str, Any]]:
-            return store.list_contacts(query=q, limit=PAGE, offset=offset, **filters)
+            return store.contacts.list(query=q, limit=PAGE, offset=offset, **filters)
 
         def then(rows: list[dict[str, Any]]) -> None:
             if gen == self.generation:

@@ -21,7 +21,7 @@ EMPTY = (
 
 
 class DashboardScreen(StoreScreen):
-    """Figures from ``store.dashboard()`` and the due follow-ups; Enter opens the contact."""
+    """Figures from ``store.reports.dashboard()`` and due follow-ups; Enter opens the contact."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -49,7 +49,10 @@ class DashboardScreen(StoreScreen):
 
     def reload(self) -> None:
         self.db(
-            lambda s: ({**s.dashboard(), "conflicts": s.conflict_count()}, s.followups(limit=50)),
+            lambda s: (
+                {**s.reports.dashboard(), "conflicts": s.conflicts.count()},
+                s.followups.due(limit=50),
+            ),
             self.show,
         )
 

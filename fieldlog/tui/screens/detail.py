@@ -90,7 +90,7 @@ class DetailScreen(StoreScreen):
 
     def reload(self) -> None:
         cid = self.contact_id
-        self.db(lambda s: s.get_contact(cid), self.show)
+        self.db(lambda s: s.contacts.get(cid), self.show)
 
     def show(self, c: dict[str, Any]) -> None:
         self.contact = c
@@ -167,7 +167,7 @@ class DetailScreen(StoreScreen):
         def chosen(status: str | None) -> None:
             if status and status != ref["status"]:
                 self.db(
-                    lambda s: s.update_referral(rid, status=status), status_saved, group="write"
+                    lambda s: s.referrals.update(rid, status=status), status_saved, group="write"
                 )
 
         title = f"Status of referral {ref['short_id']} to {ref['agency']}"
@@ -189,7 +189,7 @@ class DetailScreen(StoreScreen):
 
         def typed(outcome: str | None) -> None:
             if outcome is not None and outcome != old:
-                self.db(lambda s: s.update_referral(rid, outcome=outcome), written, group="write")
+                self.db(lambda s: s.referrals.update(rid, outcome=outcome), written, group="write")
 
         title = f"Outcome of referral {ref['short_id']} to {ref['agency']} ({ref['status']})"
         dialog = TextDialog(title, old, "What came of it?", max_length=models.MAX_TEXT)
@@ -203,7 +203,7 @@ class DetailScreen(StoreScreen):
             self.notify(f"Concern {concern['short_id']} is already resolved.")
             return
         kid = concern["id"]
-        self.db(lambda s: s.update_concern(kid, status="resolved"), self.saved, group="write")
+        self.db(lambda s: s.concerns.update(kid, status="resolved"), self.saved, group="write")
 
     def saved(self, row: dict[str, Any]) -> None:
         self.changed = True
@@ -221,7 +221,7 @@ class DetailScreen(StoreScreen):
         def answered(yes: bool | None) -> None:
             if yes:
                 cid = c["id"]
-                self.db(lambda s: s.delete_contact(cid), self.deleted, group="write")
+                self.db(lambda s: s.contacts.delete(cid), self.deleted, group="write")
 
         self.app.push_screen(ConfirmDialog(question), answered)
 
@@ -247,13 +247,13 @@ class DetailScreen(StoreScreen):
     def action_add_concern(self) -> None:
         from fieldlog.tui.dialogs.concern import ConcernDialog
 
-        self._add_item(ConcernDialog, lambda s, cid, v: s.add_concern(cid, **v), "Concern")
+        self._add_item(ConcernDialog, lambda s, cid, v: s.concerns.add(cid, **v), "Concern")
 
     def action_add_referral(self) -> None:
         from fieldlog.tui.dialogs.referral import ReferralDialog
 
         def add(s: Any, cid: str, v: dict[str, Any]) -> str:
-            return s.add_referral(cid, v.pop("agency"), **v)
+            return s.referrals.add(cid, v.pop("agency"), **v)
 
         self._add_item(ReferralDialog, add, "Referral")
 

@@ -34,8 +34,8 @@ def offer_drafts(app: App[Any]) -> None:
     """At start-up, offer back every contact form left unsaved (a crash, a closed terminal)."""
 
     def found(store: Store) -> list[tuple[str, dict[str, Any]]]:
-        names = [n for n in store.drafts() if n.startswith("contact-")]
-        return [(n, d) for n in names if (d := store.load_draft(n))]
+        names = [n for n in store.drafts.names() if n.startswith("contact-")]
+        return [(n, d) for n in names if (d := store.drafts.load(n))]
 
     run_store(app, found, lambda drafts: _offer_next(app, drafts), group="drafts")
 
@@ -59,7 +59,7 @@ def _offer_next(app: App[Any], drafts: list[tuple[str, dict[str, Any]]]) -> None
         if yes:
             app.push_screen(ContactFormScreen(draft=draft), then_next)
             return
-        run_store(app, lambda s: s.drop_draft(name), group="drop-draft")
+        run_store(app, lambda s: s.drafts.drop(name), group="drop-draft")
         then_next()
 
     app.push_screen(RestoreDialog(question), answered)

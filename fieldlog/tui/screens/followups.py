@@ -21,7 +21,7 @@ RANGES = {"week": ("in 7d", "due within 7 days"), "today": (None, "due today")}
 
 
 class FollowupsScreen(StoreScreen):
-    """``store.followups()`` as a table; status, mark done and a new date keep the cursor."""
+    """``store.followups.due()`` as a table; status, mark done and a new date keep the cursor."""
 
     BINDINGS = [
         Binding("s", "status", "Status", tooltip="Change the referral's status"),
@@ -57,7 +57,7 @@ class FollowupsScreen(StoreScreen):
     # ------------------------------------------------------------------ loading
     def reload(self) -> None:
         until = RANGES[self.range][0]
-        self.db(lambda s: s.followups(until=until, limit=LIMIT), self.show)
+        self.db(lambda s: s.followups.due(until=until, limit=LIMIT), self.show)
 
     def show(self, rows: list[dict[str, Any]]) -> None:
         table = self.query_one("#fu-table", DataTable)
@@ -135,7 +135,7 @@ class FollowupsScreen(StoreScreen):
         def chosen(status: str | None) -> None:
             if status and status != r["status"]:
                 self.write(
-                    lambda s: s.update_referral(r["id"], status=status),
+                    lambda s: s.referrals.update(r["id"], status=status),
                     f"Referral {r['short_id']} ({r['subject']}) is now {status}.",
                 )
 
@@ -151,7 +151,7 @@ class FollowupsScreen(StoreScreen):
             self.ask_status(r, "completed")
             return
         self.write(
-            lambda s: s.update_contact(r["id"], {"follow_up_on": "none"}),
+            lambda s: s.contacts.update(r["id"], {"follow_up_on": "none"}),
             f"Follow-up on contact {r['short_id']} marked done.",
         )
 
@@ -164,9 +164,9 @@ class FollowupsScreen(StoreScreen):
             if day is None:
                 return
             if r["type"] == "referral":
-                call = lambda s: s.update_referral(r["id"], follow_up_on=day)  # noqa: E731
+                call = lambda s: s.referrals.update(r["id"], follow_up_on=day)  # noqa: E731
             else:
-                call = lambda s: s.update_contact(r["id"], {"follow_up_on": day})  # noqa: E731
+                call = lambda s: s.contacts.update(r["id"], {"follow_up_on": day})  # noqa: E731
             said = "cleared" if day == "none" else f"set to {day}"
             self.write(call, f"Follow-up date of {r['type']} {r['short_id']} {said}.")
 

@@ -4,7 +4,7 @@ The form is a ModalScreen so the app's one-letter keys (``q``, ``n``, ``d``...) 
 a focused Select or Button and throw typed work away. Whatever is typed is saved as a draft in
 the log itself (debounced, in a worker), so a crash or a closed terminal loses nothing: the next
 start offers it back (``screens/drafts.py``). Validation is the store's: a ValidationError names
-its field, and the message is shown under that field. Saving is one ``store.save_entry`` call:
+its field, and the message is shown under that field. Saving is one ``store.entries.save`` call:
 the contact, its new concerns and referrals (the entry rule linking them) and the dropped draft
 commit in one transaction, for a new contact and an edited one alike.
 """
@@ -74,7 +74,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         *,
         draft: dict[str, Any] | None = None,
     ) -> None:
-        """``contact`` (from ``Store.get_contact``) edits it; ``draft`` restores a saved form."""
+        """``contact`` (from ``Contacts.get``) edits it; ``draft`` restores a saved form."""
         super().__init__(classes="form-screen")
         self.contact_id: str | None = contact["id"] if contact else None
         self.short_id: str = contact.get("short_id", "") if contact else ""
@@ -164,7 +164,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             self._show_item("referral", r)
         self._count_items()
         self.db(
-            lambda s: {fid: s.suggestions(name) for fid, name in SUGGEST.items()},
+            lambda s: {fid: s.records.suggestions(name) for fid, name in SUGGEST.items()},
             self._set_suggestions,
             group="suggest",
         )
@@ -243,10 +243,10 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         if self.is_dirty():
             body = self.draft_body()
             self.draft_saved = True
-            self.db(lambda s: s.save_draft(name, body), group="draft")
+            self.db(lambda s: s.drafts.save(name, body), group="draft")
         elif self.draft_saved:
             self.draft_saved = False
-            self.db(lambda s: s.drop_draft(name), group="draft")
+            self.db(lambda s: s.drafts.drop(name), group="draft")
 
     def _stop_drafts(self) -> None:
         self.closing = True
@@ -395,8 +395,8 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             # One transaction, new or edit: the contact, its new concerns and referrals (the
             # entry rule linking them) and the draft, so a failure leaves nothing half-saved.
             try:
-                new_id = store.save_entry(contact, concerns, referrals, contact=cid, draft=name)
-                return "ok", new_id, store.short_id("contacts", new_id)
+                new_id = store.entries.save(contact, concerns, referrals, contact=cid, draft=name)
+                return "ok", new_id, store.records.short_id("contacts", new_id)
             except (ValidationError, NotFoundError) as err:
                 return "error", err, ""
 
@@ -432,5 +432,5 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         if self.draft_saved:
             name = self.draft_name
             # On the app, not this screen: the screen's workers stop when it closes.
-            run_store(self.app, lambda s: s.drop_draft(name), group="drop-draft")
+            run_store(self.app, lambda s: s.drafts.drop(name), group="drop-draft")
         self.dismiss(None)

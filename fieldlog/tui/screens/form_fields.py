@@ -29,7 +29,7 @@ PLACEHOLDERS = {
     "tags": "comma separated",
     "follow_up": "none, tomorrow, next monday, in 2 weeks",
 }
-# Inputs whose suggestions come from earlier entries: field id -> store.suggestions() name.
+# Inputs whose suggestions come from earlier entries: field id -> store.records.suggestions() name.
 SUGGEST = {
     "person": "person_name",
     "organization": "organization",
@@ -98,7 +98,7 @@ def contact_values(contact: dict[str, Any]) -> dict[str, str]:
 
 
 def store_value(fid: str, value: str) -> Any:
-    """A form string as the value ``Store.add_contact``/``update_contact`` takes."""
+    """A form string as the value ``Contacts.add``/``update_contact`` takes."""
     if fid == "tags":
         return [value]  # the store splits on commas and tidies each tag
     if fid == "follow_up":

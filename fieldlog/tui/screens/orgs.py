@@ -16,7 +16,7 @@ from fieldlog.tui.widgets.cells import add_columns, clip, cursor_key, text
 
 
 class OrgsScreen(StoreScreen):
-    """``store.list_orgs()`` with each partner's referral count; ``a`` adds, ``e``/Enter edit."""
+    """``store.orgs.list()`` with each partner's referral count; ``a`` adds, ``e``/Enter edit."""
 
     BINDINGS = [
         Binding("a", "add", "Add partner", tooltip="Add a partner organization"),
@@ -48,7 +48,7 @@ class OrgsScreen(StoreScreen):
         self.reload()
 
     def reload(self) -> None:
-        self.db(lambda s: s.list_orgs(), self.show)
+        self.db(lambda s: s.orgs.list(), self.show)
 
     def show(self, rows: list[dict[str, Any]]) -> None:
         table = self.query_one("#orgs-table", DataTable)
