@@ -37,7 +37,8 @@ def _reset_after_fork() -> None:
     _lock = threading.Lock()
 
 
-os.register_at_fork(after_in_child=_reset_after_fork)
+if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork to guard against
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _next_stamp(rand_bits: int) -> tuple[int, int]:

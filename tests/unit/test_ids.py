@@ -64,3 +64,20 @@ def test_fixed_timestamp_and_random_part_are_repeatable():
     a = ids.uuid7_hex(1_700_000_000_000, 12345)
     assert a == ids.uuid7_hex(1_700_000_000_000, 12345)
     assert int(a[:12], 16) == 1_700_000_000_000
+
+
+def test_ids_import_where_there_is_no_fork(monkeypatch):
+    """Windows has no os.register_at_fork: the module still imports and makes ordered ids."""
+    import importlib
+    import os
+
+    from fieldlog import ids
+
+    monkeypatch.delattr(os, "register_at_fork")
+    fresh = importlib.reload(ids)
+    try:
+        made = [fresh.uuid7_hex() for _ in range(200)]
+        assert made == sorted(made) and len(set(made)) == len(made)
+    finally:
+        monkeypatch.undo()
+        importlib.reload(ids)
