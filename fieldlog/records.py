@@ -43,6 +43,8 @@ class RecordType:
     sync_order: int
     # The column a search hit shows as its title.
     title: str
+    # The table's alias in SQL that joins it (export filters and the flat view).
+    alias: str
     # (parent table, the column pointing at it): deleting the parent tombstones the child.
     parent: tuple[str, str] | None = None
     # Fields stored as a JSON list in their column.
@@ -103,6 +105,7 @@ CONTACTS = RecordType(
     list_cmd="list",
     sync_order=1,
     title="summary",
+    alias="c",
     lists=frozenset({"tags"}),
     export=(
         "id",
@@ -141,6 +144,7 @@ CONCERNS = RecordType(
     list_cmd="concern list",
     sync_order=2,
     title="category",
+    alias="k",
     parent=("contacts", "contact_id"),
 )
 
@@ -163,6 +167,7 @@ REFERRALS = RecordType(
     list_cmd="referral list",
     sync_order=3,
     title="agency",
+    alias="r",
     parent=("contacts", "contact_id"),
     refs={"concern_id": "concerns", "organization_id": "organizations"},
 )
@@ -188,6 +193,7 @@ ORGANIZATIONS = RecordType(
     list_cmd="org list",
     sync_order=0,
     title="name",
+    alias="o",
     lists=frozenset({"services"}),
 )
 

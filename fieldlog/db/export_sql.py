@@ -29,8 +29,6 @@ EXPORT_SPLIT_MIN_ROWS = 50_000
 TABLES = (*records.TABLES, "flat")  # "flat": one row per concern or referral, with its contact
 FILTERS = ("since", "until", "officer", "hood", "tag", "category", "status")
 _CONTACT_FILTERS = {"since", "until", "officer", "hood", "tag", "category"}
-# The SQL alias of each table in the export queries (the flat view and filters join on them).
-ALIAS = {"contacts": "c", "concerns": "k", "referrals": "r", "organizations": "o"}
 
 
 def _of_contact(table: str) -> bool:
@@ -208,7 +206,7 @@ def where_terms(
         )
     given = {k: v for k, v in given.items() if k not in skipped}
     of_its_own = table != "flat" and not _of_contact(table)  # (partners: no contact)
-    a = ALIAS[table] if of_its_own else "c"
+    a = records.get(table).alias if of_its_own else records.CONTACTS.alias
     c_where: list[str] = []
     c_params: list[Any] = []
     if "since" in given:
@@ -278,7 +276,7 @@ def inner_sql(
             "ORDER BY occurred_at, contact_id, record_type, record_id"
         )
         return sql, all_params
-    a = ALIAS[table]
+    a = records.get(table).alias
     parent = records.get(table).parent
     src = f"{table} {a}"
     where = [f"{a}.deleted = 0"]
