@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 
+def can_split() -> bool:
+    """Whether this platform can fork a helper process (not Windows; the split is skipped and
+    one process writes the table there, the same bytes)."""
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def write_split(
     store: Store,
     table: str,
@@ -128,9 +136,10 @@ def append_spans(
     with open(path, "rb") as fh:
         for start, end in spans:
             at = start
-            while fd >= 0 and at < end:
+            sendfile = getattr(os, "sendfile", None)  # none on Windows: copy below
+            while sendfile is not None and fd >= 0 and at < end:
                 try:
-                    sent = os.sendfile(fd, fh.fileno(), at, min(end - at, 1 << 30))
+                    sent = sendfile(fd, fh.fileno(), at, min(end - at, 1 << 30))
                 except OSError:  # e.g. an O_APPEND file: copy below
                     fd = -1
                     break

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from fieldlog.export.columns import COLUMNS, check_table
 from fieldlog.export.lines import Lines, neutralise
 from fieldlog.export.redact import Redactor
-from fieldlog.export.split import write_split
+from fieldlog.export.split import can_split, write_split
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
@@ -60,7 +60,7 @@ def write_table(
     batch = PROGRESS_EVERY if progress is not None else 5000
     chunks = (
         store.exports.rowid_chunks(table, EXPORT_CHUNKS)
-        if processes > 1 and redactor is None
+        if processes > 1 and redactor is None and can_split()
         else None
     )
     if chunks is not None:

@@ -482,3 +482,34 @@ def test_two_process_export_writes_the_same_bytes(cli, store, monkeypatch, tmp_p
     out = tmp_path / "c.csv"
     cli("export", "--out", str(out))  # the CLI path (processes=2)
     assert out.read_text(encoding="utf-8") == one.getvalue()
+
+
+def test_export_without_fork_or_sendfile_writes_the_same_bytes(cli, store, monkeypatch, tmp_path):
+    """Windows has neither fork nor os.sendfile: one process writes the table, and the
+    split's half-file append copies by hand; both give the bytes of the two-process export."""
+    import multiprocessing
+    import os
+
+    import fieldlog.db.export_sql as store_mod
+    from fieldlog import export
+    from fieldlog.export import split, table
+
+    cli("demo", "--contacts", "300")
+    monkeypatch.setattr(store_mod, "EXPORT_SPLIT_MIN_ROWS", 10)
+    forked = tmp_path / "forked.csv"
+    cli("export", "--out", str(forked))
+    half = tmp_path / "half.bin"
+    half.write_bytes(b"0123456789abcdef")
+    monkeypatch.delattr(os, "sendfile")
+    with open(tmp_path / "spans.bin", "w", encoding="utf-8", newline="") as out:
+        split.append_spans(out, half, [(10, 16), (0, 4)], "utf-8", "strict")
+    assert (tmp_path / "spans.bin").read_bytes() == b"abcdef0123"
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert not split.can_split()
+    calls = []
+    monkeypatch.setattr(table, "write_split", lambda *a, **k: calls.append(a))
+    single = tmp_path / "single.csv"
+    cli("export", "--out", str(single))
+    assert calls == [] and single.read_bytes() == forked.read_bytes()
+    buf = io.StringIO(newline="")
+    assert export.write_table(store, "contacts", buf, processes=2) == 300

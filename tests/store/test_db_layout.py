@@ -86,3 +86,21 @@ def test_the_search_step_indexes_only_the_tables_the_first_step_made():
     search = next(sql for name, sql in migrations.STEPS if name == "0002_search")
     indexed = {s.split()[3].removesuffix("_fts") for s in search if "VIRTUAL TABLE" in s}
     assert indexed == {t for t in records.FTS_COLUMNS if t in made}
+
+
+def test_ram_dir_is_none_where_there_is_no_proc(monkeypatch):
+    """Windows and macOS have no /proc/self/mounts: no memory folder, so an encrypted log's
+    export writes no temporary half-file at all (it runs in one process)."""
+    import builtins
+
+    from fieldlog.db import scratch
+
+    real_open = builtins.open
+
+    def no_proc(path, *a, **k):
+        if str(path).startswith("/proc/"):
+            raise FileNotFoundError(path)
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", no_proc)
+    assert scratch.ram_dir() is None
