@@ -316,10 +316,20 @@ def use_wal(conn: sqlite3.Connection, path: Path | str) -> None:
     so a file that is not ours is never changed."""
     if str(path) == ":memory:":
         return
-    try:
-        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-    except db_error(conn) as exc:
-        raise explain(exc, path) from None
+    import time
+
+    # Switching a new file to WAL needs it to itself, and SQLite does not wait on the busy
+    # handler for that: when several fieldlogs create the same log at once, try again for up
+    # to the busy timeout before saying the log is locked.
+    deadline = time.monotonic() + busy_timeout_ms() / 1000
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            return
+        except db_error(conn) as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise explain(exc, path) from None
+            time.sleep(0.05)
