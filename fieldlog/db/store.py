@@ -70,6 +70,7 @@ class Store:
         self.db_error = db_error(conn)
         self.passphrase = passphrase_of(conn)  # None for a plain log
         self._tx: Tx | None = None  # the transaction open on this store, if any
+        self._data_version: int | None = None
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -158,6 +159,17 @@ class Store:
         finally:
             self._tx = None
             self._meta_cache = None
+
+    def changed_elsewhere(self) -> bool:
+        """True once after another connection (the CLI, a sync, another window) committed to
+        the log since the last call; this store's own writes do not count. Reads
+        ``PRAGMA data_version``, which costs microseconds, so a screen can poll it."""
+        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        changed = self._data_version is not None and version != self._data_version
+        self._data_version = version
+        if changed:
+            self._meta_cache = None  # officer, last sync... may have changed too
+        return changed
 
     # ------------------------------------------------------------------ meta
     def meta(self) -> dict[str, str | None]:

@@ -11,7 +11,9 @@ protocol in ``tui/base.py``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +23,7 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 
 from fieldlog.db.store import Store
+from fieldlog.tui.base import StoreScreen, run_store
 from fieldlog.tui.dialogs.export import ExportDialog
 from fieldlog.tui.screens.conflicts import ConflictsScreen
 from fieldlog.tui.screens.contacts import ContactsScreen
@@ -32,7 +35,13 @@ from fieldlog.tui.screens.orgs import OrgsScreen
 from fieldlog.tui.screens.report import ReportScreen
 
 if TYPE_CHECKING:
+    from textual.message_pump import MessagePump
+
     from fieldlog.tui.base import Shell
+
+POLL_SECONDS = 0.5  # how often the TUI looks for writes by other processes
+SETTLE_SECONDS = 0.5  # longest a key waits for a screen that is opening to take the focus
+UNDO_DEPTH = 20
 
 # Actions that leave the current screen: not while a dialog is open (it owns the keys).
 NAV_ACTIONS = {
@@ -48,6 +57,7 @@ NAV_ACTIONS = {
     "export",
     "back",
     "leave",
+    "undo",
 }
 
 
@@ -61,6 +71,8 @@ class FieldlogApp(App[None]):
         "styles/screens2.tcss",
         "styles/report.tcss",
         "styles/conflicts.tcss",
+        "styles/lists.tcss",
+        "styles/records.tcss",
     ]
     MODES = {
         "dashboard": DashboardScreen,
@@ -83,6 +95,7 @@ class FieldlogApp(App[None]):
         Binding("C", "conflicts", "Conflicts", show=False, tooltip="Resolve sync conflicts"),
         Binding("ctrl+e", "export", "Export", show=False, tooltip="Export contacts to CSV"),
         Binding("escape", "back", "Back", show=False, tooltip="Back / close"),
+        Binding("u,ctrl+z", "undo", "Undo", show=False, tooltip="Undo the last one-key action"),
         Binding("q", "leave", "Quit", tooltip="Quit fieldlog (also Ctrl+Q)"),
     ]
 
@@ -102,11 +115,17 @@ class FieldlogApp(App[None]):
         self.db_path = Path(db_path if db_path is not None else store.path)  # type: ignore[union-attr]
         self.db_lock = threading.Lock()
         self.locker = IdleLock(self, lock_minutes)
+        self.undo_stack: list[tuple[str, Callable[[Store], object]]] = []
+        # Keys wait here until the one before has been handled (see on_event).
+        self._keys: deque[events.Key] = deque()
+        self._key_busy = 0.0  # monotonic time the key in flight was sent; 0 for none
+        self._settle: tuple[Screen[object], float] | None = None
         if store is None:
             self.add_mode("login", LoginScreen)
 
     def on_mount(self) -> None:
         self.locker.start()
+        self.set_interval(POLL_SECONDS, self._poll)
         if self.store is not None:
             self._opened()
 
@@ -124,9 +143,107 @@ class FieldlogApp(App[None]):
         self._opened()
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.InputEvent):
+        if isinstance(event, events.InputEvent) and not event.is_forwarded:
             self.locker.touch()  # the idle lock counts from the last key or mouse event
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if not getattr(event, "_fieldlog_go", False):
+                self._keys.append(event)  # typed: waits its turn
+                self._next_key()
+                return
+            await super().on_event(event)
+            target = self.focused or self.screen
+            if event.is_forwarded:
+                self._after_key(target)  # done when it has bubbled up to the app
+            else:
+                self._key_done()  # a priority binding took it here
+            return
         await super().on_event(event)
+
+    # ------------------------------------------------------------------ keys in order
+    # Textual hands a key to the focused widget's queue and goes on to the next key at once;
+    # a Tab then moves the focus only once the field has handled it, so under load the next
+    # letters went to the field the officer had left (or, while a screen opened, nowhere).
+    # Here each key waits until the one before has been handled all the way up to the app,
+    # and while a new screen is taking the focus: keys land where the cursor is shown.
+    def _next_key(self) -> None:
+        if not self._keys:
+            return
+        now = time.monotonic()
+        if self._key_busy and now - self._key_busy < SETTLE_SECONDS:
+            return  # the last key is still on its way (a lost one times out)
+        if self._settling(now):
+            self.set_timer(0.02, self._next_key)
+            return
+        typed = self._keys.popleft()
+        key = events.Key(typed.key, typed.character)
+        key._fieldlog_go = True  # type: ignore[attr-defined]
+        self._key_busy = now
+        self.post_message(key)
+
+    def _settling(self, now: float) -> bool:
+        """True while the screen on top is opening and has not taken the focus yet."""
+        screen = self.screen
+        if screen.focused is not None:
+            return False
+        if self._settle is None or self._settle[0] is not screen:
+            self._settle = (screen, now)
+        return now - self._settle[1] < SETTLE_SECONDS and screen.AUTO_FOCUS is not None
+
+    def _after_key(self, node: MessagePump) -> None:
+        """Once ``node`` has handled the key (its queue is in order), follow it to the parent."""
+        parent = node._parent
+        if parent is None or node is self:
+            self._key_done()
+            return
+        if not node.call_later(self._after_key, parent):
+            self._after_key(parent)  # closed meanwhile: the key went no further there
+
+    def _key_done(self) -> None:
+        self._key_busy = 0.0
+        self._next_key()
+
+    # ------------------------------------------------------------------ live
+    def _poll(self) -> None:
+        """Another process wrote to the log: refresh the screen shown, mark the others."""
+        self._next_key()  # a key whose handler never reported back times out here
+        if self.store is None or self.locker.locked or not self.db_lock.acquire(blocking=False):
+            return
+        try:
+            changed = self.store.changed_elsewhere()
+        except Exception:  # noqa: BLE001 - a busy or closing log: look again next time
+            changed = False
+        finally:
+            self.db_lock.release()
+        if changed:
+            self.data_changed()
+
+    def data_changed(self) -> None:
+        """The log changed under the TUI: the screen shown reloads, the rest when shown."""
+        for screen in self.screen_stack:
+            if isinstance(screen, StoreScreen):
+                screen.stale = True
+        top = self.screen
+        if isinstance(top, StoreScreen):
+            top.refresh_data()
+
+    # ------------------------------------------------------------------ undo
+    def remember_undo(self, label: str, undo: Callable[[Store], object]) -> None:
+        self.undo_stack.append((label, undo))
+        del self.undo_stack[:-UNDO_DEPTH]
+
+    def action_undo(self) -> None:
+        if not self.undo_stack:
+            self.notify("Nothing to undo.")
+            return
+        label, undo = self.undo_stack.pop()
+
+        def done(_: object) -> None:
+            self.notify(f"Undone: {label}", markup=False)
+            top = self.screen
+            if isinstance(top, StoreScreen):
+                top.refresh_data()
+
+        run_store(self, undo, done, group="undo")
 
     def on_unmount(self) -> None:
         with self.db_lock:

@@ -46,6 +46,8 @@ class Shell(Protocol):
 
     def action_back(self) -> None: ...
 
+    def remember_undo(self, label: str, undo: Callable[[Store], Any]) -> None: ...
+
 
 def shell(app: object) -> Shell:
     """``app`` (a running FieldlogApp) typed as the screens see it."""
@@ -90,7 +92,31 @@ def run_store(
 
 
 class StoreScreen(Screen[Any]):
-    """A screen that reads and writes the log through the app's one store."""
+    """A screen that reads and writes the log through the app's one store.
+
+    Live: when another process writes to the log (the CLI, a sync), the app calls
+    :meth:`refresh_data` on the screen shown and marks the screens under it ``stale``; a
+    stale screen refreshes when it is shown again. Screens override ``refresh_data`` to
+    reload what they show, keeping the cursor on its row.
+    """
+
+    stale = False
+
+    def refresh_data(self) -> None:
+        """Reload what the screen shows (default: its ``reload()``, if it has one)."""
+        self.stale = False
+        reload = getattr(self, "reload", None)
+        if callable(reload):
+            reload()
+
+    def on_screen_resume(self) -> None:
+        if self.stale:
+            self.refresh_data()
+
+    def remember_undo(self, label: str, undo: Callable[[Store], Any]) -> None:
+        """Offer ``undo(store)`` to ``u`` / ``ctrl+z`` after a one-key action (``label`` says
+        what it undoes, e.g. "resolve concern K-3F2A")."""
+        self.fl_app.remember_undo(label, undo)
 
     @property
     def fl_app(self) -> Shell:
