@@ -53,9 +53,13 @@ def norm_word(value: str) -> str:
     return "_".join(value.strip().lower().replace("-", " ").split())
 
 
-def choice(field: str, value: str, allowed: Iterable[str]) -> str:
+def choice(field: str, value: str | None, allowed: Iterable[str]) -> str:
     allowed = tuple(allowed)
-    v = norm_word(value)
+    if not (value or "").strip():  # a required choice left empty (None from clean())
+        raise ValidationError(
+            field, f"The {field.replace('_', ' ')} is empty: use one of {', '.join(allowed)}."
+        )
+    v = norm_word(value or "")
     if v in allowed:
         return v
     raise ValidationError(

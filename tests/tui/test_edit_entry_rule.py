@@ -7,7 +7,7 @@ new items and the dropped draft commit together, so a failure leaves nothing hal
 
 from __future__ import annotations
 
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from fieldlog.db.store import Store
 from fieldlog.tui.app import make_app
@@ -33,12 +33,10 @@ async def _edit(app, pilot, cid: str) -> ContactFormScreen:
     form = app.screen
     assert isinstance(form, ContactFormScreen)
     form.query_one("#summary", Input).value = "Tenants asked about repairs"
-    form.query_one("#concern-category", Select).value = "housing"
+    form.query_one("#concern-category", Input).value = "housing"
     form.query_one("#concern-description", Input).value = "no heat in 4B"
-    form.action_add_concern()
     form.query_one("#referral-agency", Input).value = "Housing Authority"
     form.query_one("#referral-reason", Input).value = "repairs"
-    form.action_add_referral()
     await settle(app, pilot)
     assert len(form.concerns) == 1 and len(form.referrals) == 1
     return form

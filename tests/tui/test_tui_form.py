@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from textual.widgets import Input, Label, Select, TextArea
+from textual.widgets import Input, Label, TextArea
 
 from fieldlog.db.store import Store
 from fieldlog.tui.app import make_app
@@ -50,8 +50,7 @@ def test_new_contact_with_concern_and_referral_by_keys(tmp_path):
             assert isinstance(form, ContactFormScreen)
             assert app.focused is form.query_one("#summary", Input)
             await press_text(pilot, "Walked the [b]market")
-            await pilot.press("tab")
-            assert app.focused.id == "when"
+            await focus_on(app, pilot, "when")
             await press_text(pilot, "yesterday 14:30")
             await pilot.press("tab", "enter", "down", "enter")  # kind: business
             await focus_on(app, pilot, "neighborhood")
@@ -65,16 +64,14 @@ def test_new_contact_with_concern_and_referral_by_keys(tmp_path):
             await press_text(pilot, "quiet evening")
 
             await focus_on(app, pilot, "concern-category")
-            await pilot.press("enter", "n", "o", "i", "enter")  # type to pick "noise"
+            await press_text(pilot, "noi")  # typed ahead: noise
             await focus_on(app, pilot, "concern-description")
+            assert form.query_one("#concern-category", Input).value == "noise"
             await press_text(pilot, "stalls open late")
-            await pilot.press("enter")  # adds the concern
             await focus_on(app, pilot, "referral-agency")
             await press_text(pilot, "Parks")
             await focus_on(app, pilot, "referral-reason")
             await press_text(pilot, "lighting")
-            await focus_on(app, pilot, "add-referral")
-            await pilot.press("enter")
             await pilot.pause()
             assert form.concerns and form.referrals
             await pilot.press("ctrl+s")
@@ -111,7 +108,7 @@ def test_bad_date_shows_error_beside_field_and_writes_nothing(tmp_path):
             await settle(app, pilot)
             form = app.screen
             await press_text(pilot, "Bad date")
-            await pilot.press("tab")
+            await focus_on(app, pilot, "when")
             await press_text(pilot, "blursday")
             await pilot.press("ctrl+s")
             await settle(app, pilot)
@@ -186,7 +183,10 @@ def test_edit_from_detail_changes_summary(tmp_path):
             summary = form.query_one("#summary", Input)
             assert summary.value == "Met Pastor Reyes about the youth league"
             assert form.query_one("#neighborhood", Input).value == "Eastside"
-            await press_text(pilot, "Pastor Reyes again")  # focus selects all: replaces
+            # the summary opens as it was, the cursor at its end (typing adds, never replaces)
+            assert summary.cursor_position == len(summary.value)
+            await pilot.press("ctrl+u")  # delete to the start
+            await press_text(pilot, "Pastor Reyes again")
             await pilot.press("ctrl+s")
             await settle(app, pilot)
             assert isinstance(app.screen, DetailScreen)
@@ -213,13 +213,12 @@ def test_draft_comes_back_after_the_app_closed(tmp_path):
             await pilot.press("n")
             await settle(app, pilot)
             await press_text(pilot, "Unfinished note")
-            await pilot.press("tab")
+            await focus_on(app, pilot, "when")
             await press_text(pilot, "yesterday 9:00")
             await focus_on(app, pilot, "concern-category")
-            await pilot.press("enter", "y", "enter")  # youth
+            await press_text(pilot, "y")  # youth, typed ahead
             await focus_on(app, pilot, "concern-description")
             await press_text(pilot, "kids on roofs")
-            await pilot.press("enter")
             await pilot.pause(0.8)  # the draft is written after typing pauses
             await settle(app, pilot)
         # the app closed mid-form (as a closed terminal would)
@@ -322,7 +321,7 @@ def test_concern_and_referral_from_detail(tmp_path):
 
 @pytest.mark.slow
 def test_form_widgets_and_markup_safe_items(tmp_path):
-    """Added items show user text as data; removing one takes it out of the form."""
+    """A filled line is part of the save, its text kept as data; an emptied line is not."""
 
     async def flow():
         app = make_app(tmp_path / "log.db")
@@ -331,12 +330,14 @@ def test_form_widgets_and_markup_safe_items(tmp_path):
             await pilot.press("n")
             await settle(app, pilot)
             form = app.screen
-            form.query_one("#concern-category", Select).value = "noise"
+            form.query_one("#concern-category", Input).value = "noise"
             form.query_one("#concern-description", Input).value = "[bold]x[/] [link=y"
-            form.action_add_concern()
             await pilot.pause()
-            assert len(form.concerns) == 1
-            await pilot.click(".remove")
+            assert form.concerns == [
+                {"category": "noise", "description": "[bold]x[/] [link=y", "priority": "normal"}
+            ]
+            form.query_one("#concern-category", Input).value = ""
+            form.query_one("#concern-description", Input).value = ""
             await pilot.pause()
             assert form.concerns == []
             assert isinstance(form.query_one("#notes"), TextArea)

@@ -94,3 +94,13 @@ class Entries:
             if draft is not None:
                 tx.delete_meta(s.drafts.key(draft))
         return rid
+
+    def last(self) -> Row | None:
+        """The contact this device logged last (newest written, whatever its date), for the
+        TUI's repeat-last; None on a log with none. Reads from the end of the table, so it
+        stays instant on a big log."""
+        rid = self.store.scalar(
+            "SELECT id FROM contacts WHERE deleted = 0 AND origin = ? ORDER BY rowid DESC LIMIT 1",
+            [self.store.device_id()],
+        )
+        return None if rid is None else self.store.contacts.get(rid)

@@ -1,11 +1,18 @@
 """The contact form (new and edit).
 
 The form is a ModalScreen so the app's one-letter keys (``q``, ``n``, ``d``...) cannot fire from
-a focused Select or Button and throw typed work away. Whatever is typed is saved as a draft in
-the log itself (debounced, in a worker), so a crash or a closed terminal loses nothing: the next
-start offers it back (``screens/drafts.py``). Validation is the store's: a ValidationError names
-its field, and the message is shown under that field. Saving is one ``store.entries.save`` call:
-the contact, its new concerns and referrals (the entry rule linking them) and the dropped draft
+a focused field and throw typed work away. Tab order follows what nearly every contact has:
+summary, person, neighborhood (the officer's default already in it), then one concern line
+(category typed ahead, text, priority) and one referral line (agency, reason, service), then
+the rarer fields. A filled line is part of the save, with no "Add" step to forget; Enter on a
+filled line opens the next. ``ctrl+r`` repeats the last contact's place (same kind, partner,
+neighborhood, beat, location, tags; time now) for the next person at the same event.
+
+Whatever is typed is saved as a draft in the log itself (debounced, in a worker), half-typed
+lines included, so a crash or a closed terminal loses nothing: the next start offers it back
+(``screens/drafts.py``). Validation is the store's: a ValidationError names its field, and the
+message is shown under that field or line. Saving is one ``store.entries.save`` call: the
+contact, its new concerns and referrals (the entry rule linking them) and the dropped draft
 commit in one transaction, for a new contact and an edited one alike.
 """
 
@@ -20,43 +27,33 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, TextArea
+from textual.widgets import Footer, Header, Input, Label, Select, Static, TextArea
 
-from fieldlog import models
+from fieldlog import dates, models
 from fieldlog.errors import FieldlogError, NotFoundError, ValidationError
 from fieldlog.tui.base import StoreScreen, run_store
 from fieldlog.tui.dialogs.confirm import ConfirmDialog
 from fieldlog.tui.screens.form_fields import (
     ERROR_FIELD,
-    EXTRA_INPUTS,
     FIELDS,
+    MAIN_FIELDS,
     PLACEHOLDERS,
+    REPEAT_FIELDS,
     SUGGEST,
     blank_values,
     contact_values,
     store_value,
 )
 from fieldlog.tui.widgets.cells import one_line
-from fieldlog.tui.widgets.items import (
-    ItemRow,
-    clean_concern,
-    clean_referral,
-    concern_label,
-    referral_label,
-)
-from fieldlog.tui.widgets.selects import (
-    category_select,
-    priority_select,
-    select_value,
-    service_select,
-    set_select,
-)
+from fieldlog.tui.widgets.lines import ConcernLine, ItemLine, ReferralLine
+from fieldlog.tui.widgets.selects import select_value, set_select
 from fieldlog.tui.widgets.suggest import suggester_for
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 DRAFT_DELAY = 0.5  # seconds of quiet typing before the draft is written
+LINE_CLASSES: dict[str, type[ItemLine]] = {"concern": ConcernLine, "referral": ReferralLine}
 
 
 class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
@@ -65,6 +62,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
     AUTO_FOCUS = "#summary"
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True, tooltip="Save the contact"),
+        Binding("ctrl+r", "repeat_last", "Repeat last", tooltip="Same place as the last contact"),
         Binding("escape", "cancel", "Cancel", tooltip="Close the form (asks if you typed)"),
     ]
 
@@ -73,27 +71,29 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         contact: dict[str, Any] | None = None,
         *,
         draft: dict[str, Any] | None = None,
+        repeat: bool = False,
     ) -> None:
-        """``contact`` (from ``Contacts.get``) edits it; ``draft`` restores a saved form."""
+        """``contact`` (from ``Contacts.get``) edits it; ``draft`` restores a saved form;
+        ``repeat`` fills in the last contact's place as ctrl+r does."""
         super().__init__(classes="form-screen")
         self.contact_id: str | None = contact["id"] if contact else None
         self.short_id: str = contact.get("short_id", "") if contact else ""
         self.initial = contact_values(contact) if contact else blank_values()
         self.start = dict(self.initial)
-        self.start_extra: dict[str, str] = {}
-        self.concerns: list[dict[str, Any]] = []
-        self.referrals: list[dict[str, Any]] = []
+        self.start_lines: dict[str, list[dict[str, str]]] = {"concern": [], "referral": []}
+        self.repeat = repeat
+        self.words: dict[str, list[str]] = {}
         if draft:
             self.contact_id = draft.get("contact_id") or self.contact_id
             self.short_id = draft.get("short_id") or self.short_id
             self.initial = {**self.initial, **draft.get("initial", {})}
             self.start = {**self.initial, **draft.get("fields", {})}
-            self.start_extra = dict(draft.get("extra", {}))
-            self.concerns = list(draft.get("concerns", []))
-            self.referrals = list(draft.get("referrals", []))
+            self.start_lines = draft_lines(draft)
         self.draft_timer: Timer | None = None
         self.draft_saved = bool(draft)
         self.closing = False
+        self.typed: set[str] = set()  # fields the officer has typed in (defaults keep off)
+        self.error_values: dict[str, str] = {}  # field id -> its value when its error showed
 
     @property
     def draft_name(self) -> str:
@@ -104,36 +104,39 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         yield Header()
         with VerticalScroll(id="form"):
             for fid, label, _ in FIELDS:
-                with Horizontal(classes="field", id=f"row-{fid}"):
-                    yield Label(label, classes="field-label")
-                    with Vertical(classes="field-box"):
-                        yield self._field_widget(fid)
-                        yield Label("", id=f"{fid}-error", classes="error", markup=False)
-
-            yield Static("Concerns", classes="form-section", id="concerns-title")
-            with Horizontal(classes="add-row"):
-                yield category_select("concern-category")
-                yield priority_select("concern-priority")
-                yield Input(
-                    placeholder="What is the concern?", id="concern-description", compact=True
+                if fid not in MAIN_FIELDS:
+                    continue
+                yield from self._field_row(fid, label)
+            new = "New " if self.contact_id else ""
+            for kind in ("concern", "referral"):
+                with Vertical(id=f"{kind}-lines", classes="lines"):
+                    values = self.start_lines[kind] or [{}]
+                    for i, line in enumerate(values, start=1):
+                        yield LINE_CLASSES[kind](i, line)
+            if new:
+                yield Static(
+                    "Concern and referral lines add new ones; the saved ones are on the "
+                    "contact's screen.",
+                    classes="form-hint",
                 )
-                yield Button("Add concern", id="add-concern", compact=True)
-            yield Label("", id="concern-error", classes="error", markup=False)
-            yield Vertical(id="concern-list", classes="item-list")
-
-            yield Static("Referrals", classes="form-section", id="referrals-title")
-            with Horizontal(classes="add-row"):
-                yield Input(placeholder="Agency", id="referral-agency", compact=True)
-                yield service_select("referral-service")
-                yield Input(placeholder="Reason", id="referral-reason", compact=True)
-                yield Button("Add referral", id="add-referral", compact=True)
-            yield Label("", id="referral-error", classes="error", markup=False)
-            yield Vertical(id="referral-list", classes="item-list")
+            yield Static("More", classes="form-section")
+            for fid, label, _ in FIELDS:
+                if fid in MAIN_FIELDS:
+                    continue
+                yield from self._field_row(fid, label)
             yield Static(
-                "Ctrl+S saves · Esc closes · Tab moves on · → takes a suggestion",
+                "Ctrl+S saves · Tab moves on · Enter on a line adds another · "
+                "→ takes a suggestion · Ctrl+R repeats the last place · Esc closes",
                 classes="form-hint",
             )
         yield Footer()
+
+    def _field_row(self, fid: str, label: str) -> ComposeResult:
+        with Horizontal(classes="field", id=f"row-{fid}"):
+            yield Label(label, classes="field-label")
+            with Vertical(classes="field-box"):
+                yield self._field_widget(fid)
+                yield Label("", id=f"{fid}-error", classes="error", markup=False)
 
     def _field_widget(self, fid: str) -> Widget:
         value = self.start.get(fid, "")
@@ -148,31 +151,50 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             )
         if fid == "notes":
             return TextArea(value, id=fid, soft_wrap=True, compact=True, tab_behavior="focus")
-        return Input(value, placeholder=PLACEHOLDERS.get(fid, ""), id=fid, compact=True)
+        # The summary keeps what is there when the form opens (an edit must not be replaced by
+        # the first key); other fields select their text on Tab, so typing replaces a default.
+        return Input(
+            value,
+            placeholder=PLACEHOLDERS.get(fid, ""),
+            id=fid,
+            compact=True,
+            select_on_focus=fid != "summary",
+        )
 
     def on_mount(self) -> None:
         self.sub_title = f"Edit contact {self.short_id}" if self.contact_id else "New contact"
-        for wid, value in self.start_extra.items():
-            widget = self.query_one(f"#{wid}")
-            if isinstance(widget, Input):
-                widget.value = value
-            elif isinstance(widget, Select):
-                set_select(widget, value)
-        for c in self.concerns:
-            self._show_item("concern", c)
-        for r in self.referrals:
-            self._show_item("referral", r)
-        self._count_items()
-        self.db(
-            lambda s: {fid: s.records.suggestions(name) for fid, name in SUGGEST.items()},
-            self._set_suggestions,
-            group="suggest",
-        )
+        new = self.contact_id is None
 
-    def _set_suggestions(self, words: dict[str, list[str]]) -> None:
-        for fid, values in words.items():
-            if values:
+        def load(s: Store) -> dict[str, Any]:
+            out: dict[str, Any] = {
+                "words": {fid: s.records.suggestions(name) for fid, name in SUGGEST.items()},
+                "hood": s.meta().get("default_hood") if new else None,
+            }
+            if self.repeat:
+                out["last"] = s.entries.last()
+            return out
+
+        self.db(load, self._loaded, group="suggest")
+
+    def _loaded(self, got: dict[str, Any]) -> None:
+        self.words = got["words"]
+        for fid, values in self.words.items():
+            if values and fid != "referral-agency":
                 self.query_one(f"#{fid}", Input).suggester = suggester_for(fid, values)
+        for line in self.query(ReferralLine):
+            self._suggest_agency(line)
+        hood = self.query_one("#neighborhood", Input)
+        if got.get("hood") and not hood.value and "neighborhood" not in self.typed:
+            hood.value = got["hood"]  # the default `init --hood` set, shown, not applied unseen
+            self.initial["neighborhood"] = hood.value
+            self.start["neighborhood"] = hood.value
+        if "last" in got:
+            self._repeat(got["last"])
+
+    def _suggest_agency(self, line: ItemLine) -> None:
+        agencies = self.words.get("referral-agency")
+        if agencies:
+            line.first.suggester = suggester_for("referral-agency", agencies)
 
     # ------------------------------------------------------------------ values
     def field_values(self) -> dict[str, str]:
@@ -187,23 +209,37 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
                 values[fid] = widget.value  # type: ignore[attr-defined]
         return values
 
-    def extra_values(self) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for wid in EXTRA_INPUTS:
-            widget = self.query_one(f"#{wid}")
-            out[wid] = (
-                select_value(widget) if isinstance(widget, Select) else widget.value  # type: ignore[attr-defined]
-            )
+    def lines(self, kind: str) -> list[ItemLine]:
+        return list(self.query_one(f"#{kind}-lines", Vertical).query(LINE_CLASSES[kind]))
+
+    def line_values(self) -> dict[str, list[dict[str, str]]]:
+        """Every line as typed, filled or not (the draft keeps half-typed lines too)."""
+        return {kind: [line.values() for line in self.lines(kind)] for kind in LINE_CLASSES}
+
+    @property
+    def concerns(self) -> list[dict[str, Any]]:
+        """The filled concern lines as concerns (those that check out)."""
+        return self._items("concern")
+
+    @property
+    def referrals(self) -> list[dict[str, Any]]:
+        return self._items("referral")
+
+    def _items(self, kind: str) -> list[dict[str, Any]]:
+        out = []
+        for line in self.lines(kind):
+            if line.filled():
+                try:
+                    out.append(line.item())
+                except ValidationError:
+                    continue
         return out
 
     def is_dirty(self) -> bool:
-        """Anything typed that saving would keep (or a half-typed concern or referral)."""
-        if self.field_values() != self.initial or self.concerns or self.referrals:
+        """Anything typed that saving would keep, a half-typed line included."""
+        if self.field_values() != self.initial:
             return True
-        extra = self.extra_values()
-        return bool(
-            extra["concern-description"] or extra["referral-agency"] or extra["referral-reason"]
-        )
+        return any(line.filled() for kind in LINE_CLASSES for line in self.lines(kind))
 
     def draft_body(self) -> dict[str, Any]:
         return {
@@ -212,9 +248,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             "summary": one_line(self.query_one("#summary", Input).value)[:80],
             "initial": self.initial,
             "fields": self.field_values(),
-            "extra": self.extra_values(),
-            "concerns": self.concerns,
-            "referrals": self.referrals,
+            "lines": self.line_values(),
         }
 
     # ------------------------------------------------------------------ drafts
@@ -225,7 +259,13 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         control = getattr(event, "control", None) or getattr(event, "text_area", None)
         fid = getattr(control, "id", None)
         if fid:
-            self._show_error(fid.split("-")[0] if fid.startswith(("concern", "referral")) else fid)
+            if control is not None and control.has_focus:
+                self.typed.add(fid)
+            line = self._line_of(control)
+            if line is not None:
+                line.changed()
+            elif self.error_values.get(fid) != self._value_of(control):
+                self._show_error(fid)
         self.schedule_draft()
 
     def schedule_draft(self) -> None:
@@ -255,103 +295,98 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             self.draft_timer = None
         self.workers.cancel_group(self, "draft")
 
-    # ------------------------------------------------------------------ concerns, referrals
-    def _show_item(self, kind: str, item: dict[str, Any]) -> None:
-        label = concern_label(item) if kind == "concern" else referral_label(item)
-        self.query_one(f"#{kind}-list", Vertical).mount(ItemRow(kind, item, label))
+    # ------------------------------------------------------------------ lines
+    @staticmethod
+    def _line_of(widget: object) -> ItemLine | None:
+        node = getattr(widget, "parent", None)
+        while node is not None and not isinstance(node, ItemLine):
+            node = node.parent
+        return node
 
-    def _count_items(self) -> None:
-        new = "New c" if self.contact_id else "C"  # editing: the saved ones are on the detail
-        self.query_one("#concerns-title", Static).update(
-            f"{new}oncerns ({len(self.concerns)})" if self.concerns else f"{new}oncerns"
-        )
-        new = "New r" if self.contact_id else "R"
-        self.query_one("#referrals-title", Static).update(
-            f"{new}eferrals ({len(self.referrals)})" if self.referrals else f"{new}eferrals"
-        )
+    def add_line(self, kind: str, after: ItemLine | None = None) -> ItemLine:
+        """A new empty line of ``kind`` at the end, focused."""
+        box = self.query_one(f"#{kind}-lines", Vertical)
+        line = LINE_CLASSES[kind](len(self.lines(kind)) + 1)
+        box.mount(line)
+        self.call_after_refresh(self._line_ready, line)
+        return line
 
-    @on(Button.Pressed, "#add-concern")
+    def _line_ready(self, line: ItemLine) -> None:
+        if line.KIND == "referral":
+            self._suggest_agency(line)
+        line.first.focus()
+
     def action_add_concern(self) -> None:
-        category = self.query_one("#concern-category", Select)
-        description = self.query_one("#concern-description", Input)
-        try:
-            concern = clean_concern(
-                {
-                    "category": select_value(category),
-                    "description": description.value,
-                    "priority": select_value(self.query_one("#concern-priority", Select)),
-                }
-            )
-        except ValidationError as err:
-            self._show_error("concern", str(err))
-            (category if err.field == "category" else description).focus()
-            return
-        self.concerns.append(concern)
-        self._show_item("concern", concern)
-        self._count_items()
-        description.value = ""
-        category.clear()
-        self.query_one("#concern-priority", Select).value = "normal"
-        category.focus()
-        self.schedule_draft()
+        """A new concern line (what Enter on a filled concern line does)."""
+        self.add_line("concern")
 
-    @on(Button.Pressed, "#add-referral")
     def action_add_referral(self) -> None:
-        agency = self.query_one("#referral-agency", Input)
-        reason = self.query_one("#referral-reason", Input)
-        service = self.query_one("#referral-service", Select)
-        try:
-            referral = clean_referral(
-                {"agency": agency.value, "service": select_value(service), "reason": reason.value}
-            )
-        except ValidationError as err:
-            self._show_error("referral", str(err))
-            agency.focus()
-            return
-        self.referrals.append(referral)
-        self._show_item("referral", referral)
-        self._count_items()
-        agency.value = reason.value = ""
-        service.clear()
-        agency.focus()
-        self.schedule_draft()
-
-    @on(Button.Pressed, ".remove")
-    def _remove_item(self, event: Button.Pressed) -> None:
-        row = event.button.parent
-        if not isinstance(row, ItemRow):
-            return
-        items = self.concerns if row.kind == "concern" else self.referrals
-        for i, item in enumerate(items):
-            if item is row.item:
-                del items[i]
-                break
-        row.remove()
-        self._count_items()
-        self.schedule_draft()
+        self.add_line("referral")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
-        """Enter adds a concern or referral from its row; in other fields it moves on."""
+        """Enter on a filled line opens the next line of its kind (or goes to it); anywhere
+        else it moves on, like Tab."""
         event.stop()
-        wid = event.input.id or ""
-        if wid == "concern-description":
-            self.action_add_concern()
-        elif wid in ("referral-agency", "referral-reason"):
-            self.action_add_referral()
-        else:
+        line = self._line_of(event.input)
+        if line is None or not line.filled():
             self.focus_next()
+            return
+        lines = self.lines(line.KIND)
+        following = lines[lines.index(line) + 1 :]
+        if following:
+            following[0].first.focus()
+        else:
+            self.add_line(line.KIND)
+
+    # ------------------------------------------------------------------ repeat last
+    def action_repeat_last(self) -> None:
+        """ctrl+r: the last contact's place and event (kind, partner, neighborhood, beat,
+        location, tags) with the time now; the summary, person and lines stay as typed."""
+        self.db(lambda s: s.entries.last(), self._repeat, group="repeat")
+
+    def _repeat(self, last: dict[str, Any] | None) -> None:
+        if not last:
+            self.notify("No earlier contact to repeat.", severity="warning")
+            return
+        values = contact_values(last)
+        for fid in REPEAT_FIELDS:
+            widget = self.query_one(f"#{fid}")
+            if isinstance(widget, Select):
+                set_select(widget, values[fid])
+            elif isinstance(widget, Input):
+                widget.value = values[fid]
+        self.query_one("#when", Input).value = "now"
+        when = dates.show_local(last.get("occurred_at")) or ""
+        self.notify(f"Same place as {last['short_id']} ({when}); time now.", markup=False)
 
     # ------------------------------------------------------------------ errors
+    @staticmethod
+    def _value_of(widget: object) -> str:
+        if isinstance(widget, Select):
+            return select_value(widget)
+        if isinstance(widget, TextArea):
+            return widget.text
+        return str(getattr(widget, "value", ""))
+
     def _show_error(self, fid: str, message: str = "") -> None:
+        """Show ``message`` under field ``fid`` ("" hides it); until the field changes from
+        what it holds now, a late change message does not hide it."""
         try:
             label = self.query_one(f"#{fid}-error", Label)
         except Exception:
             return
+        if message:
+            self.error_values[fid] = self._value_of(self.query(f"#{fid}").first())
+        else:
+            self.error_values.pop(fid, None)
         label.update(message)
         label.set_class(bool(message), "-shown")
 
     def clear_errors(self) -> None:
+        self.error_values.clear()
+        for line in self.query(ItemLine):
+            line.error_values = None
         for label in self.query(".error").results(Label):
             label.update("")
             label.remove_class("-shown")
@@ -362,26 +397,43 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         if field is None and isinstance(err, NotFoundError) and "organization" in message:
             field = "organization"
         fid = ERROR_FIELD.get(str(field))
-        if fid is not None:
+        if fid in LINE_CLASSES:
+            filled = [line for line in self.lines(fid) if line.filled()] or self.lines(fid)
+            self._line_error(filled[0], err)
+        elif fid is not None:
             self._show_error(fid, message)
-            target = {
-                "concern": "#concern-description",
-                "referral": "#referral-agency",
-            }.get(fid, f"#{fid}")
-            widget = self.query_one(target)
+            widget = self.query_one(f"#{fid}")
             widget.focus()
             self.call_after_refresh(widget.scroll_visible)
         self.notify(message, severity="error", markup=False)
+
+    def _line_error(self, line: ItemLine, err: ValidationError | FieldlogError) -> None:
+        line.show_error(str(err))
+        widget = line.error_field(err) if isinstance(err, ValidationError) else line.first
+        widget.focus()
+        self.call_after_refresh(widget.scroll_visible)
 
     # ------------------------------------------------------------------ save, cancel
     def action_save(self) -> None:
         if self.closing:
             return
         self.clear_errors()
+        items: dict[str, list[dict[str, Any]]] = {"concern": [], "referral": []}
+        for kind in LINE_CLASSES:
+            for number, line in enumerate(self.lines(kind), start=1):
+                if not line.filled():
+                    continue
+                try:
+                    items[kind].append(line.item())
+                except ValidationError as err:
+                    # a half-typed line is never dropped: the save waits for it
+                    self._line_error(line, err)
+                    name = line.LABEL if number == 1 else f"{line.LABEL} {number}"
+                    self.notify(f"{name}: {err}", severity="error", markup=False)
+                    return
         values = self.field_values()
         cid, name = self.contact_id, self.draft_name
-        concerns = [dict(c) for c in self.concerns]
-        referrals = [dict(r) for r in self.referrals]
+        concerns, referrals = items["concern"], items["referral"]
         if cid is None:
             contact = {key: store_value(fid, values[fid]) for fid, _, key in FIELDS}
         else:  # only what changed: the sync log records fields, and seconds survive
@@ -412,7 +464,11 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             self.show_validation(value)
             return
         self._stop_drafts()
-        self.notify(f"Saved contact {short}", markup=False)
+        n_c, n_r = len(self.concerns), len(self.referrals)
+        extra = ""
+        if n_c or n_r:
+            extra = f" with {n_c} concern{'s' * (n_c != 1)}, {n_r} referral{'s' * (n_r != 1)}"
+        self.notify(f"Saved contact {short}{extra}", markup=False)
         self.dismiss(value)
 
     def action_cancel(self) -> None:
@@ -434,3 +490,28 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             # On the app, not this screen: the screen's workers stop when it closes.
             run_store(self.app, lambda s: s.drafts.drop(name), group="drop-draft")
         self.dismiss(None)
+
+
+def draft_lines(draft: dict[str, Any]) -> dict[str, list[dict[str, str]]]:
+    """A draft's concern and referral lines. Drafts saved before the lines (an "Add" button
+    and an ``extra`` row) come back as lines too: the added items first, then the row."""
+    if "lines" in draft:
+        return {k: [dict(v) for v in draft["lines"].get(k, [])] for k in LINE_CLASSES}
+    extra = draft.get("extra", {})
+    concerns = [
+        {k: str(c.get(k) or "") for k in ("category", "description", "priority")}
+        for c in draft.get("concerns", [])
+    ]
+    referrals = [
+        {k: str(r.get(k) or "") for k in ("agency", "reason", "service")}
+        for r in draft.get("referrals", [])
+    ]
+    typed_concern = {
+        k: extra.get(f"concern-{k}", "") for k in ("category", "description", "priority")
+    }
+    if typed_concern["category"] or typed_concern["description"]:
+        concerns.append(typed_concern)
+    typed_referral = {k: extra.get(f"referral-{k}", "") for k in ("agency", "reason", "service")}
+    if typed_referral["agency"] or typed_referral["reason"]:
+        referrals.append(typed_referral)
+    return {"concern": concerns, "referral": referrals}

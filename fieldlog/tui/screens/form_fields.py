@@ -7,14 +7,15 @@ from typing import Any
 
 from fieldlog import dates
 
-# Form field id -> (label, store key). Order is the Tab order.
+# Form field id -> (label, store key). Order is the Tab order: the fields of nearly every
+# contact first (then the concern and referral lines), the rest below them.
 FIELDS: tuple[tuple[str, str, str], ...] = (
     ("summary", "Summary", "summary"),
+    ("person", "Person", "person_name"),
+    ("neighborhood", "Neighborhood", "neighborhood"),
     ("when", "When", "occurred_at"),
     ("kind", "Kind", "kind"),
-    ("person", "Person", "person_name"),
     ("organization", "Organization", "organization"),
-    ("neighborhood", "Neighborhood", "neighborhood"),
     ("beat", "Beat", "beat"),
     ("location", "Location", "location"),
     ("tags", "Tags", "tags"),
@@ -26,6 +27,7 @@ PLACEHOLDERS = {
     "when": "now, yesterday 14:30, last friday, 2024-05-01 09:00",
     "person": "Who you spoke with",
     "organization": "A partner from the directory",
+    "neighborhood": "Where (your default from fieldlog init is filled in)",
     "tags": "comma separated",
     "follow_up": "none, tomorrow, next monday, in 2 weeks",
 }
@@ -63,15 +65,10 @@ ERROR_FIELD = {
     "service": "referral",
     "reason": "referral",
 }
-# The inputs of the add-concern and add-referral rows (kept in drafts too).
-EXTRA_INPUTS = (
-    "concern-category",
-    "concern-priority",
-    "concern-description",
-    "referral-agency",
-    "referral-service",
-    "referral-reason",
-)
+# The fields above the concern and referral lines; the rest come after them.
+MAIN_FIELDS = ("summary", "person", "neighborhood")
+# What ctrl+r takes from the last contact logged: same place, same event, time now.
+REPEAT_FIELDS = ("kind", "organization", "neighborhood", "beat", "location", "tags")
 
 
 def blank_values() -> dict[str, str]:
