@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fieldlog import dates, models, records
@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 TABLE = "contacts"
+Where = list[str]  # WHERE terms (the class's ``list`` method hides the builtin in it)
+Params = list[Any]
 
 
 class Contacts:
@@ -96,28 +98,16 @@ class Contacts:
         query: str | None = None,
         limit: int | None = 50,
         offset: int = 0,
+        ids: Sequence[str] | None = None,
     ) -> Rows:
-        """Contacts, newest first, with their concern and referral counts."""
-        where: list[str] = ["c.deleted = 0"]
-        params: list[Any] = []
-        if since:
-            where.append("c.occurred_at >= ?")
-            params.append(dates.to_storage(dates.parse_when(since, field="since").at))
-        if until:
-            where.append("c.occurred_at < ?")
-            params.append(dates.to_storage(dates.parse_when(until, field="until").end()))
-        if hood:
-            where.append("c.neighborhood = ? COLLATE NOCASE")
-            params.append(hood.strip())
-        if officer:
-            where.append("c.officer = ? COLLATE NOCASE")
-            params.append(officer.strip())
-        if tag:
-            where.append("EXISTS (SELECT 1 FROM json_each(c.tags) WHERE value = ?)")
-            params.append(next(iter(models.tag_list([tag])), tag))
-        if kind:
-            where.append("c.kind = ?")
-            params.append(models.choice("kind", kind, models.CONTACT_KINDS))
+        """Contacts, newest first, with their concern and referral counts. ``ids``: only
+        these contacts (a list re-reading the rows it shows, e.g. one just edited)."""
+        where, params = self.filters(
+            since=since, until=until, hood=hood, officer=officer, tag=tag, kind=kind
+        )
+        if ids is not None:
+            where.append(f"c.id IN ({', '.join('?' * len(ids)) or 'NULL'})")
+            params.extend(ids)
         if query and query.strip():
             where.append(
                 "c.id IN (SELECT contact_id FROM search_hits WHERE contact_id IS NOT NULL)"
@@ -140,6 +130,43 @@ class Contacts:
             sql = f"WITH search_hits AS ({hits_sql()}) {sql}"
             params = [fts_query(query)] * len(records.FTS_COLUMNS) + params
         return self.store.records.with_short_ids(TABLE, self.store.query(sql, params))
+
+    def filters(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        hood: str | None = None,
+        officer: str | None = None,
+        tag: str | None = None,
+        kind: str | None = None,
+        alias: str = "c",
+    ) -> tuple[Where, Params]:
+        """The WHERE terms (over contacts as ``alias``) and their parameters for the list's
+        filters: :meth:`list` and the ranked search (``store.search.ranked``) narrow the same
+        way, so the filter bar means one thing on both."""
+        c = alias
+        where: Where = [f"{c}.deleted = 0"]
+        params: Params = []
+        if since:
+            where.append(f"{c}.occurred_at >= ?")
+            params.append(dates.to_storage(dates.parse_when(since, field="since").at))
+        if until:
+            where.append(f"{c}.occurred_at < ?")
+            params.append(dates.to_storage(dates.parse_when(until, field="until").end()))
+        if hood:
+            where.append(f"{c}.neighborhood = ? COLLATE NOCASE")
+            params.append(hood.strip())
+        if officer:
+            where.append(f"{c}.officer = ? COLLATE NOCASE")
+            params.append(officer.strip())
+        if tag:
+            where.append(f"EXISTS (SELECT 1 FROM json_each({c}.tags) WHERE value = ?)")
+            params.append(next(iter(models.tag_list([tag])), tag))
+        if kind:
+            where.append(f"{c}.kind = ?")
+            params.append(models.choice("kind", kind, models.CONTACT_KINDS))
+        return where, params
 
     def count(self) -> int:
         """Live contacts (the start screen, the demo's "fresh log" test)."""
