@@ -185,23 +185,47 @@ class Followups:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def due(self, *, until: str | None = None, limit: int | None = None) -> Rows:
+    def counts(self, *, until: str | None = None) -> dict[str, int]:
+        """How many follow-ups there are, whatever a list shows of them: ``overdue`` (before
+        today), ``today`` (due today) and ``due`` (due by ``until``, default today, overdue
+        included). Overdue and today are the dashboard's ``followups_overdue`` and
+        ``followups_due``, counted the same way, so a title and the dashboard agree."""
+        end = dates.parse_day(until, future=True, field="until") if until else dates.today_local()
+        opened = models.REFERRAL_OPEN_STATUSES
+        out = {}
+        for name, test in (("overdue", "< :d"), ("today", "= :d"), ("due", "<= :end")):
+            out[name] = int(
+                self.store.scalar(
+                    "SELECT (SELECT count(*) FROM referrals WHERE deleted = 0 "
+                    f"AND follow_up_on {test} AND status IN {opened!r}) + (SELECT count(*) "
+                    f"FROM contacts WHERE deleted = 0 AND follow_up_on {test})",
+                    {"d": dates.today_local(), "end": end},
+                )
+            )
+        return out
+
+    def due(
+        self, *, until: str | None = None, limit: int | None = None, outcomes: bool = False
+    ) -> Rows:
         """Open referrals and contacts whose follow-up date is due by ``until`` (default today).
 
-        Oldest first; ``overdue`` is true when the date is before today.
+        Oldest first; ``overdue`` is true when the date is before today. ``outcomes``: each
+        row's ``outcome`` too (a referral's so far, None for a contact), for a screen that
+        asks for it when the follow-up is done.
         """
         end = dates.parse_day(until, future=True, field="until") if until else dates.today_local()
         today = dates.today_local()
+        outcome = (", r.outcome", ", NULL") if outcomes else ("", "")
         sql = f"""
             SELECT 'referral' AS type, r.id, r.follow_up_on, r.contact_id, r.status,
                    r.agency AS subject, r.reason AS detail, c.person_name, c.neighborhood,
-                   r.officer
+                   r.officer{outcome[0]}
             FROM referrals r JOIN contacts c ON c.id = r.contact_id
             WHERE r.deleted = 0 AND r.follow_up_on IS NOT NULL AND r.follow_up_on <= :end
               AND r.status IN {models.REFERRAL_OPEN_STATUSES!r}
             UNION ALL
             SELECT 'contact', c.id, c.follow_up_on, c.id, NULL, c.summary, c.notes,
-                   c.person_name, c.neighborhood, c.officer
+                   c.person_name, c.neighborhood, c.officer{outcome[1]}
             FROM contacts c
             WHERE c.deleted = 0 AND c.follow_up_on IS NOT NULL AND c.follow_up_on <= :end
             ORDER BY 3, 2

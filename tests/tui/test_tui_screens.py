@@ -13,6 +13,7 @@ from fieldlog.tui.dialogs.choice import ChoiceDialog
 from fieldlog.tui.dialogs.date import DateDialog
 from fieldlog.tui.dialogs.export import ExportDialog
 from fieldlog.tui.dialogs.org_form import OrgForm
+from fieldlog.tui.dialogs.text import TextDialog
 from fieldlog.tui.screens.followups import FollowupsScreen
 from fieldlog.tui.screens.orgs import OrgsScreen
 from tests.lib.tui import SIZE, run, settle, table_text
@@ -58,12 +59,19 @@ def test_followups_overdue_first_and_marked(tmp_path):
             assert not rows[2].startswith("!") and "Food Bank" in rows[2]
             assert "bold red" in str(table.get_row_at(0)[0].style)
             title = app.screen.query_one("#fu-title", Static)
-            assert "3, 2 overdue" in str(title.render())
+            # counted as the dashboard counts: 1 due this week (today), 2 overdue
+            assert "1 due within 7 days, 2 overdue" in str(title.render())
             assert list(table.rows)[0].value == f"referral:{ids['old_ref']}"
 
-            await pilot.press("enter")  # opens the contact behind the follow-up
+            await pilot.press("enter")  # opens the referral behind the follow-up
             await settle(app, pilot)
-            assert getattr(app.screen, "contact_id", None) == ids["cid"]
+            assert getattr(app.screen, "record_id", None) == ids["old_ref"]
+            await pilot.press("escape")
+            await settle(app, pilot)
+            assert isinstance(app.screen, FollowupsScreen)
+            await pilot.press("down", "enter")  # a contact's follow-up opens the contact
+            await settle(app, pilot)
+            assert getattr(app.screen, "contact_id", None) == ids["late"]
             await pilot.press("escape")
             await settle(app, pilot)
             assert isinstance(app.screen, FollowupsScreen)
@@ -87,15 +95,16 @@ def test_referral_status_change_persists_and_keeps_cursor(tmp_path):
             await settle(app, pilot)
             assert "accepted" in table_text(table)[0]
             assert table.cursor_row == 0
-            await pilot.press("m")  # done on a referral: the status dialog, on "completed"
+            await pilot.press("m")  # done on a referral: completed, and its outcome asked
             await pilot.pause()
-            assert isinstance(app.screen, ChoiceDialog)
-            await pilot.press("enter")
+            assert isinstance(app.screen, TextDialog)
+            await pilot.press(*"lit", "enter")
             await settle(app, pilot)
             assert table.row_count == 2
             assert table.cursor_row == 0 and "contact" in table_text(table)[0]
         with Store.open(path) as store:
-            assert store.records.get("referrals", ids["old_ref"])["status"] == "completed"
+            ref = store.records.get("referrals", ids["old_ref"])
+            assert (ref["status"], ref["outcome"]) == ("completed", "lit")
 
     run(flow)
 

@@ -49,6 +49,31 @@ class Concerns:
             tx.update(TABLE, rid, clean)
         return self.store.records.get(TABLE, rid)
 
+    def get(self, ref: str) -> Row:
+        """One live concern with what its own screen shows beside it: its contact's summary,
+        person, organization, neighborhood and short id, and the live referrals made for it
+        (``referrals``, oldest first)."""
+        rec = self.store.records
+        rid = rec.resolve(TABLE, ref)
+        row = rec.with_short_ids(
+            TABLE,
+            self.store.query(
+                "SELECT k.*, c.summary AS contact_summary, c.person_name, c.neighborhood, "
+                "c.occurred_at AS contact_occurred_at, o.name AS contact_organization "
+                "FROM concerns k JOIN contacts c ON c.id = k.contact_id "
+                "LEFT JOIN organizations o ON o.id = c.organization_id WHERE k.id = ?",
+                [rid],
+            ),
+        )[0]
+        row["contact_short_id"] = rec.short_id("contacts", row["contact_id"])
+        row["referrals"] = rec.with_short_ids(
+            "referrals",
+            self.store.query(
+                "SELECT * FROM referrals WHERE concern_id = ? AND deleted = 0 ORDER BY id", [rid]
+            ),
+        )
+        return row
+
     def list(
         self,
         *,

@@ -70,6 +70,29 @@ class Referrals:
             tx.update(TABLE, rid, clean)
         return self.store.records.get(TABLE, rid)
 
+    def get(self, ref: str) -> Row:
+        """One live referral with what its own screen shows beside it: its contact's summary,
+        person, organization, neighborhood and short id, and the live concern it answers
+        (``concern``: the concern row with its short id, or None)."""
+        rec = self.store.records
+        rid = rec.resolve(TABLE, ref)
+        row = rec.with_short_ids(
+            TABLE,
+            self.store.query(
+                "SELECT r.*, c.summary AS contact_summary, c.person_name, c.neighborhood, "
+                "c.occurred_at AS contact_occurred_at, o.name AS contact_organization "
+                "FROM referrals r JOIN contacts c ON c.id = r.contact_id "
+                "LEFT JOIN organizations o ON o.id = c.organization_id WHERE r.id = ?",
+                [rid],
+            ),
+        )[0]
+        row["contact_short_id"] = rec.short_id("contacts", row["contact_id"])
+        concern = self.store.query(
+            "SELECT * FROM concerns WHERE id = ? AND deleted = 0", [row["concern_id"]]
+        )
+        row["concern"] = rec.with_short_ids("concerns", concern)[0] if concern else None
+        return row
+
     def list(
         self,
         *,

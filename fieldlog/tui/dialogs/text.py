@@ -26,10 +26,18 @@ class TextDialog(ModalScreen[str | None]):
     ]
 
     def __init__(
-        self, title: str, value: str = "", placeholder: str = "", max_length: int = 0
+        self,
+        title: str,
+        value: str = "",
+        placeholder: str = "",
+        max_length: int = 0,
+        hint: str = "Enter saves · Esc cancels",
     ) -> None:
+        """``hint``: what the keys do, when Escape means more than cancel (e.g. "the referral
+        stays completed, with no outcome")."""
         super().__init__(classes="dialog-screen")
         self.title_text = title
+        self.hint = hint
         self.value = value
         self.placeholder = placeholder
         self.max_length = max_length
@@ -44,7 +52,7 @@ class TextDialog(ModalScreen[str | None]):
                 compact=True,
                 id="text",
             )
-            yield Label("Enter saves · Esc cancels", markup=False, classes="dialog-hint")
+            yield Label(self.hint, markup=False, classes="dialog-hint")
 
     def on_mount(self) -> None:
         self.query_one("#text", Input).focus()

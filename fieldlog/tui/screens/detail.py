@@ -1,4 +1,8 @@
-"""One contact with its concerns and referrals; change a referral, resolve a concern, delete."""
+"""One contact with its concerns and referrals; change a referral, resolve a concern, delete.
+
+Enter on a concern or referral opens its own screen (``screens/record.py``), where its whole
+text is. The one-key changes here (``s``, ``u``, ``r``) can be undone with ``ctrl+z``.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,27 @@ from typing import Any
 
 from rich.table import Table
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
+from textual.widgets.data_table import ColumnKey
 
 from fieldlog import dates, models
 from fieldlog.tui.base import StoreScreen
 from fieldlog.tui.dialogs.choice import ChoiceDialog
 from fieldlog.tui.dialogs.confirm import ConfirmDialog
 from fieldlog.tui.dialogs.text import TextDialog
-from fieldlog.tui.widgets.cells import add_columns, clip, text
+from fieldlog.tui.screens.record import (
+    CLOSING_STATUSES,
+    close_referral,
+    write_undoable,
+)
+from fieldlog.tui.widgets.cells import clip, text
+from fieldlog.tui.widgets.footer import KeysFooter
+from fieldlog.tui.widgets.status import StatusLine
+from fieldlog.tui.widgets.table import ListTable
 
 FIELDS = (
     ("When", "occurred_at"),
@@ -35,8 +49,15 @@ FIELDS = (
     ("Updated", "updated_at"),
 )
 
-# Choosing one of these with ``s`` offers the outcome dialog next (Escape skips it).
-CLOSING_STATUSES = ("completed", "declined", "unreachable")
+# The tables' columns: (label, key, width); the last one takes the width the others leave.
+CONCERN_COLUMNS = [
+    ("Id", "id", 10), ("Category", "category", 14), ("Priority", "priority", 8),
+    ("Status", "status", 11), ("Description", "description", 0),
+]  # fmt: skip
+REFERRAL_COLUMNS = [
+    ("Id", "id", 10), ("Agency", "agency", 16), ("Status", "status", 11),
+    ("Follow up", "follow_up_on", 10), ("Reason — outcome", "reason", 0),
+]  # fmt: skip
 
 
 def reason_outcome(ref: dict[str, Any]) -> str:
@@ -47,15 +68,16 @@ def reason_outcome(ref: dict[str, Any]) -> str:
 class DetailScreen(StoreScreen):
     """Dismisses with ``("deleted", id)``, ``("changed", id)`` or None, so lists can update."""
 
+    # Shown: the everyday keys, short enough for 80 columns; Help (?) lists them all.
     BINDINGS = [
         Binding("s", "referral_status", "Status", tooltip="Change the referral's status"),
         Binding("u", "referral_outcome", "Outcome", tooltip="Set the referral's outcome"),
         Binding("r", "resolve_concern", "Resolve", tooltip="Resolve the concern"),
-        Binding("x,delete", "delete_contact", "Delete"),
+        Binding("x,delete", "delete_contact", "Delete", show=False),
         Binding("e", "edit_contact", "Edit", tooltip="Edit this contact"),
         Binding("c", "add_concern", "+Concern", tooltip="Add a concern"),
         Binding("a", "add_referral", "+Referral", tooltip="Add a referral"),
-        Binding("escape", "close", "Back"),
+        Binding("escape", "close", "Back", show=False, tooltip="Back to the screen before"),
     ]
 
     def __init__(self, contact_id: str) -> None:
@@ -63,34 +85,44 @@ class DetailScreen(StoreScreen):
         self.contact_id = contact_id
         self.contact: dict[str, Any] | None = None
         self.changed = False
+        self.focused_once = False
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="detail"):
             yield Static(id="fields")
             yield Static("Concerns", classes="section-title", id="concerns-title")
-            yield DataTable(id="concerns", cursor_type="row")
+            yield ListTable(id="concerns", zebra_stripes=False)
             yield Static("Referrals", classes="section-title", id="referrals-title")
-            yield DataTable(id="referrals", cursor_type="row")
-        yield Footer()
+            yield ListTable(id="referrals", zebra_stripes=False)
+        yield StatusLine()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Contact"
-        add_columns(
-            self.query_one("#concerns", DataTable),
-            [("Id", "id", None), ("Category", "category", 14), ("Priority", "priority", 8),
-             ("Status", "status", 11), ("Description", "description", 24)],
-        )  # fmt: skip
-        add_columns(
-            self.query_one("#referrals", DataTable),
-            [("Id", "id", None), ("Agency", "agency", 16), ("Status", "status", 11),
-             ("Follow up", "follow_up_on", 10), ("Reason — outcome", "reason", 20)],
-        )  # fmt: skip
+        for table_id, columns in (("#concerns", CONCERN_COLUMNS), ("#referrals", REFERRAL_COLUMNS)):
+            table = self.query_one(table_id, ListTable)
+            for label, key, width in columns:
+                table.add_column(label, key=key, width=width or 20)
         self.reload()
 
     def reload(self) -> None:
         cid = self.contact_id
         self.db(lambda s: s.contacts.get(cid), self.show)
+
+    def refresh_data(self) -> None:
+        """Another process wrote (or an undo ran): the same contact again, the cursors on
+        the same concern and referral (the tables keep their rows by id)."""
+        self.stale = False
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.stale:
+            self.refresh_data()
+
+    def on_resize(self) -> None:
+        if self.contact is not None:
+            self.fill_tables()
 
     def show(self, c: dict[str, Any]) -> None:
         self.contact = c
@@ -109,37 +141,77 @@ class DetailScreen(StoreScreen):
             grid.add_row(label, Text(str(value)))  # user text as data, wrapped
         self.query_one("#fields", Static).update(grid)
 
-        concerns = self.query_one("#concerns", DataTable)
-        keep = concerns.cursor_row
-        concerns.clear()
-        for k in c["concerns"]:
-            concerns.add_row(
-                text(k["short_id"]),
-                text(k["category"]),
-                text(k["priority"]),
-                text(k["status"], "green" if k["status"] == "resolved" else ""),
-                clip(k["description"], 24),
-                key=k["id"],
-            )
-        self.query_one("#concerns-title", Static).update(f"Concerns ({len(c['concerns'])})")
-        if c["concerns"]:
-            concerns.move_cursor(row=min(keep, len(c["concerns"]) - 1))
+        n, m = len(c["concerns"]), len(c["referrals"])
+        self.query_one("#concerns-title", Static).update(f"Concerns ({n})")
+        self.query_one("#referrals-title", Static).update(f"Referrals ({m})")
+        self.fill_tables()
+        self.call_after_refresh(self.fill_tables)  # once laid out: the real free width
+        if not self.focused_once:
+            self.focused_once = True
+            self.focus_first_table()
 
-        referrals = self.query_one("#referrals", DataTable)
-        keep = referrals.cursor_row
-        referrals.clear()
-        for r in c["referrals"]:
-            referrals.add_row(
-                text(r["short_id"]),
-                clip(r["agency"], 16),
-                text(r["status"]),
-                text(r["follow_up_on"]),
-                clip(reason_outcome(r), 20),
-                key=r["id"],
+    def focus_first_table(self) -> None:
+        """Start on the concerns (or referrals) so Enter opens one, leaving the contact's
+        fields in view; not if the officer has already moved the focus."""
+        if self.focused is not None and not isinstance(self.focused, VerticalScroll):
+            return
+        c = self.contact or {}
+        for kind in ("concerns", "referrals"):
+            if c.get(kind):
+                self.query_one(f"#{kind}", ListTable).focus(scroll_visible=False)
+                return
+
+    def free_width(self, table: ListTable, columns: list[tuple[str, str, int]], ids: int) -> int:
+        """What the last column gets: the table's width less the other columns (the Id
+        column as wide as the longest short id, ``ids``)."""
+        table.columns[ColumnKey("id")].width = ids
+        # the box the tables sit in (a table's own width follows its content)
+        width = self.query_one("#detail", VerticalScroll).scrollable_content_region.width
+        width = width or (self.size.width or self.app.size.width) - 4
+        fixed = ids + sum(w for _, _, w in columns[1:-1]) + 2 * table.cell_padding * len(columns)
+        return max(12, width - fixed - 1)
+
+    def fill_tables(self) -> None:
+        """Both tables from the loaded contact, each keeping its cursor on the same record;
+        the description and reason take the free width (wider terminal, more text)."""
+        c = self.contact
+        if c is None:
+            return
+        ids_width = len("Id")
+        concerns = self.query_one("#concerns", ListTable)
+        ids = max([ids_width, *(len(k["short_id"]) for k in c["concerns"])])
+        wide = self.free_width(concerns, CONCERN_COLUMNS, ids)
+        concerns.columns[ColumnKey("description")].width = wide
+        concerns.replace_rows(
+            (
+                k["id"],
+                [
+                    text(k["short_id"]),
+                    text(k["category"]),
+                    text(k["priority"]),
+                    text(k["status"], "green" if k["status"] == "resolved" else ""),
+                    clip(k["description"], wide),
+                ],
             )
-        self.query_one("#referrals-title", Static).update(f"Referrals ({len(c['referrals'])})")
-        if c["referrals"]:
-            referrals.move_cursor(row=min(keep, len(c["referrals"]) - 1))
+            for k in c["concerns"]
+        )
+        referrals = self.query_one("#referrals", ListTable)
+        ids = max([ids_width, *(len(r["short_id"]) for r in c["referrals"])])
+        wide = self.free_width(referrals, REFERRAL_COLUMNS, ids)
+        referrals.columns[ColumnKey("reason")].width = wide
+        referrals.replace_rows(
+            (
+                r["id"],
+                [
+                    text(r["short_id"]),
+                    clip(r["agency"], 16),
+                    text(r["status"]),
+                    text(r["follow_up_on"]),
+                    clip(reason_outcome(r), wide),
+                ],
+            )
+            for r in c["referrals"]
+        )
 
     # ------------------------------------------------------------------ selection
     def _selected(self, kind: str) -> dict[str, Any] | None:
@@ -150,25 +222,40 @@ class DetailScreen(StoreScreen):
         if not rows:
             self.notify(f"This contact has no {kind}.", severity="warning")
             return None
-        table = self.query_one(f"#{kind}", DataTable)
-        return rows[min(table.cursor_row, len(rows) - 1)]
+        key = self.query_one(f"#{kind}", ListTable).cursor_key
+        return next((r for r in rows if r["id"] == key), rows[0])
+
+    @on(DataTable.RowSelected, "#concerns")
+    def _open_concern(self, event: DataTable.RowSelected) -> None:
+        from fieldlog.tui.screens.record import ConcernScreen
+
+        self.app.push_screen(ConcernScreen(str(event.row_key.value)), self._came_back)
+
+    @on(DataTable.RowSelected, "#referrals")
+    def _open_referral(self, event: DataTable.RowSelected) -> None:
+        from fieldlog.tui.screens.record import ReferralScreen
+
+        self.app.push_screen(ReferralScreen(str(event.row_key.value)), self._came_back)
+
+    def _came_back(self, result: Any) -> None:
+        """Back from a concern or referral: what it changed shows here (the contact too)."""
+        if result:
+            self.changed = True
+            self.reload()
 
     def action_referral_status(self) -> None:
         ref = self._selected("referrals")
         if ref is None:
             return
-        rid = ref["id"]
-
-        def status_saved(row: dict[str, Any]) -> None:
-            self.saved(row)
-            if row["status"] in CLOSING_STATUSES:
-                self._ask_outcome({**ref, **row})
 
         def chosen(status: str | None) -> None:
-            if status and status != ref["status"]:
-                self.db(
-                    lambda s: s.referrals.update(rid, status=status), status_saved, group="write"
-                )
+            if not status or status == ref["status"]:
+                return
+            if status in CLOSING_STATUSES:  # asks the outcome, then writes both at once
+                close_referral(self, ref, status, self.saved)
+            else:
+                label = f"status of referral {ref['short_id']}"
+                write_undoable(self, "referrals", ref["id"], {"status": status}, label, self.saved)
 
         title = f"Status of referral {ref['short_id']} to {ref['agency']}"
         self.app.push_screen(ChoiceDialog(title, models.REFERRAL_STATUSES, ref["status"]), chosen)
@@ -180,16 +267,17 @@ class DetailScreen(StoreScreen):
 
     def _ask_outcome(self, ref: dict[str, Any]) -> None:
         """Edit a referral's outcome in a TextDialog; Escape (None) or no change writes nothing."""
-        rid, old = ref["id"], ref.get("outcome") or ""
+        old = ref.get("outcome") or ""
 
         def written(row: dict[str, Any]) -> None:
             self.changed = True
-            self.notify(f"Saved: outcome of {row['short_id']}.", markup=False)
+            self.notify(f"Saved: outcome of {row['short_id']}. ctrl+z undoes.", markup=False)
             self.reload()
 
         def typed(outcome: str | None) -> None:
             if outcome is not None and outcome != old:
-                self.db(lambda s: s.referrals.update(rid, outcome=outcome), written, group="write")
+                label = f"outcome of referral {ref['short_id']}"
+                write_undoable(self, "referrals", ref["id"], {"outcome": outcome}, label, written)
 
         title = f"Outcome of referral {ref['short_id']} to {ref['agency']} ({ref['status']})"
         dialog = TextDialog(title, old, "What came of it?", max_length=models.MAX_TEXT)
@@ -202,12 +290,14 @@ class DetailScreen(StoreScreen):
         if concern["status"] == "resolved":
             self.notify(f"Concern {concern['short_id']} is already resolved.")
             return
-        kid = concern["id"]
-        self.db(lambda s: s.concerns.update(kid, status="resolved"), self.saved, group="write")
+        label = f"resolve concern {concern['short_id']}"
+        write_undoable(self, "concerns", concern["id"], {"status": "resolved"}, label, self.saved)
 
     def saved(self, row: dict[str, Any]) -> None:
         self.changed = True
-        self.notify(f"Saved: {row['short_id']} is now {row['status']}.", markup=False)
+        self.notify(
+            f"Saved: {row['short_id']} is now {row['status']}. ctrl+z undoes.", markup=False
+        )
         self.reload()
 
     def action_delete_contact(self) -> None:

@@ -1,4 +1,10 @@
-"""Follow-ups due today or this week, oldest (overdue) first, with the work done in place."""
+"""Follow-ups due today or this week, oldest (overdue) first, with the work done in place.
+
+The title counts every follow-up the way the dashboard does (``store.followups.counts``), not
+the rows loaded: a backlog of 8,400 says 8,400 though the table holds the oldest 500. Each
+one-key change (status, done, a new date) can be undone with ``ctrl+z`` (``u`` is the new
+date here).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,21 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from fieldlog import models
 from fieldlog.tui.base import StoreScreen
 from fieldlog.tui.dialogs.choice import ChoiceDialog
 from fieldlog.tui.dialogs.date import DateDialog
-from fieldlog.tui.widgets.cells import add_columns, clip, cursor_key, text
+from fieldlog.tui.screens.record import (
+    CLOSING_STATUSES,
+    close_referral,
+    write_undoable,
+)
+from fieldlog.tui.widgets.cells import add_columns, clip, text
+from fieldlog.tui.widgets.footer import KeysFooter
+from fieldlog.tui.widgets.status import StatusLine
+from fieldlog.tui.widgets.table import ListTable
 
 LIMIT = 500  # a week of follow-ups fits; more is a backlog to work through, not to scroll
 RANGES = {"week": ("in 7d", "due within 7 days"), "today": (None, "due today")}
@@ -25,9 +39,10 @@ class FollowupsScreen(StoreScreen):
 
     BINDINGS = [
         Binding("s", "status", "Status", tooltip="Change the referral's status"),
-        Binding("m,space", "done", "Done", tooltip="Mark the follow-up done"),
+        Binding("m,space", "done", "Done", tooltip="Mark it done (a referral: its outcome)"),
         Binding("u", "reschedule", "New date", tooltip="Set a new follow-up date"),
         Binding("w", "toggle_range", "Today/week", tooltip="Due today or within 7 days"),
+        Binding("ctrl+z", "app.undo", "Undo", tooltip="Undo the last change here"),
     ]
 
     def __init__(self) -> None:
@@ -38,9 +53,10 @@ class FollowupsScreen(StoreScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="fu-title", classes="section-title fl-title", markup=False)
-        yield DataTable(id="fu-table", cursor_type="row", zebra_stripes=True)
+        yield ListTable(id="fu-table")
         yield Static(id="fu-detail", classes="fl-detail", markup=False)
-        yield Footer()
+        yield StatusLine()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Follow-ups"
@@ -52,51 +68,65 @@ class FollowupsScreen(StoreScreen):
         self.query_one("#fu-table", DataTable).focus()
 
     def on_screen_resume(self) -> None:
-        self.reload()
+        self.refresh_data()
 
     # ------------------------------------------------------------------ loading
+    def refresh_data(self) -> None:
+        """Another process wrote (or an undo ran): the rows again, the cursor on the same
+        follow-up if it is still due, else on the same line."""
+        self.stale = False
+        self.reload()
+
     def reload(self) -> None:
         until = RANGES[self.range][0]
-        self.db(lambda s: s.followups.due(until=until, limit=LIMIT), self.show)
+        self.db(
+            lambda s: (
+                s.followups.due(until=until, limit=LIMIT, outcomes=True),
+                s.followups.counts(until=until),
+            ),
+            self.show,
+        )
 
-    def show(self, rows: list[dict[str, Any]]) -> None:
-        table = self.query_one("#fu-table", DataTable)
-        keep_key = self.current_key()
-        keep_row = table.cursor_row
-        table.clear()
-        self.rows.clear()
-        for r in rows:
-            key = f"{r['type']}:{r['id']}"
-            self.rows[key] = r
-            late = "bold red" if r["overdue"] else ""
-            table.add_row(
-                Text(("!" if r["overdue"] else " ") + (r["follow_up_on"] or ""), style=late),
-                Text(r["type"]),
-                text(r["status"] or ""),
-                clip(r["subject"], 16),
-                clip(r["person_name"], 11),
-                clip(r["neighborhood"], 9),
-                key=key,
+    def show(self, result: tuple[list[dict[str, Any]], dict[str, int]]) -> None:
+        rows, counts = result
+        table = self.query_one("#fu-table", ListTable)
+        self.rows = {f"{r['type']}:{r['id']}": r for r in rows}
+        table.replace_rows(
+            (
+                key,
+                [
+                    Text(
+                        ("!" if r["overdue"] else " ") + (r["follow_up_on"] or ""),
+                        style="bold red" if r["overdue"] else "",
+                    ),
+                    Text(r["type"]),
+                    text(r["status"] or ""),
+                    clip(r["subject"], 16),
+                    clip(r["person_name"], 11),
+                    clip(r["neighborhood"], 9),
+                ],
             )
-        overdue = sum(1 for r in rows if r["overdue"])
-        what = RANGES[self.range][1]
-        if not rows:
-            other = "today only" if self.range == "week" else "the next 7 days"
-            title = f"No follow-ups {what}. Press w for {other}."
-        elif len(rows) >= LIMIT:
-            title = f"Follow-ups {what}: the oldest {LIMIT} shown, {overdue} overdue (!)"
-        else:
-            title = f"Follow-ups {what}: {len(rows)}, {overdue} overdue (!)"
-        self.query_one("#fu-title", Static).update(title)
-        if rows:
-            if keep_key in self.rows:
-                table.move_cursor(row=table.get_row_index(keep_key))
-            else:
-                table.move_cursor(row=min(keep_row, len(rows) - 1))
+            for key, r in self.rows.items()
+        )
+        self.query_one("#fu-title", Static).update(self.title_text(len(rows), counts))
         self.show_detail()
 
+    def title_text(self, shown: int, counts: dict[str, int]) -> str:
+        """The counts as the dashboard gives them ("N due today, M overdue"), and how many of
+        them the table holds when that is not all."""
+        what = RANGES[self.range][1]
+        overdue, due = counts["overdue"], counts["due"] - counts["overdue"]
+        if not counts["due"]:
+            if self.range == "today":
+                return "Nothing due today or overdue. Press w for the next 7 days."
+            return "Nothing due within 7 days: no follow-ups to work. n logs a contact."
+        title = f"Follow-ups: {due:,} {what}, {overdue:,} overdue (!)"
+        if shown < counts["due"]:
+            title += f"; the oldest {shown:,} shown"
+        return title
+
     def current_key(self) -> str | None:
-        return cursor_key(self.query_one("#fu-table", DataTable))
+        return self.query_one("#fu-table", ListTable).cursor_key
 
     def current(self) -> dict[str, Any] | None:
         key = self.current_key()
@@ -115,6 +145,8 @@ class FollowupsScreen(StoreScreen):
             if r["detail"]:
                 out.append("\n")
                 out.append_text(text(r["detail"], style="italic"))
+        elif self.rows == {}:
+            out.append("d goes home, l lists contacts, n logs a new one.", style="dim")
         self.query_one("#fu-detail", Static).update(out)
 
     # ------------------------------------------------------------------ actions
@@ -129,30 +161,42 @@ class FollowupsScreen(StoreScreen):
         if r["type"] != "referral":
             self.notify("Only referrals have a status: press m to mark this follow-up done.")
             return
-        self.ask_status(r, r["status"])
 
-    def ask_status(self, r: dict[str, Any], current: str) -> None:
         def chosen(status: str | None) -> None:
-            if status and status != r["status"]:
-                self.write(
-                    lambda s: s.referrals.update(r["id"], status=status),
-                    f"Referral {r['short_id']} ({r['subject']}) is now {status}.",
+            if not status or status == r["status"]:
+                return
+            said = f"Referral {r['short_id']} ({r['subject']}) is now {status}. ctrl+z undoes."
+            if status in CLOSING_STATUSES:  # its outcome, then both written at once
+                close_referral(self, self.as_referral(r), status, lambda _: self.done(said))
+            else:
+                label = f"status of referral {r['short_id']}"
+                write_undoable(
+                    self, "referrals", r["id"], {"status": status}, label, lambda _: self.done(said)
                 )
 
         title = f"Status of the referral to {r['subject']}"
-        self.app.push_screen(ChoiceDialog(title, models.REFERRAL_STATUSES, current), chosen)
+        self.app.push_screen(ChoiceDialog(title, models.REFERRAL_STATUSES, r["status"]), chosen)
+
+    @staticmethod
+    def as_referral(r: dict[str, Any]) -> dict[str, Any]:
+        """A follow-up row as the outcome dialog reads a referral (its agency)."""
+        return {**r, "agency": r["subject"]}
 
     def action_done(self) -> None:
         r = self.current()
         if r is None:
             return
-        if r["type"] == "referral":
-            # A referral is done when its outcome is known: ask which one.
-            self.ask_status(r, "completed")
+        if r["type"] == "referral":  # done when its outcome is known: asked, Escape for none
+            said = f"Referral {r['short_id']} ({r['subject']}) completed. ctrl+z undoes."
+            close_referral(self, self.as_referral(r), "completed", lambda _: self.done(said))
             return
-        self.write(
-            lambda s: s.contacts.update(r["id"], {"follow_up_on": "none"}),
-            f"Follow-up on contact {r['short_id']} marked done.",
+        write_undoable(
+            self,
+            "contacts",
+            r["id"],
+            {"follow_up_on": "none"},
+            f"follow-up of contact {r['short_id']} done",
+            lambda _: self.done(f"Follow-up on contact {r['short_id']} done. ctrl+z undoes."),
         )
 
     def action_reschedule(self) -> None:
@@ -163,29 +207,35 @@ class FollowupsScreen(StoreScreen):
         def chosen(day: str | None) -> None:
             if day is None:
                 return
-            if r["type"] == "referral":
-                call = lambda s: s.referrals.update(r["id"], follow_up_on=day)  # noqa: E731
-            else:
-                call = lambda s: s.contacts.update(r["id"], {"follow_up_on": day})  # noqa: E731
+            table = "referrals" if r["type"] == "referral" else "contacts"
             said = "cleared" if day == "none" else f"set to {day}"
-            self.write(call, f"Follow-up date of {r['type']} {r['short_id']} {said}.")
+            write_undoable(
+                self,
+                table,
+                r["id"],
+                {"follow_up_on": day},
+                f"new follow-up date of {r['type']} {r['short_id']}",
+                lambda _: self.done(
+                    f"Follow-up date of {r['type']} {r['short_id']} {said}. ctrl+z undoes."
+                ),
+            )
 
         title = f"New follow-up date for the {r['type']} {r['short_id']}"
         self.app.push_screen(DateDialog(title, r["follow_up_on"]), chosen)
 
-    def write(self, call: Any, message: str) -> None:
-        """A change, then a fresh table (the row may leave it); the cursor stays put."""
-
-        def then(_: Any) -> None:
-            self.notify(message, markup=False)
-            self.reload()
-
-        self.db(call, then, group="write")
+    def done(self, message: str) -> None:
+        """After a change: say it, then a fresh table (the row may leave it); the cursor stays
+        on the same line."""
+        self.notify(message, markup=False)
+        self.reload()
 
     @on(DataTable.RowSelected, "#fu-table")
     def _selected(self, event: DataTable.RowSelected) -> None:
+        """Enter: a referral opens on its own screen, a contact's follow-up on the contact."""
         r = self.rows.get(str(event.row_key.value))
-        if r is not None:
-            from fieldlog.tui.screens.detail import DetailScreen
-
-            self.app.push_screen(DetailScreen(r["contact_id"]))
+        if r is None:
+            return
+        if r["type"] == "referral":
+            self.fl_app.open_record("referral", r["id"])
+        else:
+            self.fl_app.open_record("contact", r["contact_id"])
