@@ -46,6 +46,10 @@ if TYPE_CHECKING:
     from fieldlog.db.search import Search
     from fieldlog.db.synclog import Conflicts, SyncLog
 
+# The interface preferences ``Store.set_setting`` keeps (meta keys; nothing else may be
+# written that way, so a typo cannot clobber the device id or a sync cursor).
+SETTINGS = frozenset({"tui_theme"})
+
 
 def _row(cur: sqlite3.Cursor, raw: tuple, lists: frozenset[str]) -> Row:
     row = {d[0]: v for d, v in zip(cur.description, raw, strict=True)}
@@ -71,6 +75,9 @@ class Store:
         self.passphrase = passphrase_of(conn)  # None for a plain log
         self._tx: Tx | None = None  # the transaction open on this store, if any
         self._data_version: int | None = None
+        # Transactions this store has committed: the TUI compares it to refresh its status
+        # line after its own writes (``changed_elsewhere`` sees only other connections').
+        self.commits = 0
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -143,11 +150,17 @@ class Store:
             self.conn.execute("BEGIN IMMEDIATE")
         except self.db_error as exc:
             raise explain(exc, self.path) from None
-        tx = self._tx = Tx(self)
+        try:
+            tx = self._tx = Tx(self)  # reads the device clock: can meet a broken file too
+        except self.db_error as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise explain(exc, self.path) from None
         try:
             yield tx
             tx.finish()
             self.conn.execute("COMMIT")
+            self.commits += 1
         except self.db_error as exc:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -196,6 +209,19 @@ class Store:
                 tx.set_meta("badge", models.text("badge", badge, limit=50) or None)
             if hood is not None:
                 tx.set_meta("default_hood", models.text("hood", hood, limit=200) or None)
+
+    def set_setting(self, key: str, value: str | None) -> None:
+        """Keep one of the officer's interface preferences (:data:`SETTINGS`, e.g. the TUI's
+        theme) in the log's meta table, beside the officer's name and neighborhood: it goes
+        with the log (and inside its encryption), is never synced, and needs no config file.
+        ``None`` forgets it. Read it back with ``meta().get(key)``."""
+        if key not in SETTINGS:
+            raise ValueError(f"{key!r} is not an interface setting")
+        with self.write() as tx:
+            if value is None:
+                tx.delete_meta(key)
+            else:
+                tx.set_meta(key, value)
 
     def device_id(self) -> str:
         """This log's device id (the ``origin`` of its writes), minted on first use."""

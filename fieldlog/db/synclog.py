@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 REMOTE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 REMOTE_PREFIX = "remote:"
+PENDING_CAP = 10_000  # the status line counts unsynced changes up to this many
 
 
 def _body_sql(tbl: str) -> str:
@@ -89,6 +90,32 @@ class SyncLog:
 
     def outbox_count(self, after: int) -> int:
         return int(self.store.scalar("SELECT count(*) FROM changes WHERE seq > ?", [after]) or 0)
+
+    def pushed(self) -> int:
+        """The outbox sequence pushed up to by the latest push to any remote (0: never).
+
+        The most advanced cursor, not the least: a remote synced once and since removed
+        would otherwise keep every later change "waiting" forever (the log does not keep
+        which store id a remote name had)."""
+        cursors = [
+            int(value or 0)
+            for key, value in self.store.meta().items()
+            if key.startswith("sync:") and key.endswith(":pushed")
+        ]
+        return max(cursors, default=0)
+
+    def pending(self, cap: int = PENDING_CAP) -> int:
+        """The changes made here and not pushed yet (what the status line shows), counted
+        up to ``cap``: a result of ``cap`` means that many or more. The count walks the
+        outbox's primary key from the push cursor and stops at ``cap``, so it costs the
+        same on a never-synced 100,000-contact log as on a fresh one."""
+        return int(
+            self.store.scalar(
+                "SELECT count(*) FROM (SELECT 1 FROM changes WHERE seq > ? LIMIT ?)",
+                [self.pushed(), cap],
+            )
+            or 0
+        )
 
     def check_origin(self, store_id: str, remote: Remote, page: int) -> bool:
         """Before pushing: has the remote seen this device's changes beyond our push cursor?

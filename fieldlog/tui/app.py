@@ -13,39 +13,43 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
+from textual.signal import Signal
 
 from fieldlog.db.store import Store
 from fieldlog.tui.base import StoreScreen, run_store
-from fieldlog.tui.dialogs.export import ExportDialog
-from fieldlog.tui.screens.conflicts import ConflictsScreen
-from fieldlog.tui.screens.contacts import ContactsScreen
 from fieldlog.tui.screens.dashboard import DashboardScreen
-from fieldlog.tui.screens.followups import FollowupsScreen
-from fieldlog.tui.screens.help import HelpScreen
 from fieldlog.tui.screens.login import IdleLock, LoginScreen
-from fieldlog.tui.screens.orgs import OrgsScreen
-from fieldlog.tui.screens.report import ReportScreen
+from fieldlog.tui.widgets.status import Status, read_status
+from fieldlog.tui.widgets.table import ListTable
 
 if TYPE_CHECKING:
+    from textual.dom import DOMNode
     from textual.message_pump import MessagePump
+    from textual.theme import Theme
 
     from fieldlog.tui.base import Shell
 
+THEME_SETTING = "tui_theme"  # the meta key the chosen theme is kept under
 POLL_SECONDS = 0.5  # how often the TUI looks for writes by other processes
-SETTLE_SECONDS = 0.5  # longest a key waits for a screen that is opening to take the focus
+SETTLE_SECONDS = 2.0  # longest a key waits for a screen that is opening to take the focus
+KEY_SECONDS = 3.0  # longest a key waits for the one before (a loaded laptop is slow, not stuck)
 UNDO_DEPTH = 20
+WARM_SECONDS = 0.5  # after start-up, when the contact form's module is imported (_warm_up)
 
 # Actions that leave the current screen: not while a dialog is open (it owns the keys).
 NAV_ACTIONS = {
     "new",
+    "repeat_last",
     "search",
     "help",
     "dashboard",
@@ -61,6 +65,18 @@ NAV_ACTIONS = {
 }
 
 
+def _lazy(module: str, name: str) -> Callable[[], Screen[Any]]:
+    """A mode's screen factory that imports ``fieldlog.tui.screens.<module>`` when the mode is
+    first shown (Textual's ``MODES`` takes any callable returning a Screen)."""
+
+    def make() -> Screen[Any]:
+        screen: type[Screen[Any]] = getattr(import_module(f"fieldlog.tui.screens.{module}"), name)
+        return screen()
+
+    make.__name__ = make.__qualname__ = name  # what Textual's logs and errors name it by
+    return make
+
+
 class FieldlogApp(App[None]):
     """Dashboard and contact list are modes; detail screens are pushed on top of them."""
 
@@ -74,22 +90,33 @@ class FieldlogApp(App[None]):
         "styles/lists.tcss",
         "styles/records.tcss",
     ]
+    # Only the dashboard's module is imported with the app; every other mode's screen on its
+    # first use (``_lazy``): importing them all cost ~150 ms of the launch (bench/README.md).
     MODES = {
         "dashboard": DashboardScreen,
-        "contacts": ContactsScreen,
-        "followups": FollowupsScreen,
-        "orgs": OrgsScreen,
-        "report": ReportScreen,
-        "conflicts": ConflictsScreen,
+        "contacts": _lazy("contacts", "ContactsScreen"),
+        "followups": _lazy("followups", "FollowupsScreen"),
+        "orgs": _lazy("orgs", "OrgsScreen"),
+        "report": _lazy("report", "ReportScreen"),
+        "conflicts": _lazy("conflicts", "ConflictsScreen"),
     }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
         Binding("n", "new", "New", tooltip="Log a new contact"),
+        Binding(
+            "ctrl+r",
+            "repeat_last",
+            "Repeat last",
+            show=False,
+            tooltip="Next contact at the same place, time now",
+        ),
         Binding("slash", "search", "Search", tooltip="Search contacts"),
         Binding("question_mark", "help", "Help", tooltip="Every key"),
-        Binding("d", "dashboard", "Home", tooltip="Figures and follow-ups due"),
-        Binding("l", "contacts", "List", tooltip="Every contact, newest first"),
-        Binding("f", "followups", "Follow-ups", tooltip="The follow-ups table"),
+        # d, l and f are in the dashboard's footer (its own bindings to these actions); the
+        # footer of every other screen keeps its width for that screen's keys (80 columns).
+        Binding("d", "dashboard", "Home", show=False, tooltip="Figures and follow-ups due"),
+        Binding("l", "contacts", "List", show=False, tooltip="Every contact, newest first"),
+        Binding("f", "followups", "Follow-ups", show=False, tooltip="The follow-ups table"),
         Binding("o", "orgs", "Orgs", show=False, tooltip="Community partners directory"),
         Binding("R", "report", "Report", show=False, tooltip="Report: figures for a period"),
         Binding("C", "conflicts", "Conflicts", show=False, tooltip="Resolve sync conflicts"),
@@ -97,6 +124,16 @@ class FieldlogApp(App[None]):
         Binding("escape", "back", "Back", show=False, tooltip="Back / close"),
         Binding("u,ctrl+z", "undo", "Undo", show=False, tooltip="Undo the last one-key action"),
         Binding("q", "leave", "Quit", tooltip="Quit fieldlog (also Ctrl+Q)"),
+        # Textual's own palette key, under a name that says what it holds here: every action
+        # of the screen shown, by name (get_system_commands).
+        Binding(
+            "ctrl+p",
+            "command_palette",
+            "Actions",
+            show=False,
+            priority=True,
+            tooltip="Command palette: every action by name",
+        ),
     ]
 
     def __init__(
@@ -119,7 +156,13 @@ class FieldlogApp(App[None]):
         # Keys wait here until the one before has been handled (see on_event).
         self._keys: deque[events.Key] = deque()
         self._key_busy = 0.0  # monotonic time the key in flight was sent; 0 for none
+        self._key_node: MessagePump | None = None  # where the key in flight is now
         self._settle: tuple[Screen[object], float] | None = None
+        # The status line's figures (widgets/status.py): the latest, and a signal to follow.
+        self.status: Status | None = None
+        self.status_changed: Signal[Status] = Signal(self, "status_changed")
+        self._status_commits = -1  # store.commits when the figures were last asked for
+        self._saved_theme: str | None = None  # the theme the log keeps (None: not read yet)
         if store is None:
             self.add_mode("login", LoginScreen)
 
@@ -130,9 +173,26 @@ class FieldlogApp(App[None]):
             self._opened()
 
     def _opened(self) -> None:
-        from fieldlog.tui.screens.drafts import offer_drafts
+        with self.db_lock:  # the baseline: a write from now on is seen by the next poll
+            self.store.changed_elsewhere()
+        self._restore_theme()
+        self.refresh_status()
+        # A contact form left unsaved by a crash or a closed terminal is offered back. The
+        # offer's module imports the contact form (~40 ms): only when the log holds a draft,
+        # else once the dashboard is up (``_warm_up``), so the first ``n`` does not wait.
+        run_store(self, lambda s: bool(s.drafts.names()), self._offer_drafts, group="drafts")
+        self.set_timer(WARM_SECONDS, self._warm_up)
 
-        offer_drafts(self)  # a contact form left unsaved by a crash or a closed terminal
+    def _offer_drafts(self, any_draft: bool) -> None:
+        if any_draft:
+            from fieldlog.tui.screens.drafts import offer_drafts
+
+            offer_drafts(self)
+
+    def _warm_up(self) -> None:
+        """Import the contact form while the officer reads the dashboard (``n`` is the key
+        most pressed; the other screens are imported on their first use)."""
+        import_module("fieldlog.tui.screens.drafts")
 
     def logged_in(self, store: Store) -> None:
         """The passphrase screen opened the log: on to the dashboard."""
@@ -147,13 +207,16 @@ class FieldlogApp(App[None]):
             self.locker.touch()  # the idle lock counts from the last key or mouse event
         if isinstance(event, events.Key) and not event.is_forwarded:
             if not getattr(event, "_fieldlog_go", False):
-                self._keys.append(event)  # typed: waits its turn
-                self._next_key()
-                return
+                now = time.monotonic()
+                if self._keys or self._key_busy or self._settling(now):
+                    self._keys.append(event)  # typed while another key is on its way: waits
+                    self._next_key()
+                    return
+                self._key_busy = now  # nothing in the way: straight on
             await super().on_event(event)
             target = self.focused or self.screen
             if event.is_forwarded:
-                self._after_key(target)  # done when it has bubbled up to the app
+                self._after_key(target, event)  # done when it has bubbled up to the app
             else:
                 self._key_done()  # a priority binding took it here
             return
@@ -169,13 +232,16 @@ class FieldlogApp(App[None]):
         if not self._keys:
             return
         now = time.monotonic()
-        if self._key_busy and now - self._key_busy < SETTLE_SECONDS:
-            return  # the last key is still on its way (a lost one times out)
+        if self._key_busy and now - self._key_busy < KEY_SECONDS and not self._key_lost():
+            return  # the last key is still on its way
         if self._settling(now):
             self.set_timer(0.02, self._next_key)
             return
         typed = self._keys.popleft()
         key = events.Key(typed.key, typed.character)
+        # as sent by whoever sent the key (not the widget whose callback runs this): a key
+        # "sent" by a container would stop bubbling there and never reach the app's bindings
+        key._sender = typed._sender
         key._fieldlog_go = True  # type: ignore[attr-defined]
         self._key_busy = now
         self.post_message(key)
@@ -187,19 +253,50 @@ class FieldlogApp(App[None]):
             return False
         if self._settle is None or self._settle[0] is not screen:
             self._settle = (screen, now)
-        return now - self._settle[1] < SETTLE_SECONDS and screen.AUTO_FOCUS is not None
+        if now - self._settle[1] >= SETTLE_SECONDS or screen.AUTO_FOCUS is None:
+            return False
+        # mounted with nothing to focus: no cursor will come, the key goes to the screen
+        return not screen.is_mounted or bool(screen.focus_chain)
 
-    def _after_key(self, node: MessagePump) -> None:
-        """Once ``node`` has handled the key (its queue is in order), follow it to the parent."""
-        parent = node._parent
-        if parent is None or node is self:
+    def _key_lost(self) -> bool:
+        """The widget the key in flight was waiting in has closed (a dialog the key shut):
+        its queue will not report back, so the next key need not wait."""
+        node = self._key_node
+        return node is not None and (node._closing or node._closed or not node.is_attached)
+
+    def _after_key(self, node: MessagePump, key: events.Key | None = None) -> None:
+        """The key (and what handling it set off) has left ``node``'s children: wait for
+        ``node``'s queue, which holds it, then go on up."""
+        if node is self:  # the app's queue is in order: the next key is posted after it
             self._key_done()
             return
-        if not node.call_later(self._after_key, parent):
-            self._after_key(parent)  # closed meanwhile: the key went no further there
+        self._key_node = node
+        if not node.call_later(self._key_at, node, key, False):
+            self._key_left(node, key)  # closed meanwhile: the key went no further there
+
+    def _key_at(self, node: MessagePump, key: events.Key | None, again: bool) -> None:
+        """Runs in ``node``'s queue after the key. Once more, after the messages handling it
+        posted here (an Input's Submitted, whose handler may move the focus), then up."""
+        if not again and node.call_later(self._key_at, node, key, True):
+            return
+        self._key_left(node, key)
+
+    def _key_left(self, node: MessagePump, key: events.Key | None) -> None:
+        # A letter an Input took goes no further, and what it set off (Changed) moves no
+        # focus: done, so typing stays as fast as plain Textual.
+        if key is not None and key._stop_propagation and key.is_printable:
+            if not isinstance(node, Screen):
+                self._key_done()
+                return
+        parent = node._parent
+        if parent is None:
+            self._key_done()
+            return
+        self._after_key(parent, key)
 
     def _key_done(self) -> None:
         self._key_busy = 0.0
+        self._key_node = None
         self._next_key()
 
     # ------------------------------------------------------------------ live
@@ -216,9 +313,12 @@ class FieldlogApp(App[None]):
             self.db_lock.release()
         if changed:
             self.data_changed()
+        elif self.store.commits != self._status_commits:
+            self.refresh_status()  # the TUI wrote (a save, a one-key action, a draft...)
 
     def data_changed(self) -> None:
         """The log changed under the TUI: the screen shown reloads, the rest when shown."""
+        self.refresh_status()
         for screen in self.screen_stack:
             if isinstance(screen, StoreScreen):
                 screen.stale = True
@@ -239,11 +339,49 @@ class FieldlogApp(App[None]):
 
         def done(_: object) -> None:
             self.notify(f"Undone: {label}", markup=False)
+            self.refresh_status()
             top = self.screen
             if isinstance(top, StoreScreen):
                 top.refresh_data()
 
         run_store(self, undo, done, group="undo")
+
+    # ------------------------------------------------------------------ status line
+    def refresh_status(self) -> None:
+        """Reload the status line's figures in a worker; every StatusLine follows.
+
+        Called when the log opens, after another process wrote (``data_changed``), after an
+        undo, and by ``_poll`` whenever the store has committed since the last load: so after
+        every write of the TUI's own, whichever screen or dialog made it."""
+        if self.store is None:
+            return
+        self._status_commits = self.store.commits
+        path = self.db_path
+        run_store(self, lambda s: read_status(s, path), self._show_status, group="status")
+
+    def _show_status(self, status: Status) -> None:
+        self.status = status
+        self.status_changed.publish(status)
+
+    # ------------------------------------------------------------------ theme
+    def _restore_theme(self) -> None:
+        """Put back the theme the officer chose last time (kept in the log's meta, see
+        ``Store.set_setting``), then keep each new choice. Read here, before the first frame,
+        so the screen does not flash in the default theme: one cached row of meta."""
+        if self._saved_theme is not None:
+            return  # once per run (the passphrase screen may open the log after a lock)
+        with self.db_lock:
+            name = self.store.meta().get(THEME_SETTING)
+        if name and name in self.available_themes:
+            self.theme = name
+        self._saved_theme = self.theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if theme.name == self._saved_theme:
+            return
+        self._saved_theme = name = theme.name
+        run_store(self, lambda s: s.set_setting(THEME_SETTING, name), group="theme")
 
     def on_unmount(self) -> None:
         with self.db_lock:
@@ -294,12 +432,19 @@ class FieldlogApp(App[None]):
         self.exit()
 
     def action_help(self) -> None:
+        from fieldlog.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(self.screen))
 
     def action_new(self) -> None:
         from fieldlog.tui.screens.drafts import open_new_contact
 
         open_new_contact(self)
+
+    def action_repeat_last(self) -> None:
+        from fieldlog.tui.screens.drafts import open_new_contact
+
+        open_new_contact(self, repeat=True)
 
     def action_orgs(self) -> None:
         self._to_mode("orgs")
@@ -311,7 +456,33 @@ class FieldlogApp(App[None]):
         self._to_mode("conflicts")
 
     def action_export(self) -> None:
+        from fieldlog.tui.dialogs.export import ExportDialog
+
         self.push_screen(ExportDialog())
+
+    def open_record(self, noun: str, rid: str, then: Callable[[Any], None] | None = None) -> None:
+        """Push the screen of record ``rid`` of type ``noun`` (a registry noun: contact,
+        concern, referral, organization); ``then`` gets what the screen dismisses with.
+        Screens open records through here (the ``Shell``), so screens that open each other
+        (a contact and its concerns) never import each other."""
+        if noun == "contact":
+            from fieldlog.tui.screens.detail import DetailScreen
+
+            self.push_screen(DetailScreen(rid), then)
+        elif noun == "concern":
+            from fieldlog.tui.screens.record import ConcernScreen
+
+            self.push_screen(ConcernScreen(rid), then)
+        elif noun == "referral":
+            from fieldlog.tui.screens.record import ReferralScreen
+
+            self.push_screen(ReferralScreen(rid), then)
+        elif noun == "organization":
+            from fieldlog.tui.screens.orgs import open_org
+
+            open_org(self, rid, then)
+        else:
+            raise ValueError(f"no screen for {noun!r} records")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -331,6 +502,49 @@ class FieldlogApp(App[None]):
             "Sync conflicts", "Fields changed here and elsewhere (C)", self.action_conflicts
         )
         yield SystemCommand("Help", "Every key (?)", self.action_help)
+        yield from self.screen_commands(screen)
+
+    def screen_commands(self, screen: Screen) -> Iterator[SystemCommand]:
+        """One palette command per key of ``screen`` and of its focused widget, made from
+        their bindings (so none is missed and none drifts): each record action is there by
+        name, also those the footer has no room for. Left out: the app's own keys (listed
+        above with their own words), Textual's built-in widget keys and table movement
+        (Help lists it), and keys that cannot act now (``check_action`` says so)."""
+        found: dict[tuple[int, str], tuple[DOMNode, Binding, list[str]]] = {}
+        for node, binding, enabled, _tip in screen.active_bindings.values():
+            if node is self or not enabled or not binding.description or binding.system:
+                continue
+            if binding.action.startswith("app.") or not _declared_by_fieldlog(node, binding):
+                continue
+            if isinstance(node, ListTable) and binding.action in TABLE_MOVES:
+                continue
+            _, _, keys = found.setdefault((id(node), binding.action), (node, binding, []))
+            keys.append(self.get_key_display(binding))
+        for node, binding, keys in found.values():
+            title = binding.tooltip or binding.description
+            yield SystemCommand(
+                title[:1].upper() + title[1:],
+                f"Press {' / '.join(keys)} on this screen",
+                partial(self.run_action, binding.action, node),
+            )
+
+
+TABLE_MOVES = {b.action for b in ListTable.BINDINGS if isinstance(b, Binding)}
+
+
+def _declared_by_fieldlog(node: DOMNode, binding: Binding) -> bool:
+    """Whether ``binding`` comes from the BINDINGS of one of fieldlog's own classes in
+    ``node``'s hierarchy (not from a Textual widget: DataTable's cursor keys, Input's...)."""
+    for cls in type(node).__mro__:
+        if not cls.__module__.startswith("fieldlog."):
+            continue
+        for b in cls.__dict__.get("BINDINGS", ()):
+            if isinstance(b, Binding) and (b.action, b.description) == (
+                binding.action,
+                binding.description,
+            ):
+                return True
+    return False
 
 
 def make_app(

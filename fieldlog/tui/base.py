@@ -48,6 +48,10 @@ class Shell(Protocol):
 
     def remember_undo(self, label: str, undo: Callable[[Store], Any]) -> None: ...
 
+    def open_record(
+        self, noun: str, rid: str, then: Callable[[Any], None] | None = None
+    ) -> None: ...
+
 
 def shell(app: object) -> Shell:
     """``app`` (a running FieldlogApp) typed as the screens see it."""

@@ -194,6 +194,7 @@ def test_empty_state_and_help_lists_the_key(tmp_path):
             await settle(app, pilot)
             assert isinstance(app.screen, HelpScreen)
             shown = static_text(app.screen)
-            assert "Resolve sync conflicts" in shown and "Keep theirs" in shown
+            assert "Resolve sync conflicts" in shown
+            assert "Theirs" in shown and "Keep the other laptop's value" in shown
 
     run(flow)

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from fieldlog import dates, records
 from fieldlog.db.store import NO_DATE
@@ -22,11 +22,16 @@ from fieldlog.errors import NotFoundError, ValidationError
 from fieldlog.tui.base import StoreScreen
 from fieldlog.tui.dialogs.choice import ChoiceDialog
 from fieldlog.tui.dialogs.text import TextDialog
-from fieldlog.tui.widgets.cells import add_columns, clip, cursor_key, text
+from fieldlog.tui.widgets.cells import add_columns, clip, text
+from fieldlog.tui.widgets.footer import KeysFooter
+from fieldlog.tui.widgets.status import StatusLine
+from fieldlog.tui.widgets.table import ListTable
 
 EMPTY = (
-    "Nothing to resolve: no sync conflicts.\n"
-    "fieldlog sync lists here any field that was changed both on this laptop and elsewhere."
+    "Nothing to resolve: no sync conflicts.\n\n"
+    "When fieldlog sync finds a field changed both on this laptop and on another one, it keeps "
+    "the later edit and lists the field here: press m to keep mine, t theirs, e to type "
+    "the value."
 )
 RECORD = {  # what the table calls each record type (the TUI says "partner" for organizations)
     "contacts": "contact",
@@ -125,8 +130,9 @@ class ConflictsScreen(StoreScreen):
     """``store.conflicts.list()`` as a table; m, t, e or Enter resolve the row under the cursor."""
 
     BINDINGS = [
-        Binding("m", "keep('mine')", "Keep mine", tooltip="Keep this laptop's value"),
-        Binding("t", "keep('theirs')", "Keep theirs", tooltip="Keep the other laptop's value"),
+        # Short labels: the footer fits 80 columns (the tooltip and Help say it in full).
+        Binding("m", "keep('mine')", "Mine", tooltip="Keep this laptop's value"),
+        Binding("t", "keep('theirs')", "Theirs", tooltip="Keep the other laptop's value"),
         Binding("e", "type_value", "Type value", tooltip="Type the value to keep"),
     ]
 
@@ -137,18 +143,19 @@ class ConflictsScreen(StoreScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="cf-title", classes="section-title fl-title", markup=False)
-        yield DataTable(id="cf-table", cursor_type="row", zebra_stripes=True)
+        yield ListTable(id="cf-table")
         yield Static(id="cf-detail", markup=False)
-        yield Footer()
+        yield StatusLine()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Sync conflicts"
         add_columns(
-            self.query_one("#cf-table", DataTable),
+            self.query_one("#cf-table", ListTable),
             [("Record", "record", 19), ("Field", "field", 10), ("Mine", "mine", 11),
              ("Theirs", "theirs", 11), ("Kept", "kept", 6), ("From", "from", 9)],
         )  # fmt: skip
-        self.query_one("#cf-table", DataTable).focus()
+        self.query_one("#cf-table", ListTable).focus()
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -158,25 +165,26 @@ class ConflictsScreen(StoreScreen):
         self.db(load_conflicts, self.show)
 
     def show(self, rows: list[dict[str, Any]]) -> None:
-        table = self.query_one("#cf-table", DataTable)
-        keep_key = self.current_key()
-        keep_row = table.cursor_row
-        table.clear()
-        self.rows.clear()
-        for c in rows:
-            key = str(c["id"])
-            self.rows[key] = c
-            kept = c["kept"]
-            table.add_row(
-                clip(record_label(c), 19),
-                clip(c["field"].replace("_", " "), 10),
-                self.value_cell(c, "mine", 11),
-                self.value_cell(c, "theirs", 11),
-                Text(kept),
-                clip(c["theirs_officer"], 9),
-                key=key,
+        """The conflicts, the cursor staying on its conflict (the next one once resolved)."""
+        table = self.query_one("#cf-table", ListTable)
+        self.rows = {str(c["id"]): c for c in rows}
+        table.replace_rows(
+            (
+                str(c["id"]),
+                (
+                    clip(record_label(c), 19),
+                    clip(c["field"].replace("_", " "), 10),
+                    self.value_cell(c, "mine", 11),
+                    self.value_cell(c, "theirs", 11),
+                    Text(c["kept"]),
+                    clip(c["theirs_officer"], 9),
+                ),
             )
+            for c in rows
+        )
         table.display = bool(rows)
+        if rows and self.focused is None:
+            table.focus()
         self.query_one("#cf-detail", Static).display = bool(rows)
         if not rows:
             title = EMPTY
@@ -188,11 +196,6 @@ class ConflictsScreen(StoreScreen):
             )
         self.query_one("#cf-title", Static).update(title)
         self.set_class(not rows, "-empty")
-        if rows:
-            if keep_key in self.rows:
-                table.move_cursor(row=table.get_row_index(keep_key))
-            else:
-                table.move_cursor(row=min(keep_row, len(rows) - 1))
         self.show_detail()
 
     @staticmethod
@@ -203,7 +206,7 @@ class ConflictsScreen(StoreScreen):
         return cell
 
     def current_key(self) -> str | None:
-        return cursor_key(self.query_one("#cf-table", DataTable))
+        return self.query_one("#cf-table", ListTable).cursor_key
 
     def current(self) -> dict[str, Any] | None:
         key = self.current_key()

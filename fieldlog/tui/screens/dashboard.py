@@ -1,4 +1,14 @@
-"""The start screen: today's figures and the follow-ups that are due."""
+"""The start screen: today's figures and the follow-ups that are due.
+
+Its footer also shows the way to the other lists (``l``, ``f``, ``o``): those keys work on
+every screen (the app's bindings) but only here is there room to show them at 80 columns.
+
+It is usable at once: the layout, the table's focus and every key are there on the first
+frame, before any count has run. The figures come from one store call and are drawn as soon
+as they arrive (a dim "counting…" stands in for each until then: never a wrong "0"); the
+follow-ups table fills from a second call started after them, so the figures are not held
+back by the slower list (bench/bench_tui.py times both).
+"""
 
 from __future__ import annotations
 
@@ -7,36 +17,55 @@ from typing import Any
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
 from fieldlog import dates
 from fieldlog.tui.base import StoreScreen
 from fieldlog.tui.widgets.cells import add_columns, clip
+from fieldlog.tui.widgets.status import StatusLine
+from fieldlog.tui.widgets.table import ListTable
 
-EMPTY = (
-    'Your log is empty. Log a contact with  fieldlog add "Met ..." --hood NAME,\n'
-    "or try the interface on practice data:  fieldlog --db demo.db demo  "
-    "then  fieldlog --db demo.db tui"
+EMPTY = "Your log is empty: press n to log your first contact."
+EMPTY_DEMO = (
+    "To practise first, quit (q) and open a practice log:\n"
+    "fieldlog --db demo.db demo   then   fieldlog --db demo.db tui"
 )
+NO_FOLLOWUPS = "Follow-ups: none due. Set one with a date in a contact's follow-up field."
+COUNTING = "counting…"
+# The figures' lines, in order: the placeholder has the same lines, so nothing moves when the
+# figures arrive.
+FIGURE_LINES = ("Contacts", "Open concerns", "Referrals")
 
 
 class DashboardScreen(StoreScreen):
     """Figures from ``store.reports.dashboard()`` and due follow-ups; Enter opens the contact."""
 
+    BINDINGS = [  # the app's own keys, shown in this footer (see the module's docstring)
+        Binding("l", "app.contacts", "List", tooltip="Every contact, newest first"),
+        Binding("f", "app.followups", "Follow-ups", tooltip="The follow-ups table"),
+        Binding("o", "app.orgs", "Orgs", tooltip="Community partners directory"),
+    ]
+
     def __init__(self) -> None:
         super().__init__()
         self.contact_of: dict[str, str] = {}  # follow-up row key -> contact id
+        # What is on screen (bench/bench_tui.py and the tests wait on these): the figures,
+        # then the follow-ups table.
+        self.loaded = False
+        self.followups_loaded = False
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="stats")
+        yield Static(self.placeholder_text(), id="stats")
         yield Static("Follow-ups due", id="followups-title", classes="section-title")
-        yield DataTable(id="followups", cursor_type="row", zebra_stripes=True)
+        yield ListTable(id="followups")
+        yield StatusLine()
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "Dashboard"
-        table = self.query_one("#followups", DataTable)
+        table = self.query_one("#followups", ListTable)
         add_columns(
             table,
             [("Due", "due", 10), ("What", "type", 8), ("Subject", "subject", 26),
@@ -45,50 +74,88 @@ class DashboardScreen(StoreScreen):
         table.focus()
 
     def on_screen_resume(self) -> None:
+        self.reload()  # every time: the TUI's own writes elsewhere change the figures too
+
+    def refresh_data(self) -> None:
+        """Another process wrote: new figures, the cursor staying on its follow-up."""
+        self.stale = False
         self.reload()
 
     def reload(self) -> None:
+        """The figures first (one call), then the follow-ups list (a second call, started
+        once the figures are drawn: the store's calls take turns under the app's lock, so
+        starting both at once could let the list go first)."""
         self.db(
-            lambda s: (
-                {**s.reports.dashboard(), "conflicts": s.conflicts.count()},
-                s.followups.due(limit=50),
-            ),
-            self.show,
+            lambda s: {**s.reports.dashboard(), "conflicts": s.conflicts.count()},
+            self.show_figures,
+            group="figures",
+            failed=self.load_followups,
         )
 
-    def focus_followups(self) -> None:
-        self.query_one("#followups", DataTable).focus()
+    def load_followups(self) -> None:
+        self.db(lambda s: s.followups.due(limit=50), self.show_followups, group="followups")
 
-    def show(self, result: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
-        figures, followups = result
-        self.loaded = True  # the figures are on screen (bench/bench_tui.py waits for this)
+    def focus_followups(self) -> None:
+        self.query_one("#followups", ListTable).focus()
+
+    def show_figures(self, figures: dict[str, Any]) -> None:
+        """The counts on screen, and the follow-ups title (its figures are among them:
+        the table lists the same due and overdue follow-ups, so they agree)."""
         self.query_one("#stats", Static).update(self.stats_text(figures))
-        table = self.query_one("#followups", DataTable)
         title = self.query_one("#followups-title", Static)
         due, overdue = figures["followups_due"], figures["followups_overdue"]
-        title.update(f"Follow-ups: {due} due today, {overdue} overdue")
-        keep = table.cursor_row
-        table.clear()
-        self.contact_of.clear()
-        for r in followups:
-            key = f"{r['type']}:{r['id']}"
-            self.contact_of[key] = r["contact_id"]
-            style = "bold red" if r["overdue"] else ""
-            table.add_row(
-                Text(r["follow_up_on"] or "", style=style),
-                Text(r["type"]),
-                clip(r["subject"], 26),
-                clip(r["person_name"], 13),
-                clip(r["neighborhood"], 10),
-                key=key,
-            )
+        if due or overdue:
+            title.update(f"Follow-ups: {due} due today, {overdue} overdue")
+        else:
+            title.update(NO_FOLLOWUPS if figures["contacts_total"] else "")
+        table = self.query_one("#followups", ListTable)
+        table.display = bool(due or overdue or figures["contacts_total"])
+        self.loaded = True
+        self.load_followups()
+
+    def show_followups(self, followups: list[dict[str, Any]]) -> None:
+        table = self.query_one("#followups", ListTable)
         if followups:
-            table.move_cursor(row=min(keep, len(followups) - 1))
+            table.display = True
+        self.contact_of = {f"{r['type']}:{r['id']}": r["contact_id"] for r in followups}
+        table.replace_rows(
+            (
+                f"{r['type']}:{r['id']}",
+                (
+                    Text(r["follow_up_on"] or "", style="bold red" if r["overdue"] else ""),
+                    Text(r["type"]),
+                    clip(r["subject"], 26),
+                    clip(r["person_name"], 13),
+                    clip(r["neighborhood"], 10),
+                ),
+            )
+            for r in followups
+        )
+        self.followups_loaded = True
+
+    @staticmethod
+    def placeholder_text() -> Text:
+        """What the figures' place shows until they arrive: their labels, each with a dim
+        "counting…" (the same lines as the figures, so nothing moves when they come)."""
+        out = Text()
+        for label in FIGURE_LINES:
+            out.append(f"{label}  ", style="bold")
+            out.append(COUNTING, style="dim")
+            out.append("\n")
+        out.append("Last sync  ", style="bold")
+        out.append("…", style="dim")
+        out.append("   ")
+        out.append("Conflicts  ", style="bold")
+        out.append(COUNTING, style="dim")
+        return out
 
     @staticmethod
     def stats_text(f: dict[str, Any]) -> Text:
         if not f["contacts_total"]:
-            out = Text(EMPTY)
+            out = Text()
+            out.append(EMPTY, style="bold")
+            out.append("\n")
+            out.append(EMPTY_DEMO, style="dim")
             if f.get("conflicts"):
                 out.append("\n")
                 DashboardScreen.conflicts_text(out, f["conflicts"])

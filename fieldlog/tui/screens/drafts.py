@@ -19,15 +19,16 @@ if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 
-def open_new_contact(app: App[Any]) -> None:
-    """``n``: the empty form; a list underneath reloads once the contact is saved."""
+def open_new_contact(app: App[Any], *, repeat: bool = False) -> None:
+    """``n``: the empty form (``ctrl+r``: with the last contact's place filled in); a list
+    underneath reloads once the contact is saved."""
 
     def done(cid: str | None) -> None:
         restart = getattr(app.screen, "restart", None)
         if cid and restart is not None:
             restart()
 
-    app.push_screen(ContactFormScreen(), done)
+    app.push_screen(ContactFormScreen(repeat=repeat), done)
 
 
 def offer_drafts(app: App[Any]) -> None:

@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
-from fieldlog.tui.base import StoreScreen
+from fieldlog.tui.base import StoreScreen, run_store
 from fieldlog.tui.dialogs.org_form import OrgForm
-from fieldlog.tui.widgets.cells import add_columns, clip, cursor_key, text
+from fieldlog.tui.widgets.cells import add_columns, clip, text
+from fieldlog.tui.widgets.footer import KeysFooter
+from fieldlog.tui.widgets.status import StatusLine
+from fieldlog.tui.widgets.table import ListTable
+
+EMPTY = "No partners yet: press a to add a partner."
+
+
+def open_org(app: App[Any], org_id: str, then: Callable[[Any], None] | None = None) -> None:
+    """Open partner ``org_id`` (an id or short id) in its form, where every field shows and
+    can be edited: what a search hit or a palette command opens. ``then`` gets the saved id,
+    or None when the officer closed it unchanged. A partner gone since is a notification."""
+
+    def opened(org: dict[str, Any]) -> None:
+        def closed(saved: str | None) -> None:
+            if saved is not None:
+                app.notify("Partner saved.")
+            if then is not None:
+                then(saved)
+
+        app.push_screen(OrgForm(org), closed)
+
+    run_store(app, lambda s: s.orgs.get(org_id), opened, group="open-org")
 
 
 class OrgsScreen(StoreScreen):
@@ -31,18 +54,19 @@ class OrgsScreen(StoreScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="orgs-title", classes="section-title fl-title", markup=False)
-        yield DataTable(id="orgs-table", cursor_type="row", zebra_stripes=True)
+        yield ListTable(id="orgs-table")
         yield Static(id="orgs-detail", classes="fl-detail", markup=False)
-        yield Footer()
+        yield StatusLine()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Partners"
         add_columns(
-            self.query_one("#orgs-table", DataTable),
+            self.query_one("#orgs-table", ListTable),
             [("Name", "name", 18), ("Kind", "kind", 9), ("Hood", "hood", 9),
              ("Services", "services", 12), ("Phone", "phone", 12), ("Refs", "refs", 4)],
         )  # fmt: skip
-        self.query_one("#orgs-table", DataTable).focus()
+        self.query_one("#orgs-table", ListTable).focus()
 
     def on_screen_resume(self) -> None:
         self.reload()
@@ -51,40 +75,41 @@ class OrgsScreen(StoreScreen):
         self.db(lambda s: s.orgs.list(), self.show)
 
     def show(self, rows: list[dict[str, Any]]) -> None:
-        table = self.query_one("#orgs-table", DataTable)
-        keep = self.select_next or self.current_id()
-        self.select_next = None
-        keep_row = table.cursor_row
-        table.clear()
+        """The partners, the cursor staying on its partner (or going to one just saved)."""
+        table = self.query_one("#orgs-table", ListTable)
         self.orgs = {r["id"]: r for r in rows}
-        for r in rows:
-            cells = [
-                clip(r["name"], 18),
-                clip((r["kind"] or "").replace("_", " "), 9),
-                clip(r["neighborhood"], 9),
-                clip(r["services"], 12),
-                clip(r["phone"], 12),
-                Text(str(r["referral_count"]), justify="right"),
-            ]
-            if r["status"] != "active":  # inactive and defunct partners recede
-                for cell in cells:
-                    cell.stylize("dim")
-            table.add_row(*cells, key=r["id"])
+        table.replace_rows((r["id"], self.cells(r)) for r in rows)
+        if self.select_next in self.orgs:
+            table.move_cursor(row=table.get_row_index(self.select_next), animate=False)
+        self.select_next = None
         active = sum(1 for r in rows if r["status"] == "active")
         self.query_one("#orgs-title", Static).update(
-            f"Partner directory: {len(rows)} organizations, {active} active"
-            if rows
-            else "No partners yet: press a to add one."
+            f"Partner directory: {len(rows)} organizations, {active} active" if rows else EMPTY
         )
-        if rows:
-            if keep in self.orgs:
-                table.move_cursor(row=table.get_row_index(keep))
-            else:
-                table.move_cursor(row=min(keep_row, len(rows) - 1))
+        table.display = bool(rows)
+        if rows and self.focused is None:
+            table.focus()  # shown again (the first partner was just added)
+        self.query_one("#orgs-detail", Static).display = bool(rows)
+        self.set_class(not rows, "-empty")
         self.show_detail()
 
+    @staticmethod
+    def cells(r: dict[str, Any]) -> list[Text]:
+        cells = [
+            clip(r["name"], 18),
+            clip((r["kind"] or "").replace("_", " "), 9),
+            clip(r["neighborhood"], 9),
+            clip(r["services"], 12),
+            clip(r["phone"], 12),
+            Text(str(r["referral_count"]), justify="right"),
+        ]
+        if r["status"] != "active":  # inactive and defunct partners recede
+            for cell in cells:
+                cell.stylize("dim")
+        return cells
+
     def current_id(self) -> str | None:
-        return cursor_key(self.query_one("#orgs-table", DataTable))
+        return self.query_one("#orgs-table", ListTable).cursor_key
 
     @on(DataTable.RowHighlighted, "#orgs-table")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:

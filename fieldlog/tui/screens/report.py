@@ -9,19 +9,22 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from fieldlog import render, report
 from fieldlog.tui.base import StoreScreen
+from fieldlog.tui.widgets.footer import KeysFooter
+from fieldlog.tui.widgets.status import StatusLine
 
 
 class ReportScreen(StoreScreen):
     """The period report; 7 / 3 / 9 pick the last 7, 30 or 90 days, b the grouping."""
 
+    # Short labels: the footer fits 80 columns (the tooltip and Help say it in full).
     BINDINGS = [
-        Binding("7", "period(7)", "7 days", tooltip="The last 7 days, today included"),
-        Binding("3", "period(30)", "30 days", tooltip="The last 30 days"),
-        Binding("9", "period(90)", "90 days", tooltip="The last 90 days"),
+        Binding("7", "period(7)", "7d", tooltip="The last 7 days, today included"),
+        Binding("3", "period(30)", "30d", tooltip="The last 30 days"),
+        Binding("9", "period(90)", "90d", tooltip="The last 90 days"),
         Binding("b", "cycle_by", "Group by", tooltip="Summary by neighborhood/officer/category"),
     ]
 
@@ -36,7 +39,8 @@ class ReportScreen(StoreScreen):
         yield Static(id="rep-title", classes="section-title fl-title", markup=False)
         with VerticalScroll(id="rep-body"):
             yield Static(id="rep-figures")
-        yield Footer()
+        yield StatusLine()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "Report"
