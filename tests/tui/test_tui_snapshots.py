@@ -106,3 +106,27 @@ def snap_conflicts(tmp_path, monkeypatch):
 
 def test_conflicts(snap_compare, snap_conflicts):
     assert snap_compare(make_app(snap_conflicts), terminal_size=SIZE, run_before=keys("C"))
+
+
+def test_search_results(snap_compare, snap_log):
+    """Ranked hits of every type, the matched words marked, the field that matched."""
+    assert snap_compare(
+        make_app(snap_log),
+        terminal_size=SIZE,
+        run_before=keys("l", "slash", "y", "o", "u", "t", "h", "wait:500", "enter"),
+    )
+
+
+def test_concern_screen(snap_compare, snap_log):
+    """A concern in full from its contact's detail (Enter on the concern row)."""
+    assert snap_compare(
+        make_app(snap_log), terminal_size=SIZE, run_before=keys("l", "enter", "enter")
+    )
+
+
+def test_filled_contact_form(snap_compare, snap_log):
+    """The form with a concern line and a referral line filled, no Add step."""
+    typed = ["n", *"Block party", "tab", *"Rosa", "tab", "tab", *"noi", "tab", *"late music"]
+    typed += ["tab", "tab", *"Parks", "tab", *"flyer"]
+    typed = [{" ": "space"}.get(k, k) for k in typed]
+    assert snap_compare(make_app(snap_log), terminal_size=SIZE, run_before=keys(*typed))
