@@ -73,6 +73,23 @@ class EditDialog(ModalScreen[dict[str, Any] | None]):
     def row(self, label: str, widget: Any) -> Horizontal:
         return Horizontal(Label(label, classes="rec-label"), widget, classes="rec-row")
 
+    def note(self, fid: str, label: str, placeholder: str) -> ComposeResult:
+        """A free-text field of the record (resolution, outcome) under its label."""
+        yield Label(label, classes="rec-label-wide")
+        yield TextArea(
+            self.record.get(fid) or "",
+            id=fid,
+            soft_wrap=True,
+            compact=True,
+            placeholder=placeholder,
+        )
+
+    def note_value(self, fid: str) -> str:
+        """What the field holds, checked (too long: said here, beside the field)."""
+        value = self.query_one(f"#{fid}", TextArea).text.strip()
+        models.text(fid, value)
+        return value
+
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
         from fieldlog.errors import ValidationError
@@ -103,18 +120,14 @@ class ConcernEditDialog(EditDialog):
         k = self.record
         yield self.row("Status", vocab_select("status", models.CONCERN_STATUSES, k["status"]))
         yield self.row("Priority", vocab_select("priority", models.PRIORITIES, k["priority"]))
-        yield Label("Resolution (resolves the concern): what was done", classes="rec-label-wide")
-        yield TextArea(
-            k.get("resolution") or "",
-            id="resolution",
-            soft_wrap=True,
-            compact=True,
-            placeholder="e.g. Parks fixed the court lights on May 3",
+        yield from self.note(
+            "resolution",
+            "Resolution (resolves the concern): what was done",
+            "e.g. Parks fixed the court lights on May 3",
         )
 
     def values(self) -> dict[str, Any]:
-        resolution = self.query_one("#resolution", TextArea).text.strip()
-        models.text("resolution", resolution)  # too long: said here, beside the field
+        resolution = self.note_value("resolution")
         return {
             "status": select_value(self.query_one("#status", Select)),
             "priority": select_value(self.query_one("#priority", Select)),

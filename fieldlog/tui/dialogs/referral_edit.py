@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import ComposeResult
-from textual.widgets import Input, Label, Select, TextArea
+from textual.widgets import Input, Select
 
 from fieldlog import dates, models
 from fieldlog.db.store import NO_DATE
@@ -32,18 +32,12 @@ class ReferralEditDialog(EditDialog):
                 compact=True,
             ),
         )
-        yield Label("Outcome: what came of it", classes="rec-label-wide")
-        yield TextArea(
-            r.get("outcome") or "",
-            id="outcome",
-            soft_wrap=True,
-            compact=True,
-            placeholder="e.g. Housing placed her on May 3",
+        yield from self.note(
+            "outcome", "Outcome: what came of it", "e.g. Housing placed her on May 3"
         )
 
     def values(self) -> dict[str, Any]:
-        outcome = self.query_one("#outcome", TextArea).text.strip()
-        models.text("outcome", outcome)  # too long: said here, beside the field
+        outcome = self.note_value("outcome")
         day = self.query_one("#follow_up_on", Input).value.strip()
         if day.lower() in NO_DATE:
             day = ""
