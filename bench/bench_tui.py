@@ -7,9 +7,9 @@
    - *usable*: the dashboard mounted with the focus in its table (keys go there: the app's
      key queue waits only while a screen has no focus yet) and one repaint: its layout, the
      "counting…" placeholders and every key are there;
-   - *figures*: the counts on screen (``DashboardScreen.loaded``, set in ``show_figures()``
-     when the store call's counts arrive) and one repaint. The follow-ups table fills from a
-     second call after that; its time is printed too, without a target.
+   - *figures*: the counts on screen (``DashboardScreen.loaded``, set in ``show_figures()``;
+     the app starts reading them as soon as the log is open) and one repaint. The follow-ups
+     table fills from a second read after that; its time is printed too, without a target.
    Measured twice: *in-process*, from building the app (``make_app``: opening the log
    included; the baseline's ``App()``) through ``App.run_test()`` (a task polls from before
    ``run_test``, see ``watch_launch``); and in a *new process* per run, imports included
