@@ -120,7 +120,9 @@ def test_search_results(snap_compare, snap_log):
 def test_concern_screen(snap_compare, snap_log):
     """A concern in full from its contact's detail (Enter on the concern row)."""
     assert snap_compare(
-        make_app(snap_log), terminal_size=SIZE, run_before=keys("l", "enter", "enter")
+        make_app(snap_log),
+        terminal_size=SIZE,
+        run_before=keys("l", "down", "down", "enter", "enter"),
     )
 
 
