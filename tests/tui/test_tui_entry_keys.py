@@ -34,7 +34,7 @@ def post(app, *seq: str | tuple[str]) -> int:
     return special
 
 
-async def until(pilot, test, seconds: float = 5.0) -> None:
+async def until(pilot, test, seconds: float = 15.0) -> None:
     for _ in range(int(seconds / 0.05)):
         if test():
             return

@@ -303,28 +303,26 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             node = node.parent
         return node
 
-    def add_line(self, kind: str, after: ItemLine | None = None) -> ItemLine:
-        """A new empty line of ``kind`` at the end, focused."""
+    async def add_line(self, kind: str) -> ItemLine:
+        """A new empty line of ``kind`` at the end, focused once it is mounted (the next key
+        waits for this handler, so it lands in the new line)."""
         box = self.query_one(f"#{kind}-lines", Vertical)
         line = LINE_CLASSES[kind](len(self.lines(kind)) + 1)
-        box.mount(line)
-        self.call_after_refresh(self._line_ready, line)
-        return line
-
-    def _line_ready(self, line: ItemLine) -> None:
-        if line.KIND == "referral":
+        await box.mount(line)
+        if kind == "referral":
             self._suggest_agency(line)
         line.first.focus()
+        return line
 
-    def action_add_concern(self) -> None:
+    async def action_add_concern(self) -> None:
         """A new concern line (what Enter on a filled concern line does)."""
-        self.add_line("concern")
+        await self.add_line("concern")
 
-    def action_add_referral(self) -> None:
-        self.add_line("referral")
+    async def action_add_referral(self) -> None:
+        await self.add_line("referral")
 
     @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
+    async def _submitted(self, event: Input.Submitted) -> None:
         """Enter on a filled line opens the next line of its kind (or goes to it); anywhere
         else it moves on, like Tab."""
         event.stop()
@@ -337,7 +335,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         if following:
             following[0].first.focus()
         else:
-            self.add_line(line.KIND)
+            await self.add_line(line.KIND)
 
     # ------------------------------------------------------------------ repeat last
     def action_repeat_last(self) -> None:
