@@ -192,3 +192,29 @@ def test_bulk_writes_go_through_the_tx(store):
     assert store.scalar("SELECT count(*) FROM changes WHERE tbl = 'organizations'") == 3
     assert store.scalar("SELECT count(*) FROM audit WHERE tbl = 'organizations'") == 3
     assert [h["type"] for h in store.search.hits("partner")] == ["organization"] * 3
+
+
+def test_a_database_error_while_a_write_starts_is_one_line_and_rolls_back(tmp_path, monkeypatch):
+    """Tx reads the device clock as the transaction opens: a broken file (a deleted log's
+    stale -wal beside a new one gave "disk I/O error") was a traceback there."""
+    import sqlite3
+
+    import pytest
+
+    from fieldlog.db import store as store_module
+    from fieldlog.db.store import Store
+    from fieldlog.errors import FieldlogError
+
+    with Store.open(tmp_path / "log.db") as store:
+
+        def broken(_store):
+            raise sqlite3.OperationalError("disk I/O error")
+
+        monkeypatch.setattr(store_module, "Tx", broken)
+        with pytest.raises(FieldlogError) as caught, store.write():
+            pass
+        assert "\n" not in str(caught.value)
+        assert not store.conn.in_transaction
+        monkeypatch.undo()
+        store.contacts.add({"summary": "still writable"})
+        assert store.contacts.count() == 1
