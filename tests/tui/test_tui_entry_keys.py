@@ -328,3 +328,24 @@ def test_drafts_from_before_the_lines_come_back_as_lines():
         {"category": "", "description": "typed, not added", "priority": ""},
     ]
     assert lines["referral"] == [{"agency": "Parks", "reason": "", "service": ""}]
+
+
+def test_a_line_field_left_shows_its_text_from_the_start(tmp_path):
+    """An agency longer than its box is shown from its first letter once Tab leaves it."""
+    path = tmp_path / "log.db"
+
+    async def flow():
+        app = make_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            post(app, NEW, "x", TAB, TAB, TAB, TAB, TAB, TAB, "Northgate Youth League Eastside")
+            await until(pilot, lambda: (value(app, "#referral-agency") or "").endswith("side"))
+            agency = app.screen.query_one("#referral-agency", Input)
+            assert agency.cursor_position == len(agency.value)
+            post(app, TAB)
+            await until(pilot, lambda: app.focused is not agency)
+            await settle(app, pilot)
+            assert agency.value == "Northgate Youth League Eastside"
+            assert agency.cursor_position == 0
+
+    run(flow)

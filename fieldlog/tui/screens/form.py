@@ -94,6 +94,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         self.closing = False
         self.typed: set[str] = set()  # fields the officer has typed in (defaults keep off)
         self.error_values: dict[str, str] = {}  # field id -> its value when its error showed
+        self.saving = (0, 0)  # concerns and referrals in the save under way
 
     @property
     def draft_name(self) -> str:
@@ -454,6 +455,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             self.draft_timer.stop()
             self.draft_timer = None
         self.workers.cancel_group(self, "draft")
+        self.saving = (len(concerns), len(referrals))  # what the saved notice counts
         self.db(call, self._saved, group="save")
 
     def _saved(self, result: tuple[str, Any, str]) -> None:
@@ -462,7 +464,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             self.show_validation(value)
             return
         self._stop_drafts()
-        n_c, n_r = len(self.concerns), len(self.referrals)
+        n_c, n_r = self.saving
         extra = ""
         if n_c or n_r:
             extra = f" with {n_c} concern{'s' * (n_c != 1)}, {n_r} referral{'s' * (n_r != 1)}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label
@@ -58,6 +59,12 @@ class ItemLine(Vertical):
                         )  # fmt: skip
         yield Label("", id=f"{self.KIND}{self.suffix}-error", classes="error line-error",
                     markup=False)  # fmt: skip
+
+    def on_descendant_blur(self, event: events.DescendantBlur) -> None:
+        """A field left shows its text from the start (an agency longer than its box stayed
+        scrolled to its end: "thgate Youth League")."""
+        if isinstance(event.widget, Input):
+            event.widget.cursor_position = 0
 
     @property
     def first(self) -> Input:
