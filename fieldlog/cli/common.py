@@ -31,6 +31,16 @@ class FieldlogGroup(TyperGroup):
     """The one exit point: every FieldlogError, in any subcommand, becomes one line on stderr
     and its exit code (CONVENTIONS 19); a traceback would mean a bug, not a user's mistake."""
 
+    def get_command(self, ctx: ClickContext, cmd_name: str) -> Any:
+        """Each command as it is handed out gets the README's help (an example, metavars that
+        read like ``WHEN``): :mod:`fieldlog.cli.help`, imported only when help is asked for."""
+        command = super().get_command(ctx, cmd_name)
+        if command is not None and _help_asked():
+            from fieldlog.cli.help import polish
+
+            command = polish(command, f"{ctx.command_path} {cmd_name}".split(" ", 1)[-1])
+        return command
+
     def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
@@ -44,6 +54,11 @@ class FieldlogGroup(TyperGroup):
                 err=True,
             )
             raise typer.Exit(1) from None
+
+
+def _help_asked() -> bool:
+    """Whether this run shows help (``-h``/``--help``, or a group called bare)."""
+    return any(a in ("-h", "--help") for a in sys.argv[1:]) or len(sys.argv) <= 2
 
 
 def _typer(help_text: str | None = None, **kw: Any) -> typer.Typer:
