@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fieldlog.errors import ValidationError
+from fieldlog.errors import SettingError
 
 CONFIG_ENV = "FIELDLOG_CONFIG"
 FILENAME = "config.toml"
@@ -32,29 +32,28 @@ class Key:
     high: int | None = None
 
     def check(self, value: Any, where: str) -> Any:
-        """``value`` as this key's type, or a ValidationError naming ``where`` and the fix."""
+        """``value`` as this key's type, or a SettingError naming ``where`` and the fix."""
         if self.kind is int:
             if isinstance(value, bool) or not isinstance(value, int | str):
-                raise ValidationError(f"{where}: {self.name} must be a whole number")
+                raise SettingError(f"{where}: {self.name} must be a whole number")
             try:
                 number = int(value)
             except ValueError:
-                raise ValidationError(
+                raise SettingError(
                     f"{where}: {self.name} must be a whole number, not {value!r}"
                 ) from None
             if (self.low is not None and number < self.low) or (
                 self.high is not None and number > self.high
             ):
-                raise ValidationError(
-                    f"{where}: {self.name} must be between {self.low} and {self.high}, "
-                    f"not {number}"
+                raise SettingError(
+                    f"{where}: {self.name} must be between {self.low} and {self.high}, not {number}"
                 )
             return number
         if not isinstance(value, str) or not value.strip():
-            raise ValidationError(f"{where}: {self.name} must be a non-empty text")
+            raise SettingError(f"{where}: {self.name} must be a non-empty text")
         text = value.strip()
         if self.choices and text not in self.choices:
-            raise ValidationError(
+            raise SettingError(
                 f"{where}: {self.name} must be one of {', '.join(self.choices)}, not {text!r}"
             )
         return text
@@ -111,14 +110,14 @@ def _load(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         data: dict[str, Any] = {}
     except OSError as exc:
-        raise ValidationError(f"Cannot read the settings file {path}: {exc.strerror}") from None
+        raise SettingError(f"Cannot read the settings file {path}: {exc.strerror}") from None
     else:
         import tomllib
 
         try:
             data = tomllib.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ValidationError(
+            raise SettingError(
                 f"The settings file {path} is not valid TOML ({exc}): fix it or remove it"
             ) from None
     _cache[path] = data
@@ -144,9 +143,7 @@ def values() -> dict[str, Any]:
 def set_value(name: str, value: str | None) -> Path:
     """Write ``name = value`` to the file (``None`` removes the key); returns the file's path."""
     if name not in KEYS:
-        raise ValidationError(
-            f"There is no setting {name!r}: use one of {', '.join(KEYS)}"
-        )
+        raise SettingError(f"There is no setting {name!r}: use one of {', '.join(KEYS)}")
     path = config_path()
     data = dict(_load(path))
     if value is None:

@@ -34,3 +34,7 @@ class AmbiguousIdError(FieldlogError):
 
 class StorageError(FieldlogError):
     """The log file cannot be opened or written (not a log, locked, read-only, too new)."""
+
+
+class SettingError(FieldlogError):
+    """A setting is unusable: an environment variable or a line of ``config.toml``."""
