@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 
 from fieldlog.cli import app
 from fieldlog.db.store import Store
+from tests.lib.portable import tzset
 from tests.lib.run import RUN_COUNTS
 
 pytest_plugins = ["tests.lib.pg"]
@@ -40,14 +40,17 @@ def isolated(tmp_path, monkeypatch):
     """Point every path at a temp folder (never the user's real log) and fix the zone."""
     monkeypatch.setenv("FIELDLOG_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("FIELDLOG_DB", str(tmp_path / "log.db"))
+    # The settings file too: never the developer's own config.toml (read, or written by
+    # `fieldlog config set`); none exists until a test writes one.
+    monkeypatch.setenv("FIELDLOG_CONFIG", str(tmp_path / "config.toml"))
     monkeypatch.setenv("TZ", "America/Chicago")
     monkeypatch.delenv("FIELDLOG_NOW", raising=False)
     for name in ("FIELDLOG_PASSPHRASE", "FIELDLOG_NEW_PASSPHRASE", "FIELDLOG_LOCK_MINUTES"):
         monkeypatch.delenv(name, raising=False)  # a developer's own must not encrypt test logs
-    time.tzset()
+    tzset()  # time.tzset where it exists (not Windows)
     yield
     monkeypatch.undo()
-    time.tzset()
+    tzset()  # time.tzset where it exists (not Windows)
 
 
 @pytest.fixture

@@ -4,14 +4,15 @@ A backup is taken while other fieldlogs keep writing (the backup API gives a con
 encrypted with the log's passphrase when the log is encrypted, and checked before it takes its
 name. A restore copies the backup beside the log, checks the copy, then needs the log to
 itself (refused while another fieldlog has it open), keeps a copy of the log it replaces and
-renames the checked copy over it: a failure at any point leaves the log as it was.
+renames the checked copy over it: a failure at any point leaves the log as it was. Backups and
+kept copies are owner-only files (0600 on POSIX), and every handle on a file is closed before
+a rename replaces it (Windows cannot replace an open file).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,7 @@ from fieldlog.db.logfile import (
     fsync_dir,
     new_private_file,
     open_copy,
+    private_copy,
     remove_files,
     stamp,
     take_exclusive,
@@ -117,13 +119,10 @@ def stage_restore(
         return ask(source, new, retry) if ask is not None else None
 
     try:
-        new_private_file(tmp)
-        shutil.copyfile(source, tmp)
+        private_copy(source, tmp)
         for side in ("-wal", "-journal"):  # a copy of a live log: its committed writes too
             if source.with_name(source.name + side).exists():
-                shutil.copyfile(
-                    source.with_name(source.name + side), tmp.with_name(tmp.name + side)
-                )
+                private_copy(source.with_name(source.name + side), tmp.with_name(tmp.name + side))
         conn = _open_backup(tmp, source, passphrase, ask_source)
         try:
             version = verify_file(conn, tmp)
@@ -199,14 +198,18 @@ def finish_restore(staged: Staged, log: Path, current: Any | None) -> Path | Non
     kept: Path | None = None
     try:
         if current is not None:
-            take_exclusive(current, log)
-            kept = keep_path(log)
             try:
-                new_private_file(kept)
-                copy_log(current, kept)
-            except db_error(current):  # too damaged for the backup API: keep its bytes
-                remove_files(kept)
-                _raw_copy(log, kept)
+                take_exclusive(current, log)
+                kept = keep_path(log)
+                try:
+                    new_private_file(kept)
+                    copy_log(current, kept)
+                except db_error(current):  # too damaged for the backup API: keep its bytes
+                    remove_files(kept)
+                    _raw_copy(log, kept)
+            finally:
+                current.close()  # before the rename: Windows cannot replace an open file
+                current = None
         elif log.exists() and log.stat().st_size > 0:
             kept = keep_path(log)
             _raw_copy(log, kept)
@@ -215,6 +218,11 @@ def finish_restore(staged: Staged, log: Path, current: Any | None) -> Path | Non
                     log.with_name(log.name + side).unlink()
         os.replace(staged.tmp, log)
         fsync_dir(log.parent)
+    except PermissionError as exc:
+        raise StorageError(
+            f"Cannot replace the log {log} ({exc.strerror or exc}): another program may have it "
+            "open (another fieldlog, a backup or antivirus tool); close it and try again."
+        ) from None
     except OSError as exc:
         raise StorageError(f"Cannot replace the log {log}: {exc.strerror or exc}.") from None
     finally:
@@ -226,9 +234,8 @@ def finish_restore(staged: Staged, log: Path, current: Any | None) -> Path | Non
 
 def _raw_copy(log: Path, dest: Path) -> None:
     """The log's files byte for byte (still encrypted if they were)."""
-    new_private_file(dest)
-    shutil.copyfile(log, dest)
+    private_copy(log, dest)
     for side in ("-wal", "-journal"):
         src = log.with_name(log.name + side)
         if src.exists():
-            shutil.copyfile(src, dest.with_name(dest.name + side))
+            private_copy(src, dest.with_name(dest.name + side))

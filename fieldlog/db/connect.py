@@ -4,9 +4,14 @@ Plain ``sqlite3`` here, not sqlite-utils: importing sqlite-utils costs ~150 ms, 
 whole of ``fieldlog add`` is allowed (see bench/bench_add.py). sqlite-utils runs the migrations
 and the bulk paths, which import it when they run.
 
-An encrypted log (SQLCipher) is opened with ``sqlcipher3`` instead, imported only then (~4 ms
+An encrypted log (SQLCipher) is opened with ``sqlcipher3`` instead, imported only then (~12 ms
 more). The two modules raise different exception classes: catch ``db_error(conn)`` (or
 ``Store.db_error``), never ``sqlite3.DatabaseError`` alone, around a log's connection.
+
+Every SQLCipher file is read and written with SQLCipher 4's settings, named explicitly
+(:data:`CIPHER_COMPATIBILITY`), so a binding that ships a SQLCipher with other defaults still
+opens the logs officers already have (tests/store/test_crypto_compat.py). A new log is created
+owner-only (0600) before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ APPLICATION_ID = 0x464C4F47  # "FLOG" in the SQLite header: marks a file as a fi
 SQLITE_HEADER = b"SQLite format 3\x00"
 PASSPHRASE_ENV = "FIELDLOG_PASSPHRASE"
 MAX_TRIES = 3  # passphrases typed at a prompt before giving up
+# SQLCipher 4's settings (PBKDF2-HMAC-SHA512, 256,000 iterations, 4096-byte pages, HMAC-SHA512):
+# the ones every encrypted log so far was written with (docs/encryption.md).
+CIPHER_COMPATIBILITY = 4
 
 # ``ask(path, new, retry)``: a passphrase typed by the user for the log at ``path`` (``new``: a
 # log being created, so confirm it; ``retry``: the last one typed was wrong), or None when
@@ -39,10 +47,11 @@ class WrongPassphrase(StorageError):
 
 
 def busy_timeout_ms() -> int:
-    try:
-        return int(os.environ.get("FIELDLOG_BUSY_TIMEOUT_MS", "10000"))
-    except ValueError:
-        return 10000
+    """How long a write waits for another program's (``$FIELDLOG_BUSY_TIMEOUT_MS``, 10 s by
+    default); a bad value is a one-line error (fieldlog.settings), never silently 10 s."""
+    from fieldlog import settings
+
+    return settings.busy_timeout_ms()
 
 
 def explain(exc: BaseException, path: Path | str) -> StorageError:
@@ -138,7 +147,7 @@ def _cipher_module() -> Any:
     except ImportError:
         raise StorageError(
             "Encrypted logs need SQLCipher, which is missing: install it with  "
-            "pip install sqlcipher3-binary"
+            "pip install sqlcipher3"
         ) from None
     return dbapi2
 
@@ -184,6 +193,9 @@ def open_cipher(path: Path | str, passphrase: str | None, *, check: bool = True)
         raise explain(exc, path) from None
     try:
         conn.execute("PRAGMA cipher_log_level = NONE")  # our one line, not SQLCipher's log
+        # Before the key: the settings this connection, the files it attaches (the copies of
+        # encrypt and decrypt) and every later connection of the process use.
+        conn.execute(f"PRAGMA cipher_default_compatibility = {CIPHER_COMPATIBILITY}")
         if passphrase is not None:
             conn.execute(f"PRAGMA key = {_sql_text(passphrase)}")
             conn.fieldlog_passphrase = passphrase
@@ -213,6 +225,36 @@ def _make_folder(path: Path) -> None:
             raise StorageError(
                 f"Cannot create the folder {path.parent} for the log: {exc.strerror}."
             ) from None
+
+
+def _create_private(path: Path) -> bool:
+    """The empty file of a new log, readable and writable by its owner only (0600), made
+    before SQLite opens it: SQLite would create it with the umask's mode (often 0644, readable
+    by every account on the machine), and it gives the log's -wal and -shm files the mode of
+    the log. On Windows the mode means nothing; the user profile folder's permissions protect
+    the log (docs/install.md). False when the file was already there (empty, or made by
+    another fieldlog in between)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot create the log {path}: {exc.strerror or exc}. Check that you may write in "
+            "its folder, or use --db to choose another log."
+        ) from None
+    os.close(fd)
+    return True
+
+
+def _drop_empty(path: Path) -> None:
+    """Remove the empty file :func:`_create_private` made when the log could not be opened
+    after all (no passphrase, say): a failed command leaves no stray file."""
+    try:
+        if path.stat().st_size == 0:
+            path.unlink()
+    except OSError:
+        pass
 
 
 def _open_keyed(
@@ -277,10 +319,18 @@ def connect(
     kind = log_kind(path)
     env = env_passphrase() if use_env else None
     if kind == "encrypted" or (kind == "new" and (encrypt or passphrase is not None or env)):
-        if kind == "new":
-            _make_folder(path)
-        return _open_keyed(path, kind == "new", passphrase, ask, use_env)
+        if kind != "new":
+            return _open_keyed(path, False, passphrase, ask, use_env)
+        _make_folder(path)
+        made = _create_private(path)
+        try:
+            return _open_keyed(path, True, passphrase, ask, use_env)
+        except BaseException:
+            if made:
+                _drop_empty(path)
+            raise
     _make_folder(path)
+    made = kind == "new" and _create_private(path)
     timeout = busy_timeout_ms()
     try:
         conn = sqlite3.connect(
@@ -289,6 +339,8 @@ def connect(
         conn.execute(f"PRAGMA busy_timeout = {timeout}")
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.DatabaseError as exc:
+        if made:
+            _drop_empty(path)
         raise explain(exc, path) from None
     return conn
 

@@ -5,9 +5,10 @@ Every conversion writes a new file next to the log, checks it (SQLite's integrit
 search index's own check, the fieldlog schema, the same number of rows in every table) and
 only then renames it over the log, so a failure at any point leaves the log as it was. A
 conversion needs the log to itself: it is refused while another fieldlog (the full-screen app,
-a sync, another command) has it open. SQLCipher's ``sqlcipher_export()`` copies between a plain
-and an encrypted file (the backup API cannot); ``PRAGMA rekey`` changes a passphrase in place,
-in one transaction.
+a sync, another command) has it open. Every handle on the log and the copy is closed before
+the rename: Windows cannot rename a file over one that is open. SQLCipher's
+``sqlcipher_export()`` copies between a plain and an encrypted file (the backup API cannot);
+``PRAGMA rekey`` changes a passphrase in place, in one transaction.
 
 A conversion is an operation over a log, so this module may open a :class:`Store` (to describe
 the result); the store never imports it. Backups and restores are :mod:`fieldlog.db.backup`;
@@ -96,36 +97,88 @@ def _wipe(fd: int) -> None:
         os.close(fd)
 
 
+def _link_aside(path: Path) -> Path | None:
+    """A second name (a hard link) for the old log's file, so its plaintext can be wiped after
+    the new file took the name, with no handle open during the rename; None where the file
+    system has no hard links (FAT, exFAT)."""
+    aside = tmp_path(path, "old")
+    remove_files(aside)
+    try:
+        os.link(path, aside)
+    except (OSError, AttributeError, NotImplementedError):
+        return None
+    return aside
+
+
+def replaces_open_files() -> bool:
+    """Whether a file may be renamed over one that is open (POSIX: yes; Windows: no)."""
+    return os.name == "posix"
+
+
+def _wipe_aside(aside: Path) -> None:
+    try:
+        _wipe(os.open(aside, os.O_WRONLY))
+    except OSError:
+        pass
+    remove_files(aside)
+
+
 def _convert(path: Path, src: Any, passphrase: str | None, *, wipe_old: bool) -> None:
     """Write the log held by ``src`` (already exclusive) to a new file keyed with
-    ``passphrase`` (None: plain), check it, rename it over the log."""
+    ``passphrase`` (None: plain), check it, close every handle, rename it over the log; with
+    ``wipe_old`` the old file's bytes are overwritten with zeros once it has no name left."""
     tmp = tmp_path(path, "convert")
+    aside: Path | None = None
     old_fd: int | None = None
+    replaced = False
     try:
-        version = check_log(src, path)
-        expect = count_rows(src)
-        _export_to(src, tmp, passphrase, version)
-        _check_copy(tmp, passphrase, expect)
+        try:
+            version = check_log(src, path)
+            expect = count_rows(src)
+            _export_to(src, tmp, passphrase, version)
+            _check_copy(tmp, passphrase, expect)
+        finally:
+            src.close()  # before the rename: Windows cannot replace an open file
         if wipe_old:
-            old_fd = os.open(path, os.O_WRONLY)
+            aside = _link_aside(path)
+            if aside is None and replaces_open_files():
+                old_fd = os.open(path, os.O_WRONLY)
         os.replace(tmp, path)
+        replaced = True
         fsync_dir(path.parent)
     except db_error(src) as exc:
         raise explain(exc, path) from None
+    except PermissionError as exc:
+        raise StorageError(
+            f"Cannot replace the log {path} ({exc.strerror or exc}): another program may have it "
+            "open (another fieldlog, a backup or antivirus tool); close it and try again. The log "
+            "is unchanged."
+        ) from None
     except OSError as exc:
         raise StorageError(f"Cannot write beside the log {path}: {exc.strerror or exc}.") from None
     finally:
         remove_files(tmp)
-        src.close()  # only now: closing another descriptor of the file would drop its locks
+        # The old bytes are wiped only once the new file has the name: until then the aside
+        # and old_fd are the log itself.
         if old_fd is not None:
-            _wipe(old_fd)
+            if replaced:
+                _wipe(old_fd)
+            else:
+                os.close(old_fd)
+        if aside is not None:
+            if replaced:
+                _wipe_aside(aside)
+            else:
+                remove_files(aside)  # only the second name: the log keeps its first
 
 
 def plain_copies(path: Path) -> list[Path]:
-    """Copies of the log fieldlog left beside it (upgrade and pre-restore copies) that are not
+    """Copies of the log fieldlog left beside it (upgrade and pre-restore copies, and the
+    hidden ``.LOG.*.tmp`` files a conversion cut short by a crash may leave) that are not
     encrypted."""
     out = []
-    for pattern in (f"{path.name}.v*.bak", f"{path.name}.pre-restore-*.bak"):
+    patterns = (f"{path.name}.v*.bak", f"{path.name}.pre-restore-*.bak", f".{path.name}.*.tmp")
+    for pattern in patterns:
         for p in sorted(path.parent.glob(pattern)):
             with contextlib.suppress(StorageError):
                 if log_kind(p) == "plain":

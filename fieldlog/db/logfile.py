@@ -5,6 +5,7 @@ Shared by :mod:`fieldlog.db.crypto` (encrypt, decrypt, change the passphrase) an
 :mod:`fieldlog.db.backup` (backup, restore): every one of them writes a new file next to the
 log, checks it (SQLite's integrity_check, each search index's own check, the fieldlog schema)
 and only then renames it over its target, so a failure at any point leaves the log as it was.
+Every file made here is owner-only (0600) on POSIX: each holds personal data.
 """
 
 from __future__ import annotations
@@ -51,6 +52,15 @@ def new_private_file(path: Path) -> None:
     remove_files(path)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     os.close(fd)
+
+
+def private_copy(src: Path, dest: Path) -> None:
+    """``src`` copied byte for byte into a new file only its owner can read (``shutil``'s copy
+    would take the umask's mode, often readable by every account)."""
+    import shutil
+
+    new_private_file(dest)
+    shutil.copyfile(src, dest)
 
 
 def remove_files(path: Path) -> None:

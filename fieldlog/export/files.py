@@ -2,7 +2,11 @@
 or a zip (one file per table).
 
 A half-written export is worse than none (a spreadsheet opens it and nobody notices the
-missing rows), so every file is written under a ``.part`` name and renamed when complete.
+missing rows), so every file is written under a ``.part`` name and renamed when complete. An
+export holds personal data: its files are owner-only (0600; a new folder 0700) on POSIX, so
+another account on the machine cannot read them; on Windows the folder's permissions (the user
+profile's) protect them (docs/install.md). Each file is closed before its rename (Windows
+cannot replace an open file).
 """
 
 from __future__ import annotations
@@ -24,13 +28,22 @@ if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 
+def private_fd(path: Path) -> int:
+    """A new, empty file only its owner can read and write (0600 on POSIX; Windows ignores the
+    mode), opened for writing in binary (no CRLF added by Windows' C library). A leftover file
+    of that name is removed first: it would keep its own, wider mode."""
+    path.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    return os.open(path, flags, 0o600)
+
+
 @contextmanager
 def atomic_text(path: Path) -> Iterator[TextIO]:
-    """A text file written as ``PATH.part`` and renamed onto ``path`` only when complete:
-    any error (or Ctrl+C) leaves no partial file behind."""
+    """A text file written as ``PATH.part`` (owner-only) and renamed onto ``path`` only when
+    complete: any error (or Ctrl+C) leaves no partial file behind."""
     part = path.with_name(path.name + ".part")
     try:
-        out = open(part, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        out = open(private_fd(part), "w", encoding="utf-8", newline="")  # noqa: SIM115
     except OSError as exc:
         raise FieldlogError(f"Cannot write {path}: {exc.strerror or exc}.") from None
     try:
@@ -77,7 +90,10 @@ def export_all(
     if dest.suffix.lower() == ".zip":
         part = dest.with_name(dest.name + ".part")
         try:
-            with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            with (
+                open(private_fd(part), "wb") as fh,
+                zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+            ):
                 for table in TABLES:
                     with zf.open(f"{table}.csv", "w", force_zip64=True) as raw_out:
                         text = io.TextIOWrapper(raw_out, encoding="utf-8", newline="")
@@ -95,7 +111,7 @@ def export_all(
     if dest.exists() and not dest.is_dir():
         raise FieldlogError(f"{dest} is a file: give a folder (or a name ending in .zip).")
     try:
-        dest.mkdir(parents=True, exist_ok=True)
+        dest.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise FieldlogError(f"Cannot make the folder {dest}: {exc.strerror or exc}.") from None
     for table in TABLES:

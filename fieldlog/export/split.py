@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 
 
 def can_split() -> bool:
-    """Whether this platform can fork a helper process (not Windows; the split is skipped and
-    one process writes the table there, the same bytes)."""
+    """Whether this platform can fork a helper process (not Windows, which has no ``os.fork``:
+    the split is skipped and one process writes the table there, the same bytes). Without
+    ``os.sendfile`` (Windows, some Unixes) a split still works: :func:`append_spans` copies."""
+    if not hasattr(os, "fork"):
+        return False
     import multiprocessing
 
     return "fork" in multiprocessing.get_all_start_methods()

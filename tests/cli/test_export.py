@@ -9,7 +9,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +20,7 @@ from fieldlog import export
 from fieldlog.db import export_sql
 from fieldlog.export import COLUMNS, FORMULA_PREFIXES
 from tests.lib.export_helpers import local_iso, stored_utc
+from tests.lib.portable import needs_tzset, tzset
 
 
 def rows_of(text: str) -> list[dict[str, str]]:
@@ -376,9 +376,11 @@ def test_a_failure_mid_export_leaves_no_file(store, log, tmp_path):
     assert list(tmp_path.glob("c.csv*")) == []
 
 
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="a folder's POSIX mode (root writes anywhere; Windows has ACLs instead)",
+)
 def test_readonly_folder(cli, tmp_path, log):
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere")
     ro = tmp_path / "ro"
     ro.mkdir(mode=0o500)
     assert "Cannot write" in cli("export", "--out", str(ro / "c.csv"), code=1).stderr
@@ -416,11 +418,12 @@ def test_sql_null_is_an_empty_cell():
 
 
 @pytest.mark.slow
+@needs_tzset
 @pytest.mark.parametrize("zone", ["America/Chicago", "UTC", "Asia/Kolkata", "Pacific/Marquesas",
                                   "Australia/Lord_Howe", "Europe/London"])  # fmt: skip
 def test_sql_local_time_equals_python(monkeypatch, zone):
     monkeypatch.setenv("TZ", zone)
-    time.tzset()
+    tzset()
     con = sqlite3.connect(":memory:")
     start = datetime(2025, 1, 1, tzinfo=UTC)
     stamps = [start + timedelta(hours=7 * i, minutes=13 * i) for i in range(1400)]  # ~14 months
@@ -447,12 +450,13 @@ def test_sql_local_time_equals_python(monkeypatch, zone):
             assert stored_utc(got) == text
 
 
+@needs_tzset
 def test_local_iso_examples(monkeypatch):
     assert local_iso("2026-11-25T22:11:15.975Z") == "2026-11-25T16:11:15.975-06:00"
     assert local_iso("2026-07-01T12:00:00Z") == "2026-07-01T07:00:00-05:00"
     assert stored_utc("2026-11-25T16:11:15.975-06:00") == "2026-11-25T22:11:15.975Z"
     monkeypatch.setenv("TZ", "UTC")
-    time.tzset()
+    tzset()
     assert local_iso("2026-07-01T12:00:00Z") == "2026-07-01T12:00:00+00:00"
 
 

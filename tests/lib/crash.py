@@ -14,7 +14,6 @@ process printed before the kill (its acknowledgements) is in ``run.stdout``.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from fieldlog.db import audit
 from fieldlog.db.store import Store
+from tests.lib.portable import hard_kill, killed_code
 
 
 @dataclass
@@ -57,11 +57,13 @@ def kill_after(
     try:
         proc.wait(timeout=delay)
     except subprocess.TimeoutExpired:
-        proc.send_signal(signal.SIGKILL)
-        killed = True
+        killed = proc.poll() is None
+        if killed:
+            hard_kill(proc)  # SIGKILL; TerminateProcess where there is none (Windows)
     out, err = proc.communicate(timeout=timeout)
     elapsed = time.perf_counter() - start
-    if killed and proc.returncode != -signal.SIGKILL:
+    code = killed_code()
+    if killed and code is not None and proc.returncode != code:
         killed = False  # it exited by itself in the instant before the signal
     return Run(out, err, proc.returncode, killed, delay, elapsed)
 

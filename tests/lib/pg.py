@@ -26,7 +26,6 @@ from __future__ import annotations
 import atexit
 import glob
 import os
-import pwd
 import secrets
 import shutil
 import socket
@@ -86,8 +85,13 @@ def _free_port() -> int:
 
 
 def _run_as() -> tuple[int | None, int | None]:
-    """(uid, gid) to run the server as: ours, unless we are root."""
-    if os.geteuid() != 0:
+    """(uid, gid) to run the server as: ours, unless we are root (POSIX: Windows has no root,
+    no ``pwd`` and no ``os.geteuid``, and the server runs as us)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None, None
+    try:
+        import pwd
+    except ImportError:
         return None, None
     for name in ("postgres", "nobody"):
         try:

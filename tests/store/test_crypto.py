@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pty
 import select
 import sqlite3
 import sys
 import tempfile
-import termios
 import time
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from fieldlog.db.connect import (
 from fieldlog.db.scratch import ram_dir
 from fieldlog.db.store import Store
 from tests.lib.crypto import PASS, digest, files, hold_open, one_error_line, release
+from tests.lib.portable import needs_pty
 from tests.lib.run import run_fieldlog
 
 NAME = "Zebediah Quackenbush"
@@ -132,11 +131,16 @@ def test_text_file_is_still_refused_without_a_passphrase(cli, tmp_path):
 def _echo_off(fd: int) -> bool:
     """The terminal no longer echoes: a hidden prompt has started reading (typing before
     that is flushed by getpass)."""
+    import termios
+
     return not termios.tcgetattr(fd)[3] & termios.ECHO
 
 
 def _pty_run(args: list[str], env: dict[str, str], answers: list[tuple[bytes, bytes]]) -> bytes:
-    """Run fieldlog on a pseudo-terminal, typing each answer when its prompt shows."""
+    """Run fieldlog on a pseudo-terminal, typing each answer when its prompt shows (POSIX
+    only: the tests that use it are marked ``needs_pty``)."""
+    import pty
+
     pid, fd = pty.fork()
     if pid == 0:  # the child: fieldlog with the pty as its terminal
         os.execve(sys.executable, [sys.executable, "-m", "fieldlog", *args], env)
@@ -158,7 +162,7 @@ def _pty_run(args: list[str], env: dict[str, str], answers: list[tuple[bytes, by
             seen = seen.replace(prompt, b"<" + prompt[1:] + b">", 1)
             os.write(fd, answer)
     if time.monotonic() >= deadline:
-        os.kill(pid, 9)
+        os.kill(pid, 9)  # SIGKILL: there is a pty, so this is POSIX
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
@@ -166,6 +170,7 @@ def _pty_run(args: list[str], env: dict[str, str], answers: list[tuple[bytes, by
 
 
 @pytest.mark.slow
+@needs_pty
 def test_hidden_prompt_on_a_terminal(tmp_path):
     db = tmp_path / "log.db"
     make_encrypted(db, "Met at the bakery")
@@ -181,6 +186,7 @@ def test_hidden_prompt_on_a_terminal(tmp_path):
 
 
 @pytest.mark.slow
+@needs_pty
 def test_init_encrypt_asks_twice_on_a_terminal(tmp_path):
     db = tmp_path / "new.db"
     env = {k: v for k, v in os.environ.items() if k != "FIELDLOG_PASSPHRASE"}
@@ -483,6 +489,7 @@ def test_tui_with_the_passphrase_set_opens_at_once_and_plain_logs_never_lock(db_
 
 
 def test_lock_minutes_setting(monkeypatch):
+    from fieldlog.errors import SettingError
     from fieldlog.tui.screens.login import lock_minutes
 
     monkeypatch.delenv("FIELDLOG_LOCK_MINUTES", raising=False)
@@ -491,8 +498,10 @@ def test_lock_minutes_setting(monkeypatch):
     assert lock_minutes() == 2.5
     monkeypatch.setenv("FIELDLOG_LOCK_MINUTES", "0")
     assert lock_minutes() == 0
-    monkeypatch.setenv("FIELDLOG_LOCK_MINUTES", "soon")
-    assert lock_minutes() == 15
+    monkeypatch.setenv("FIELDLOG_LOCK_MINUTES", "soon")  # a bad value is an error (issue 11)
+    with pytest.raises(SettingError, match="FIELDLOG_LOCK_MINUTES"):
+        lock_minutes()
+    monkeypatch.delenv("FIELDLOG_LOCK_MINUTES")
     assert lock_minutes(1) == 1
 
 

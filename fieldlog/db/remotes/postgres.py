@@ -18,7 +18,9 @@ sent, including text that ``jsonb`` would refuse (``\\u0000``).
 Every failure becomes one :class:`SyncError` line naming the server and the fix; the password
 is never in it. psycopg is imported here only, inside the functions that use it: importing
 this module (the factory does) costs no psycopg, and nothing on the ``fieldlog add`` path
-imports it at all. A backend: it imports only :mod:`fieldlog.db.remotes.types`.
+imports it at all. It is optional (the ``postgres`` extra): without it, opening a PostgreSQL
+remote is one line naming the install command (:data:`INSTALL_POSTGRES`). A backend: it imports
+only :mod:`fieldlog.db.remotes.types`.
 """
 
 from __future__ import annotations
@@ -45,9 +47,11 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
-    "CONNECT_TIMEOUT", "CONNECT_TIMEOUT_ENV", "IDLE_IN_TX_TIMEOUT", "LOCK_CREATE", "LOCK_PUSH",
-    "LOCK_TIMEOUT", "PUSH_SQL", "SCHEMA", "PostgresRemote",
+    "CONNECT_TIMEOUT", "CONNECT_TIMEOUT_ENV", "IDLE_IN_TX_TIMEOUT", "INSTALL_POSTGRES",
+    "LOCK_CREATE", "LOCK_PUSH", "LOCK_TIMEOUT", "PUSH_SQL", "SCHEMA", "PostgresRemote",
 ]  # fmt: skip
+
+INSTALL_POSTGRES = "pip install 'fieldlog[postgres]'"
 
 CONNECT_TIMEOUT_ENV = "FIELDLOG_PG_CONNECT_TIMEOUT"
 CONNECT_TIMEOUT = 10  # seconds
@@ -235,12 +239,25 @@ def _explain(exc: BaseException, t: _Target, conn: Any = None, doing: str = "") 
     return SyncError(f"The PostgreSQL remote {t.url} could not be used ({t.scrub(_reason(exc))}).")
 
 
-def _connect_timeout() -> int:
-    raw = os.environ.get(CONNECT_TIMEOUT_ENV, "")
+def _psycopg() -> Any:
+    """psycopg, or one line saying how to install it: it comes with the ``postgres`` extra
+    only (most officers sync to a file), so a plain ``pip install fieldlog`` has none. An
+    installed psycopg without its C library (no ``psycopg[binary]``) fails to import too."""
     try:
-        return max(1, int(float(raw))) if raw else CONNECT_TIMEOUT
-    except ValueError:
-        return CONNECT_TIMEOUT
+        import psycopg
+    except ImportError:
+        raise SyncError(
+            "PostgreSQL remotes need psycopg, which is not installed: run  "
+            f"{INSTALL_POSTGRES}  (pipx: pipx install --force 'fieldlog[postgres]'; "
+            "docs/install.md)."
+        ) from None
+    return psycopg
+
+
+def _connect_timeout() -> int:
+    from fieldlog import settings  # a bad value is one line (fieldlog.settings), not ignored
+
+    return settings.pg_connect_timeout() or CONNECT_TIMEOUT
 
 
 class PostgresRemote:
@@ -254,7 +271,7 @@ class PostgresRemote:
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> PostgresRemote:
-        import psycopg
+        psycopg = _psycopg()  # the first use of psycopg: a missing one is one line here
         from psycopg.conninfo import conninfo_to_dict
 
         try:

@@ -1,4 +1,7 @@
-"""The export dialog: contacts to a CSV file, in a worker, with progress."""
+"""The export dialog: contacts to a CSV file, in a worker, with progress.
+
+The file is written as ``FILE.part`` (owner-only) and renamed when complete, after it is
+closed (:func:`fieldlog.export.atomic_text`): a cancelled or failed export leaves no file."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from textual.worker import get_current_worker
 
 from fieldlog import dates
 from fieldlog.errors import FieldlogError, ValidationError
-from fieldlog.export import export_contacts_csv
+from fieldlog.export import atomic_text, export_contacts_csv
 from fieldlog.tui.dialogs.confirm import ConfirmDialog
 
 
@@ -125,7 +128,6 @@ class ExportDialog(ModalScreen[int | None]):
         bar.display = True
         self.query_one("#export-status", Static).update(f"Writing {path} …")
         app: Any = self.app
-        part = path.with_name(path.name + ".part")  # the file appears only when complete
 
         def job() -> None:
             worker = get_current_worker()
@@ -139,16 +141,13 @@ class ExportDialog(ModalScreen[int | None]):
                             raise Cancelled
                         app.call_from_thread(bar.update, progress=read)
 
-                    with open(part, "w", encoding="utf-8", newline="") as out:
+                    with atomic_text(path) as out:  # the file appears only when complete
                         n = export_contacts_csv(
                             app.store, out, since=since, excel=excel, progress=progress
                         )
-                os.replace(part, path)
-            except Cancelled:
-                part.unlink(missing_ok=True)
+            except Cancelled:  # atomic_text removed the partial file
                 return
             except (FieldlogError, OSError) as err:
-                part.unlink(missing_ok=True)
                 message = str(err) if isinstance(err, FieldlogError) else f"Cannot write: {err}"
                 app.call_from_thread(self.failed, message)
                 return
