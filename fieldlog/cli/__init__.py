@@ -2,10 +2,10 @@
 
 It parses, calls the store, and renders. One module per command group (``entry``,
 ``concerns``, ``referrals``, ``orgs``, ``audit``, ``crypto``, ``export``, ``imports``,
-``report``, ``sync``), each with its own Typer; :mod:`fieldlog.cli.common` holds what they
-share (the exit point that turns every FieldlogError into one line, options, JSON, progress),
-:mod:`fieldlog.cli.root` the root callback. This module assembles them: no group module imports
-the root or this package back (tests/cli/test_layout.py).
+``report``, ``sync``, ``config``), each with its own Typer; :mod:`fieldlog.cli.common` holds
+what they share (the exit point that turns every FieldlogError into one line, options, JSON,
+progress), :mod:`fieldlog.cli.root` the root callback. This module assembles them: no group
+module imports the root or this package back (tests/cli/test_layout.py).
 
 ``app`` is built on first use (PEP 562 ``__getattr__``) and :func:`main` builds only the
 ``add`` command for ``fieldlog add``: the quick-entry path imports the entry module and nothing
@@ -34,6 +34,7 @@ def build_app() -> typer.Typer:
     from fieldlog.cli import (
         audit,
         concerns,
+        config,
         crypto,
         entry,
         export,
@@ -42,13 +43,15 @@ def build_app() -> typer.Typer:
         referrals,
         report,
         sync,
+        undo,
     )
     from fieldlog.cli.root import new_root
 
     app = new_root()
     for group in (
         entry.app,  # init demo add list show edit delete search followups
-        referrals.app,  # refer
+        undo.app,  # undo
+        referrals.app,  # refer done
         entry.tui_app,  # tui
         audit.app,  # verify history purge
         crypto.app,  # encrypt decrypt passphrase backup restore
@@ -63,6 +66,7 @@ def build_app() -> typer.Typer:
     app.add_typer(orgs.app, name="org")
     app.add_typer(sync.remote_app, name="remote")
     app.add_typer(sync.conflicts_app, name="conflicts")
+    app.add_typer(config.app, name="config")
     return app
 
 

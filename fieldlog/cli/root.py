@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fieldlog.cli.common import HELP_OPTIONS, FieldlogGroup, State, run_tui
+from fieldlog import settings
+from fieldlog.cli.common import HELP_OPTIONS, FieldlogGroup, State, _check_db_value, run_tui
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
@@ -35,7 +36,8 @@ def main_callback(
         typer.Option(
             "--db",
             metavar="PATH",
-            help="The log file to use (default: $FIELDLOG_DB, else your user data folder).",
+            help="The log file to use (default: $FIELDLOG_DB, else your user data folder). "
+            "May also come after the command: fieldlog list --db PATH.",
         ),
     ] = None,
     version: Annotated[
@@ -47,14 +49,30 @@ def main_callback(
 
     Run with no command to open the full-screen interface (in a script: an overview).
     """
+    # Every FIELDLOG_* variable, checked before any command runs: a bad one is one line
+    # naming it and its fix (not a traceback deep in a command, nor silently the default).
+    settings.check()
+    # The settings file is read afresh by each run (tests run many in one process); a new
+    # process has read nothing yet, so this costs ``fieldlog add`` no import.
+    loaded = sys.modules.get("fieldlog.config")
+    if loaded is not None:
+        loaded.clear_cache()
+    if db is not None:
+        _check_db_value(db)
     state = State(db)
     ctx.obj = state
     ctx.call_on_close(state.close)
     if ctx.invoked_subcommand is None:
         if sys.stdin.isatty() and sys.stdout.isatty():
-            run_tui(state)
-        else:  # a script or a pipe: no screen to draw on
+            run_tui(state)  # on a fresh machine it makes the log (and says so)
+        elif state.exists():  # a script or a pipe: no screen to draw on
             overview(state.store())
+        else:  # only reading, so no new log: say where it would be and how to start one
+            typer.echo(
+                f"Your log is empty (there is no log at {state.path()} yet). Log a contact "
+                'with  fieldlog add "Met ..." --hood NAME  (that creates it) or fill a '
+                "practice log with  fieldlog --db demo.db demo"
+            )
 
 
 def overview(store: Store) -> None:
@@ -62,7 +80,12 @@ def overview(store: Store) -> None:
     from fieldlog import render
 
     n = store.contacts.count()
-    render.console.print(f"Log: {store.path}  ·  officer: {store.officer()}")
+    from rich.text import Text
+
+    from fieldlog.text import printable
+
+    # data, not markup: an officer's name with "[" shows as typed, a control character escaped
+    render.console.print(Text(printable(f"Log: {store.path}  ·  officer: {store.officer()}")))
     if n == 0:
         render.console.print(
             'Your log is empty. Log a contact with  fieldlog add "Met ..." --hood NAME  '

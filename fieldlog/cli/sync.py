@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, _typer, emit_json, progress, store_of
-from fieldlog.errors import FieldlogError, ValidationError
+from fieldlog.cli.common import JsonOpt, State, _typer, emit_json, progress, state_of, store_of
+from fieldlog.errors import ValidationError
+from fieldlog.text import printable
 
 app = _typer()
 remote_app = _typer("The department stores this log syncs with: add, list, remove.")
@@ -25,22 +26,16 @@ conflicts_app = _typer(
 )
 
 
-class NoRemoteError(FieldlogError):
-    pass
+def _targets(state: State, remote: str | None) -> list[tuple[str, str]]:
+    """The remotes to sync with (:func:`fieldlog.sync.choose`): the one named, else the
+    settings file's ``remote``, else every saved one. Decided before the log is opened, so a
+    missing log is not created for a sync that has nowhere to go (a mistyped name)."""
+    from fieldlog import config
+    from fieldlog.sync import choose
 
-
-def _targets(store: Any, remote: str | None) -> list[tuple[str, str]]:
-    configured = store.sync.remotes()
-    if remote is None:
-        if not configured:
-            raise NoRemoteError(
-                "No remote is set up: give one (fieldlog sync /media/share/department.fieldlog) "
-                "or save it once (fieldlog remote add dept PATH-or-URL)."
-            )
-        return list(configured.items())
-    if remote.lower() in configured:
-        return [(remote.lower(), configured[remote.lower()])]
-    return [(remote, remote)]
+    saved = state.store().sync.remotes() if state.exists() else {}
+    default = config.get("remote") if remote is None else None
+    return choose(saved, remote, default=default, default_from=str(config.config_path()))
 
 
 @app.command("sync")
@@ -49,8 +44,9 @@ def sync_cmd(
     remote: Annotated[
         str | None,
         typer.Argument(
-            help="A remote's name (fieldlog remote list), a path to a SQLite file (created on "
-            "first sync) or a postgresql:// URL. Default: every saved remote.",
+            help="A saved remote's name (fieldlog remote list), a path to a SQLite file "
+            "(./dept.fieldlog, /media/share/dept.fieldlog: created on first sync) or a "
+            "postgresql:// URL. Default: the settings file's remote, else every saved one.",
             metavar="[REMOTE]",
         ),
     ] = None,
@@ -60,8 +56,9 @@ def sync_cmd(
     from fieldlog import sync
     from fieldlog.db.remotes.types import safe_url
 
-    store = store_of(ctx)
-    targets = _targets(store, remote)
+    state = state_of(ctx)
+    targets = _targets(state, remote)
+    store = state.store()  # a new laptop's first sync makes its log (and says so)
     _ask_remote_passphrase(targets)
     with progress(quiet=as_json, counts=True) as bars:
         results = sync.run(
@@ -125,21 +122,38 @@ def remote_add(
     name: Annotated[str, typer.Argument(help="A short name, e.g. dept.")],
     url: Annotated[str, typer.Argument(help="A path to a SQLite file, or a postgresql:// URL.")],
 ) -> None:
-    """Save a remote under a name (the path or URL is checked on the next sync)."""
-    from fieldlog.db.remotes.types import is_postgres
+    """Save a remote under a name (the path or URL is checked on the next sync).
 
+    Here a bare word is a file in this folder (``remote add dept dept.fieldlog``): saving is
+    the deliberate act that may make a new file remote, on the first sync. The name must not
+    look like a path (``sync NAME`` would read it as one)."""
+    from pathlib import Path
+
+    from fieldlog.db.remotes.types import safe_url, target_kind
+
+    kind = target_kind(url)
+    if kind == "url":
+        raise ValidationError(
+            "url",
+            f"'{safe_url(url)}' is neither a file path nor a postgresql:// URL: give one of those.",
+        )
+    if target_kind(name) != "word":
+        raise ValidationError(
+            "name",
+            f"'{name}' looks like a path, not a name: give a short name first, e.g. "
+            f"fieldlog remote add dept {name}",
+        )
     store = store_of(ctx)
-    if not is_postgres(url):
-        if "://" in url and not url.startswith("sqlite://"):
-            raise ValidationError(
-                "url",
-                f"'{url}' is neither a file path nor a postgresql:// URL: give one of those.",
-            )
-        from pathlib import Path
-
-        url = str(Path(url.removeprefix("sqlite://")).expanduser().absolute())
+    if kind != "postgres":
+        path = Path(url.strip().removeprefix("sqlite://")).expanduser().absolute()
+        url = str(path)
+        where = "" if path.exists() else " (a new file, made on the first sync)"
+        shown = f"{url}{where}"
+    else:
+        shown = safe_url(url.strip())
     store.sync.add_remote(name, url)
-    typer.echo(f"Added remote {name.strip().lower()}: fieldlog sync {name.strip().lower()}")
+    key = name.strip().lower()
+    typer.echo(f"Added remote {key}: {shown}. Sync with  fieldlog sync {key}")
 
 
 @remote_app.command("list")
@@ -201,12 +215,12 @@ def conflicts_list(
         what = "delete vs edit" if r["field"] == "deleted" else r["field"]
         noun = r["tbl"].rstrip("s")
         status = f"  [{r['resolution']}]" if r.get("resolved_at") else ""
-        typer.echo(f"#{r['id']}  {noun} {r['short_id']}  {what}{status}")
+        typer.echo(printable(f"#{r['id']}  {noun} {r['short_id']}  {what}{status}"))
         if r["field"] == "deleted":
             mine = "deleted it" if r["mine"] else "edited it"
             theirs = f"{r['theirs_officer']} " + ("deleted it" if r["theirs"] else "edited it")
-            typer.echo(f"    mine:   {mine}")
-            typer.echo(f"    theirs: {theirs}   (kept: {r['kept']})")
+            typer.echo(printable(f"    mine:   {mine}"))
+            typer.echo(printable(f"    theirs: {theirs}   (kept: {r['kept']})"))
         else:
             typer.echo(
                 f"    mine:   {_show(r['mine'])}" + ("   (kept)" if r["kept"] == "mine" else "")
@@ -247,4 +261,4 @@ def conflicts_resolve(
         emit_json({"id": number, "kept": keep})
         return
     what = keep if keep in ("mine", "theirs") else "the new value"
-    typer.echo(f"Conflict #{number} ({c['field']}) resolved: kept {what}.")
+    typer.echo(printable(f"Conflict #{number} ({c['field']}) resolved: kept {what}."))

@@ -29,7 +29,7 @@ from fieldlog import models
 from fieldlog.db.connect import AskPassphrase, connect, db_error, explain, passphrase_of, use_wal
 from fieldlog.db.migrations import ensure_schema
 from fieldlog.db.tx import Tx
-from fieldlog.errors import StorageError
+from fieldlog.errors import StorageError, ValidationError
 from fieldlog.records import LIST_FIELDS
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 # The interface preferences ``Store.set_setting`` keeps (meta keys; nothing else may be
 # written that way, so a typo cannot clobber the device id or a sync cursor).
 SETTINGS = frozenset({"tui_theme"})
+FOLLOW_UP_DAYS = 7  # a new referral's follow-up, unless the settings file says otherwise
 
 
 def _row(cur: sqlite3.Cursor, raw: tuple, lists: frozenset[str]) -> Row:
@@ -193,15 +194,59 @@ class Store:
         return self._meta_cache
 
     def officer(self) -> str:
+        """Who writes: the log's officer (``fieldlog init``), else the settings file's
+        ``officer``, else the login name. The settings file is read only for a log that has
+        no officer of its own (``fieldlog add`` on an initialised log never reads it)."""
         name = self.meta().get("officer")
         if name:
             return name
+        from fieldlog import config
+
+        name = config.get("officer")
+        if name:
+            return str(name)
         try:
             return getpass.getuser()
         except Exception:  # no login name (containers): still log something honest
             return "unknown"
 
-    def set_officer(self, officer: str, badge: str | None = None, hood: str | None = None) -> None:
+    def default_hood(self) -> str | None:
+        """The neighborhood a new contact gets when none is typed: the log's own
+        (``init --hood``), else the settings file's ``hood`` (``fieldlog config set hood``).
+
+        The log's beats the file's, as a repository's git config beats the user's: it was
+        chosen for this log, while the file holds one default for every log of this user (a
+        practice log, a colleague's). It also keeps ``fieldlog add`` from reading the file when
+        the log already knows its neighborhood."""
+        hood = self.meta().get("default_hood")
+        if hood:
+            return hood
+        from fieldlog import config
+
+        value = config.get("hood")
+        return str(value) if value else None
+
+    def follow_up_days(self) -> int:
+        """Days until a new referral's follow-up when none is given: the settings file's
+        ``follow_up_days``, else a week (a referral nobody chases is one that fell through)."""
+        from fieldlog import config
+
+        return int(config.get("follow_up_days", FOLLOW_UP_DAYS))
+
+    def set_officer(
+        self, officer: str | None, badge: str | None = None, hood: str | None = None
+    ) -> None:
+        """Name the log's officer (``init``): ``officer``, else the settings file's."""
+        if officer is None:
+            from fieldlog import config
+
+            officer = config.get("officer")
+            if officer is None:
+                raise ValidationError(
+                    "officer",
+                    "Give your name: fieldlog init --officer NAME (or set it once for every "
+                    "log: fieldlog config set officer NAME).",
+                )
         name = models.text("officer", officer, limit=models.MAX_SHORT, required=True)
         with self.write() as tx:
             tx.set_meta("officer", name)

@@ -290,7 +290,10 @@ class FieldlogApp(KeysInOrderApp):
         ``Store.set_setting``; read by ``_read_start``), then keep each new choice."""
         if self._saved_theme is not None:
             return  # once per run (the passphrase screen may open the log after a lock)
-        name = self._start_theme
+        # The log's own choice, else the settings file's default (``fieldlog config set theme``,
+        # checked when set; a name this Textual lacks is skipped): applied before the choice
+        # is followed, so a default is never written into the log as the officer's choice.
+        name = self._start_theme or config_theme()
         if name and name in self.available_themes:
             self.theme = name
         self._saved_theme = self.theme
@@ -489,6 +492,26 @@ def start_early_reads(
 
     threading.Thread(target=run, name="fieldlog-early-reads", daemon=True).start()
     return {name: future for name, (_, future) in zip(calls, reads, strict=True)}
+
+
+def config_theme() -> str | None:
+    """The settings file's ``theme`` (None when unset, or when the file cannot be read: the
+    CLI has said so before the app started, and a theme is not worth a crash)."""
+    from fieldlog import config
+    from fieldlog.errors import SettingError
+
+    try:
+        value = config.get("theme")
+    except SettingError:
+        return None
+    return str(value) if value else None
+
+
+def theme_names() -> list[str]:
+    """The themes the app can show (Textual's built-in ones), for ``fieldlog config set``."""
+    from textual.theme import BUILTIN_THEMES
+
+    return sorted(BUILTIN_THEMES)
 
 
 def make_app(

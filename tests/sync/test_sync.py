@@ -10,7 +10,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from fieldlog.db.remotes.types import OutChange, SyncError
 from fieldlog.db.store import Store
 from fieldlog.db.synclog import SyncLog
 from fieldlog.errors import ValidationError
+from tests.lib.portable import hard_kill
 from tests.lib.run import RUN_COUNTS, run_fieldlog
 from tests.lib.sync_helpers import content, do_sync, fresh_copy, shared_contact
 
@@ -369,7 +369,7 @@ def test_sync_killed_at_random_points_then_resumed(any_url, tmp_path):
         )
         time.sleep(rng.uniform(0.35, 1.2))
         if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
+            hard_kill(proc)
             kills += 1
         proc.wait()
         for path in (db, Path(url)):

@@ -23,6 +23,12 @@ def open_remote(url: str, *, create: bool = True) -> Remote:
     """Open (and on first use create) the remote a URL or a path names: a ``postgresql://``
     (or ``postgres://``) URL is a PostgreSQL database, anything else a SQLite file."""
     if is_postgres(url):
+        from fieldlog import settings
+
+        # The variables the connection reads, checked first: a bad one is one line naming it,
+        # not libpq's "invalid integer value" nor a timeout silently back at its default.
+        settings.check_postgres()
+        settings.pg_connect_timeout()
         return PostgresRemote.open(url, create=create)
     return SQLiteRemote.open(url, create=create)
 

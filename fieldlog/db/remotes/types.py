@@ -40,6 +40,7 @@ __all__ = [
     "is_postgres",
     "remote_passphrase",
     "safe_url",
+    "target_kind",
 ]
 
 # The format of a change (its body's fields). Bumped only when records gain or lose fields,
@@ -118,6 +119,35 @@ def safe_url(url: str) -> str:
 def is_postgres(url: str) -> bool:
     """Whether ``url`` names a PostgreSQL remote (anything else is a SQLite file)."""
     return url.startswith(("postgresql://", "postgres://"))
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_DRIVE = re.compile(r"^[A-Za-z]:[\\/]")  # C:\share\dept.fieldlog or C:/share/dept.fieldlog
+
+
+def target_kind(text: str) -> str:
+    """What a remote argument is, by its form alone (nothing is opened):
+
+    - ``"postgres"``: a ``postgresql://`` or ``postgres://`` URL;
+    - ``"path"``: a path no remote name can be: ``sqlite://...``, one that starts with ``./``,
+      ``../``, ``/``, ``~`` or a Windows drive (``C:\\``) or share (``\\\\server``), or that
+      goes through a folder (``share/dept.fieldlog``);
+    - ``"url"``: a URL of another kind (``https://``), which no backend reads;
+    - ``"word"``: a bare word (``dept``), which can only be a saved remote's name, so a typo
+      (``dept2``) is never taken for a new file beside the officer's shell.
+    """
+    text = text.strip()
+    if is_postgres(text):
+        return "postgres"
+    if text.startswith("sqlite://"):
+        return "path"
+    if _SCHEME.match(text):
+        return "url"
+    if text in (".", "..") or text.startswith(("~", "/", "\\")) or _DRIVE.match(text):
+        return "path"
+    if "/" in text or "\\" in text:  # ./x, ../x, a/b: through a folder
+        return "path"
+    return "word"
 
 
 def remote_passphrase() -> str | None:

@@ -3,15 +3,15 @@
 At start-up (no ``$FIELDLOG_PASSPHRASE``) the app begins in a ``login`` mode whose screen
 opens the log in a thread worker (the key derivation takes ~0.1 s, a migration longer); the
 dashboard appears only once the log is open. :class:`IdleLock` then covers the app with the
-same screen after ``$FIELDLOG_LOCK_MINUTES`` (default 15) without a key press or mouse event;
-the screens under it stay as they were (an unsaved form included) and come back unchanged.
+same screen after ``$FIELDLOG_LOCK_MINUTES``, else the settings file's ``lock_minutes``
+(default 15), without a key press or mouse event; the screens under it stay as they were (an
+unsaved form included) and come back unchanged.
 A plain log has no passphrase and never locks.
 """
 
 from __future__ import annotations
 
 import hmac
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
+from fieldlog import settings
 from fieldlog.errors import FieldlogError
 from fieldlog.tui.base import Shell, shell
 
@@ -30,20 +31,22 @@ if TYPE_CHECKING:
 
     from fieldlog.db.store import Store
 
-LOCK_ENV = "FIELDLOG_LOCK_MINUTES"
+LOCK_ENV = settings.LOCK_MINUTES
 DEFAULT_LOCK_MINUTES = 15.0
 WRONG_DELAY = 1.0  # seconds the field stays disabled after a wrong passphrase
 
 
 def lock_minutes(value: float | None = None) -> float:
-    """Idle minutes before the app locks: ``value``, else ``$FIELDLOG_LOCK_MINUTES``, else 15;
-    0 (or less) never locks."""
+    """Idle minutes before the app locks: ``value``, else ``$FIELDLOG_LOCK_MINUTES`` (for one
+    session or one machine), else the settings file's ``lock_minutes`` (the officer's own),
+    else 15; 0 (or less) never locks. A bad value in either is a SettingError (one line,
+    said by the CLI before the app starts), never silently 15."""
     if value is None:
-        raw = os.environ.get(LOCK_ENV, "").strip()
-        try:
-            value = float(raw) if raw else DEFAULT_LOCK_MINUTES
-        except ValueError:
-            value = DEFAULT_LOCK_MINUTES
+        value = settings.lock_minutes()
+    if value is None:
+        from fieldlog import config
+
+        value = float(config.get("lock_minutes", DEFAULT_LOCK_MINUTES))
     return max(0.0, value)
 
 
