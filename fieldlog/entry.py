@@ -3,8 +3,9 @@
 An *entry* is a contact (new, or an edit of one) with the concerns and referrals typed with
 it: one ``fieldlog add`` line, one TUI form, one imported row. When an entry has exactly one
 concern, its referrals answer that concern: they point at it, a referral without a service
-takes the concern's category when that category is also a service, and an open concern
-becomes "referred". With several concerns (or none) nothing is guessed.
+takes the one its category calls for (``models.service_for``: ``homelessness`` -> ``housing``,
+``noise`` -> ``other``), and an open concern becomes "referred". With several concerns (or
+none) no concern is guessed, and a referral without a service is for ``other``.
 
 The rule is pure: it takes values already cleaned by the record registry and writes nothing.
 The store's entry repository (:mod:`fieldlog.db.repos.entries`) applies it on every path
@@ -56,12 +57,14 @@ def link(
     out_refs = [dict(r) for r in referrals]
     if len(out_concerns) == 1:
         concern = out_concerns[0]
-        category = concern.get("category")
         for r in out_refs:
-            if not r.get("service") and category in models.REFERRAL_SERVICES:
-                r["service"] = category
+            if not r.get("service"):
+                r["service"] = models.service_for(concern.get("category"))
         if out_refs:
             concern["status"] = referred_status(concern["status"])
+    for r in out_refs:  # no single concern to take it from: never an empty service
+        if not r.get("service"):
+            r["service"] = "other"
     return Entry(dict(contact), out_concerns, out_refs)
 
 

@@ -68,9 +68,13 @@ class RecordType:
 
     def clean(self, values: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
         """Validate a new record (``partial=False``: required fields, defaults) or an edit."""
-        unknown = set(values) - set(self.rules)
+        unknown = sorted(set(values) - set(self.rules))
         if unknown:
-            raise ValidationError(sorted(unknown)[0], f"{self.noun} has no field {sorted(unknown)}")
+            raise ValidationError(
+                unknown[0],
+                f"A {self.noun} has no field {', '.join(repr(u) for u in unknown)}: its fields "
+                f"are {', '.join(self.rules)}.",
+            )
         out: dict[str, Any] = {}
         for name, rule in self.rules.items():
             if name in values:

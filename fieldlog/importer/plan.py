@@ -95,6 +95,7 @@ class Plan:
     seen: dict[str, set[str]] = field(default_factory=lambda: {t: set() for t in TABLE_ORDER})
     errors: list[str] = field(default_factory=list)
     planned_orgs: dict[str, str] = field(default_factory=dict)  # name (casefold) -> id
+    concern_contacts: dict[str, str] = field(default_factory=dict)  # concern id -> contact id
 
     def add(self, action: str, table: str, row: dict[str, Any]) -> None:
         self.writes.append((action, table, row))
@@ -157,6 +158,10 @@ def check_export_table(
                     )
             if table == "organizations":
                 _check_org_name(store, plan, row)
+            elif table == "concerns":
+                plan.concern_contacts[rid] = row["contact_id"]
+            elif table == "referrals" and row.get("concern_id"):
+                _check_concern_link(store, plan, row)
         except ValidationError as exc:
             plan.errors.append(f"{where}: {exc}")
             continue
@@ -169,6 +174,20 @@ def check_export_table(
                 plan.result.skipped += 1
             continue
         plan.add("insert", table, row)
+
+
+def _check_concern_link(store: Store, plan: Plan, row: dict[str, Any]) -> None:
+    """A referral answers a concern of its own contact only (as ``refer --concern``)."""
+    owner = plan.concern_contacts.get(row["concern_id"])
+    if owner is None:
+        store.referrals.check_concern(row["contact_id"], row["concern_id"])  # a stored concern
+    elif owner != row["contact_id"]:
+        raise ValidationError(
+            "concern_id",
+            f"referral {row['id']} answers concern {row['concern_id']}, raised at contact "
+            f"{owner}, not at its contact {row['contact_id']}: fix the concern_id column or "
+            "leave it empty.",
+        )
 
 
 def _check_org_name(store: Store, plan: Plan, row: dict[str, Any]) -> None:

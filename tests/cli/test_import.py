@@ -246,7 +246,7 @@ def test_every_bad_row_is_reported_and_nothing_written(cli, tmp_path, db_path):
     r = cli("import", str(path), code=1)
     err = r.stderr
     assert "7 bad rows" not in err and "6 bad rows; nothing was written" in err
-    assert "line 3: Unknown category 'noize': use one of traffic, noise" in err
+    assert "line 3: Unknown category 'noize': did you mean noise? Use one of traffic, noise" in err
     assert "line 6: Cannot read the date 'not a date'" in err
     assert "line 7: The summary is empty" in err
     assert "line 8 has 9 cells, the header has 8." in err

@@ -72,8 +72,9 @@ def test_concern_screen_shows_the_whole_text_and_opens_its_links(tmp_path):
     path = tmp_path / "log.db"
     ids = build(path, description=LONG)
     with Store.open(path) as store:
-        store.concerns.update(ids["kid"], resolution="Talked to the owner; " + LONG[:150])
-        store.concerns.update(ids["kid"], status="in_progress")
+        store.concerns.update(
+            ids["kid"], status="in_progress", resolution="Talked to the owner; " + LONG[:150]
+        )
 
     async def flow():
         app = make_app(path)

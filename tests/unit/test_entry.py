@@ -18,9 +18,11 @@ def test_one_concern_the_referrals_answer_it():
     assert [r["concern_id"] for r in linked] == ["k1", "k1"]
 
 
-def test_a_category_that_is_no_service_gives_none():
+def test_a_category_that_is_no_service_gives_other():
+    """Issue 11: no referral is saved without a service (5 of 8 showed "(none)" in the report):
+    a category with no service of its own is `other`, and the concern still becomes referred."""
     e = entry.link({}, [concern("noise")], [{"agency": "A"}])
-    assert "service" not in e.referrals[0] and e.concerns[0]["status"] == "referred"
+    assert e.referrals[0]["service"] == "other" and e.concerns[0]["status"] == "referred"
 
 
 def test_a_service_given_or_a_concern_named_is_kept():
@@ -46,7 +48,7 @@ def test_several_or_no_concerns_guess_nothing():
     for concerns in ([], [concern(), concern("housing")]):
         e = entry.link({}, concerns, [{"agency": "A"}])
         assert e.answered is None
-        assert "service" not in e.referrals[0]
+        assert e.referrals[0]["service"] == "other"  # no concern to take it from
         assert all(c["status"] == "open" for c in e.concerns)
         assert "concern_id" not in e.referrals_for(["k1", "k2"][: len(concerns)])[0]
 

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Header, Static
 from fieldlog import dates, records
 from fieldlog.db.store import NO_DATE
 from fieldlog.errors import NotFoundError, ValidationError
+from fieldlog.text import printable
 from fieldlog.tui.base import StoreScreen
 from fieldlog.tui.dialogs.choice import ChoiceDialog
 from fieldlog.tui.dialogs.text import TextDialog
@@ -176,7 +177,7 @@ class ConflictsScreen(StoreScreen):
                     clip(c["field"].replace("_", " "), 10),
                     self.value_cell(c, "mine", 11),
                     self.value_cell(c, "theirs", 11),
-                    Text(c["kept"]),
+                    Text(printable(str(c["kept"]), newlines=False)),
                     clip(c["theirs_officer"], 9),
                 ),
             )
@@ -220,8 +221,8 @@ class ConflictsScreen(StoreScreen):
         c = self.current()
         out = Text(no_wrap=True, overflow="ellipsis")
         if c is not None:
-            out.append(f"{record_label(c)}  ", style="bold")
-            out.append(f"{c['field']}  ")
+            out.append(f"{printable(record_label(c), newlines=False)}  ", style="bold")
+            out.append(f"{printable(c['field'], newlines=False)}  ")
             out.append("from ", style="dim")
             out.append_text(text(c["theirs_officer"] or "another laptop"))
             out.append(f", found {dates.show_local(c['found_at'])}", style="dim")
@@ -265,7 +266,7 @@ class ConflictsScreen(StoreScreen):
         hint = "comma-separated" if c["field"] in records.LIST_FIELDS else ""
         if c["field"] in WHEN_FIELDS | DAY_FIELDS:
             hint = "e.g. friday, 2026-05-01, none"
-        title = f"Value to keep for {c['field']} of the {record_label(c)}"
+        title = printable(f"Value to keep for {c['field']} of the {record_label(c)}")
         self.app.push_screen(
             TextDialog(title, edit_value(c["field"], current), placeholder=hint), typed
         )
@@ -299,7 +300,7 @@ class ConflictsScreen(StoreScreen):
         if c["contact_id"]:
             choices.append(OPEN)
         mine, theirs = (short(show_value(c["field"], c[side])) for side in ("mine", "theirs"))
-        title = f"{record_label(c)}, {c['field']}:\nmine   {mine}\ntheirs {theirs}"
+        title = printable(f"{record_label(c)}, {c['field']}:\nmine   {mine}\ntheirs {theirs}")
 
         def chosen(choice: str | None) -> None:
             if choice == KEEP_MINE:

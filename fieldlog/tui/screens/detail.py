@@ -27,7 +27,7 @@ from fieldlog.tui.screens.record import (
     close_referral,
     write_undoable,
 )
-from fieldlog.tui.widgets.cells import clip, text
+from fieldlog.tui.widgets.cells import clip, one_line, text, wrapped
 from fieldlog.tui.widgets.footer import KeysFooter
 from fieldlog.tui.widgets.status import StatusLine
 from fieldlog.tui.widgets.table import ListTable
@@ -136,9 +136,8 @@ class DetailScreen(StoreScreen):
                 value = dates.show_local(value)
             if value in (None, "", []):
                 continue
-            if isinstance(value, list):
-                value = ", ".join(str(v) for v in value)
-            grid.add_row(label, Text(str(value)))  # user text as data, wrapped
+            # user text as data (never markup), wrapped, control characters as escapes
+            grid.add_row(label, wrapped(value))
         self.query_one("#fields", Static).update(grid)
 
         n, m = len(c["concerns"]), len(c["referrals"])
@@ -257,7 +256,7 @@ class DetailScreen(StoreScreen):
                 label = f"status of referral {ref['short_id']}"
                 write_undoable(self, "referrals", ref["id"], {"status": status}, label, self.saved)
 
-        title = f"Status of referral {ref['short_id']} to {ref['agency']}"
+        title = f"Status of referral {ref['short_id']} to {one_line(ref['agency'])}"
         self.app.push_screen(ChoiceDialog(title, models.REFERRAL_STATUSES, ref["status"]), chosen)
 
     def action_referral_outcome(self) -> None:
@@ -279,7 +278,10 @@ class DetailScreen(StoreScreen):
                 label = f"outcome of referral {ref['short_id']}"
                 write_undoable(self, "referrals", ref["id"], {"outcome": outcome}, label, written)
 
-        title = f"Outcome of referral {ref['short_id']} to {ref['agency']} ({ref['status']})"
+        title = (
+            f"Outcome of referral {ref['short_id']} to {one_line(ref['agency'])} "
+            f"({one_line(ref['status'])})"
+        )
         dialog = TextDialog(title, old, "What came of it?", max_length=models.MAX_TEXT)
         self.app.push_screen(dialog, typed)
 
@@ -296,7 +298,8 @@ class DetailScreen(StoreScreen):
     def saved(self, row: dict[str, Any]) -> None:
         self.changed = True
         self.notify(
-            f"Saved: {row['short_id']} is now {row['status']}. ctrl+z undoes.", markup=False
+            f"Saved: {row['short_id']} is now {one_line(row['status'])}. ctrl+z undoes.",
+            markup=False,
         )
         self.reload()
 
@@ -305,7 +308,7 @@ class DetailScreen(StoreScreen):
             return
         c = self.contact
         question = Text(f"Delete contact {c['short_id']}?\n", style="bold")
-        question.append(" ".join(str(c.get("summary") or "").split())[:120], style="")
+        question.append(one_line(c.get("summary"))[:120], style="")
         question.append("\nIts concerns and referrals go too.")
 
         def answered(yes: bool | None) -> None:

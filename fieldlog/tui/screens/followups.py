@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Header, Static
 
 from fieldlog import models
+from fieldlog.text import printable
 from fieldlog.tui.base import StoreScreen
 from fieldlog.tui.dialogs.choice import ChoiceDialog
 from fieldlog.tui.dialogs.date import DateDialog
@@ -174,7 +175,7 @@ class FollowupsScreen(StoreScreen):
                     self, "referrals", r["id"], {"status": status}, label, lambda _: self.done(said)
                 )
 
-        title = f"Status of the referral to {r['subject']}"
+        title = printable(f"Status of the referral to {r['subject']}", newlines=False)
         self.app.push_screen(ChoiceDialog(title, models.REFERRAL_STATUSES, r["status"]), chosen)
 
     @staticmethod

@@ -43,6 +43,7 @@ from fieldlog.tui.screens.form_fields import (
     blank_values,
     contact_values,
     store_value,
+    typed_times,
 )
 from fieldlog.tui.widgets.cells import one_line
 from fieldlog.tui.widgets.lines import ConcernLine, ItemLine, ReferralLine
@@ -95,6 +96,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         self.typed: set[str] = set()  # fields the officer has typed in (defaults keep off)
         self.error_values: dict[str, str] = {}  # field id -> its value when its error showed
         self.saving = (0, 0)  # concerns and referrals in the save under way
+        self.warnings: list[str] = []  # what to say once saved (a follow-up already overdue)
 
     @property
     def draft_name(self) -> str:
@@ -169,7 +171,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         def load(s: Store) -> dict[str, Any]:
             out: dict[str, Any] = {
                 "words": {fid: s.records.suggestions(name) for fid, name in SUGGEST.items()},
-                "hood": s.meta().get("default_hood") if new else None,
+                "hood": s.default_hood() if new else None,
             }
             if self.repeat:
                 out["last"] = s.entries.last()
@@ -442,6 +444,12 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
                 if values[fid] != self.initial.get(fid)
             }
 
+        try:  # the time and follow-up as typed: not in the future, not 10+ years ago
+            warnings = typed_times(contact)
+        except ValidationError as err:
+            self.show_validation(err)
+            return
+
         def call(store: Store) -> tuple[str, Any, str]:
             # One transaction, new or edit: the contact, its new concerns and referrals (the
             # entry rule linking them) and the draft, so a failure leaves nothing half-saved.
@@ -456,6 +464,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             self.draft_timer = None
         self.workers.cancel_group(self, "draft")
         self.saving = (len(concerns), len(referrals))  # what the saved notice counts
+        self.warnings = warnings
         self.db(call, self._saved, group="save")
 
     def _saved(self, result: tuple[str, Any, str]) -> None:
@@ -469,6 +478,8 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
         if n_c or n_r:
             extra = f" with {n_c} concern{'s' * (n_c != 1)}, {n_r} referral{'s' * (n_r != 1)}"
         self.notify(f"Saved contact {short}{extra}", markup=False)
+        for warning in self.warnings:
+            self.notify(warning, severity="warning", markup=False)
         self.dismiss(value)
 
     def action_cancel(self) -> None:

@@ -25,7 +25,7 @@ from fieldlog.errors import NotFoundError
 from fieldlog.tui.base import StoreScreen
 from fieldlog.tui.dialogs.choice import ChoiceDialog
 from fieldlog.tui.dialogs.text import TextDialog
-from fieldlog.tui.widgets.cells import clip, one_line, text
+from fieldlog.tui.widgets.cells import clip, one_line, shown, text, wrapped
 from fieldlog.tui.widgets.footer import KeysFooter
 from fieldlog.tui.widgets.status import StatusLine
 from fieldlog.tui.widgets.table import ListTable
@@ -126,7 +126,8 @@ def close_referral(
 
 # ---------------------------------------------------------------------- the screens
 def field_grid(rows: Iterable[tuple[str, Any]]) -> Table:
-    """Label / value lines; values are user text shown as data and wrapped, never cut."""
+    """Label / value lines; values are user text shown as data and wrapped, never cut,
+    control characters as visible escapes (a Text given is built with :func:`wrapped`)."""
     grid = Table.grid(padding=(0, 1), expand=True)
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(ratio=1, overflow="fold")
@@ -134,7 +135,7 @@ def field_grid(rows: Iterable[tuple[str, Any]]) -> Table:
         shown = value.plain if isinstance(value, Text) else str(value or "")
         if not shown:
             continue  # an empty field takes no line
-        grid.add_row(label, value if isinstance(value, Text) else Text(str(value)))
+        grid.add_row(label, value if isinstance(value, Text) else wrapped(value))
     return grid
 
 
@@ -325,18 +326,18 @@ class ConcernScreen(RecordScreen):
     ]
 
     def fields(self, k: Row) -> Group:
-        status = Text(k["status"], style="green" if k["status"] == "resolved" else "")
+        status = wrapped(k["status"], style="green" if k["status"] == "resolved" else "")
         if k.get("resolved_at") and k["status"] == "resolved":
             status.append(f" on {dates.show_local(k['resolved_at'])}")
-        priority = Text(k["priority"], style="bold red" if k["priority"] == "urgent" else "")
+        priority = wrapped(k["priority"], style="bold red" if k["priority"] == "urgent" else "")
         grid = field_grid(
             [
-                ("Category", k["category"].replace("_", " ")),
+                ("Category", shown(k["category"]).replace("_", " ")),
                 ("Priority", priority),
                 ("Status", status),
                 *self.when(k, "Opened"),
-                ("Description", Text(k.get("description") or "")),
-                ("Resolution", Text(k.get("resolution") or "")),
+                ("Description", wrapped(k.get("description"))),
+                ("Resolution", wrapped(k.get("resolution"))),
                 *self.stamp(k),
             ]
         )
@@ -432,20 +433,20 @@ class ReferralScreen(RecordScreen):
     ]
 
     def fields(self, r: Row) -> Group:
-        status = Text(r["status"], style="green" if r["status"] == "completed" else "")
-        follow = Text(r.get("follow_up_on") or "")
+        status = wrapped(r["status"], style="green" if r["status"] == "completed" else "")
+        follow = wrapped(r.get("follow_up_on"))
         if r.get("follow_up_on") and r["status"] in models.REFERRAL_OPEN_STATUSES:
             if r["follow_up_on"] < dates.today_local():
                 follow.append("  overdue", style="bold red")
         grid = field_grid(
             [
                 ("Agency", r["agency"]),
-                ("Service", (r.get("service") or "").replace("_", " ")),
+                ("Service", shown(r.get("service")).replace("_", " ")),
                 ("Status", status),
                 ("Follow up on", follow),
                 *self.when(r, "Made"),
-                ("Reason", Text(r.get("reason") or "")),
-                ("Outcome", Text(r.get("outcome") or "")),
+                ("Reason", wrapped(r.get("reason"))),
+                ("Outcome", wrapped(r.get("outcome"))),
                 *self.stamp(r),
             ]
         )
@@ -455,7 +456,7 @@ class ReferralScreen(RecordScreen):
         yield from super().link_rows(record)
         k = record.get("concern")
         if k:
-            about = f"{k['category'].replace('_', ' ')}: {one_line(k['description'])}"
+            about = f"{one_line(k['category']).replace('_', ' ')}: {one_line(k['description'])}"
             yield (
                 f"concern:{k['id']}",
                 "concern",

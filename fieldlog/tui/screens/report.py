@@ -70,18 +70,14 @@ class ReportScreen(StoreScreen):
         title = Text()
         title.append(f"Last {self.days} days", style="bold")
         title.append(f" · by {data['by']} · {data['period']['label'].split(' (')[0]}\n")
-        title.append(
-            f"{t['contacts']} contacts, {t['concerns_opened']} concerns, "
-            f"{t['concerns_resolved']} resolved, {t['referrals']} referrals, "
-            f"{t['followups_overdue']} overdue",
-            style="dim",
-        )
+        title.append(", ".join(report.totals_phrases(t, short=True)), style="dim")
         self.query_one("#rep-title", Static).update(title)
         wide = self.size.width >= 100
         parts: list[Any] = []
-        for sec in report.sections(data):
-            if sec.key == "contacts":
-                continue  # the neighborhood and kind tables say it at a glance
+        note = report.spellings_note(data)
+        if note:
+            parts.append(Text(note, style="dim"))
+        for sec in report.screen_sections(data, wide=wide):
             if parts:
                 parts.append(Text(""))
             parts.append(render.report_table(sec, wide=wide))

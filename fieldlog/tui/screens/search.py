@@ -14,6 +14,7 @@ from rich.text import Text
 
 from fieldlog import dates
 from fieldlog.records import LIST_FIELDS
+from fieldlog.text import printable
 from fieldlog.tui.widgets.cells import clip, text
 
 HIGHLIGHT = "bold underline"  # the matched words (no colour: it must show on the cursor row)
@@ -128,11 +129,11 @@ def marked(snippet: str | None) -> Text:
     flat = " ".join((snippet or "").split())
     out = Text(no_wrap=True, overflow="ellipsis")
     first, *rest = flat.split("\x02")
-    out.append(first)
-    for part in rest:
+    out.append(printable(first, newlines=False))  # stored text: no control character reaches
+    for part in rest:  # the terminal
         word, _, after = part.partition("\x03")
-        out.append(word, style=HIGHLIGHT)
-        out.append(after)
+        out.append(printable(word, newlines=False), style=HIGHLIGHT)
+        out.append(printable(after, newlines=False))
     return out
 
 

@@ -1,4 +1,10 @@
-"""DataTable cells and columns: user text as data (never markup), one line, clipped."""
+"""DataTable cells and columns: user text as data (never markup), one line, clipped.
+
+Stored text may hold terminal escapes (``ESC ] 0 ;`` sets the window title, ``ESC [ 2 J``
+clears the screen): typing refuses them, but a sync or an old log can still bring them in.
+Every helper here shows them as visible escapes (``\\x1b``, :func:`fieldlog.text.printable`);
+:func:`shown` and :func:`wrapped` do the same for text that keeps its line breaks.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,27 @@ from typing import Any
 from rich.text import Text
 from textual.widgets import DataTable
 
+from fieldlog.text import printable
+
 
 def one_line(value: Any) -> str:
-    """``value`` as one line of text (runs of whitespace and newlines become one space)."""
-    return " ".join(str(value or "").split())
+    """``value`` as one line of text (runs of whitespace and newlines become one space),
+    control characters shown as escapes."""
+    return printable(" ".join(str(value or "").split()), newlines=False)
+
+
+def shown(value: Any) -> str:
+    """Stored text to show as it is, line breaks kept, control characters as escapes."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    return printable(str(value))
+
+
+def wrapped(value: Any, style: str = "") -> Text:
+    """Stored text as a Text that keeps its line breaks and wraps (never markup)."""
+    return Text(shown(value), style=style)
 
 
 def text(value: Any, style: str = "") -> Text:
@@ -19,7 +42,7 @@ def text(value: Any, style: str = "") -> Text:
         return Text("")
     if isinstance(value, list):
         value = ", ".join(str(v) for v in value)
-    return Text(" ".join(str(value).split()), style=style)
+    return Text(printable(" ".join(str(value).split()), newlines=False), style=style)
 
 
 def clip(value: Any, width: int) -> Text:

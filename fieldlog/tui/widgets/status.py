@@ -18,6 +18,7 @@ from textual.widgets import Static
 
 from fieldlog import dates
 from fieldlog.db.synclog import PENDING_CAP
+from fieldlog.text import printable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,9 +65,9 @@ def status_text(status: Status | None) -> Text:
     if status is None:
         return out
     sep = (" · ", "dim")
-    out.append(_clip(status.file, FILE_WIDTH), style="bold")
+    out.append(_clip(printable(status.file, newlines=False), FILE_WIDTH), style="bold")
     out.append(*sep)
-    out.append(_clip(status.officer, OFFICER_WIDTH))
+    out.append(_clip(printable(status.officer, newlines=False), OFFICER_WIDTH))
     out.append(*sep)
     if status.last_sync:
         out.append(f"last sync {dates.show_local(status.last_sync)}")

@@ -1,0 +1,69 @@
+"""Input the CLI and import refuse (issue 11): terminal escapes in any text field, with the
+field and the fix, on one line, the log untouched; unknown words with "did you mean"."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+TITLE = "\x1b]0;pwned\x07"
+CLEAR = "\x1b[2J"
+
+
+def contacts(db) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM contacts").fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["add", f"Met {TITLE}Reyes"], "summary"),
+        (["add", "ok", "--notes", f"two\nlines{CLEAR}"], "notes"),
+        (["add", "ok", "--name", f"Ana{CLEAR}"], "person name"),
+        (["add", "ok", "--concern", f"noise:loud{TITLE}"], "description"),
+        (["add", "ok", "--refer", f"Parks{CLEAR}:lights"], "agency"),
+    ],
+)
+def test_escapes_are_refused_on_one_line(cli, db_path, args, field):
+    cli("init", "--officer", "Ofc Test")
+    r = cli(*args, code=1)
+    err = r.stderr.strip()
+    assert err.startswith(f"Error: The {field} hold")
+    assert "control character" in err and "remove" in err
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert contacts(db_path) == 0
+
+
+def test_notes_keep_their_lines(cli):
+    cli("init", "--officer", "Ofc Test")
+    cid = cli.new("add", "ok", "--notes", "line one\nline two")
+    assert cli.json("show", cid)["notes"] == "line one\nline two"
+
+
+def test_did_you_mean_on_the_command_line(cli):
+    cli("init", "--officer", "Ofc Test")
+    r = cli("add", "x", "--kind", "resdent", code=1)
+    assert "Unknown kind 'resdent': did you mean resident? Use one of resident," in r.stderr
+    r = cli("add", "x", "--concern", "noize:late music", code=1)
+    assert "Unknown category 'noize': did you mean noise?" in r.stderr
+
+
+def test_import_refuses_the_row_with_escapes_naming_it(cli, tmp_path, db_path):
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(
+        "date,name,summary,concern category,concern text\n"
+        "2026-11-20 10:00,Ana,Fine row,,\n"
+        f"2026-11-20 11:00,Bo,Bad {TITLE}row,,\n"
+        f"2026-11-20 12:00,Cy,Fine too,noise,late {CLEAR}music\n",
+        encoding="utf-8",
+    )
+    r = cli("import", str(sheet), code=1)
+    assert "line 3: The summary holds control characters (\\x07, \\x1b)" in r.stderr
+    assert "line 4: The description holds a control character (\\x1b)" in r.stderr
+    assert "\x1b" not in r.stderr
+    assert contacts(db_path) == 0
