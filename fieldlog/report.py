@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fieldlog import dates, models
 from fieldlog.errors import ValidationError
+from fieldlog.text import plural
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
@@ -105,9 +106,10 @@ def build(
     s, u = dates.to_storage(p.since), dates.to_storage(p.until)
     today = dates.today_local()
 
+    names = store.reports.names()  # each neighborhood in its first spelling
     contacts = [
         {"neighborhood": _label(r["neighborhood"]), "kind": r["kind"], "count": r["n"]}
-        for r in store.reports.contacts(s, u)
+        for r in store.reports.contacts(s, u, names)
     ]
     hoods: dict[str, int] = {}
     kinds: dict[str, int] = {}
@@ -148,11 +150,12 @@ def build(
     def summary(group: str) -> list[dict[str, Any]]:
         return [
             {"group": _label(r["group"]), **{k: r[k] for k, _ in SUMMARY_COLUMNS}}
-            for r in store.reports.summary(s, u, today, group)
+            for r in store.reports.summary(s, u, today, group, names)
         ]
 
     main = summary(by)
     officers = main if by == "officer" else summary("officer")
+    shown = set(hoods) | ({r["group"] for r in main} if by == "hood" else set())
     return {
         "period": {
             "since": s,
@@ -188,7 +191,40 @@ def build(
             "total": overdue["referrals"] + overdue["contacts"],
         },
         "officers": officers,
+        # The neighborhoods of the report stored in more than one spelling, each counted
+        # under its first spelling: {"Eastside": ["EASTSIDE", "eastside"]}.
+        "spellings": {k: v for k, v in names.variants.items() if k in shown},
     }
+
+
+def totals_phrases(totals: dict[str, Any], *, short: bool = False) -> list[str]:
+    """The report's totals as phrases ("1 contact", "3 concerns (2 still open)"), for a line
+    that wraps between them, never inside one. ``short``: the TUI's one-line title."""
+    t = totals
+    if short:
+        return [
+            plural(t["contacts"], "contact"),
+            plural(t["concerns_opened"], "concern"),
+            f"{t['concerns_resolved']} resolved",
+            plural(t["referrals"], "referral"),
+            f"{t['followups_overdue']} overdue",
+        ]
+    return [
+        plural(t["contacts"], "contact"),
+        f"{plural(t['concerns_opened'], 'concern')} ({t['concerns_still_open']} still open)",
+        f"{t['concerns_resolved']} resolved",
+        plural(t["referrals"], "referral"),
+        f"{plural(t['followups_overdue'], 'follow-up')} overdue",
+    ]
+
+
+def spellings_note(data: dict[str, Any]) -> str | None:
+    """One line naming the neighborhoods whose spellings were counted together, if any."""
+    names = data.get("spellings") or {}
+    if not names:
+        return None
+    parts = [f"{name} ({', '.join(others)})" for name, others in names.items()]
+    return "Counted as one neighborhood: " + "; ".join(parts) + "."
 
 
 # ---------------------------------------------------------------------- sections
@@ -300,6 +336,53 @@ def sections(data: dict[str, Any]) -> list[Section]:
                 measures,
             )
         )
+    return out
+
+
+# Headings stacked on two lines, for the tables that hold many figures under 100 columns.
+NARROW_HEADINGS = {"count": "Refer-\nrals", "status_unreachable": "unreach-\nable"}
+
+
+def screen_sections(data: dict[str, Any], *, wide: bool) -> list[Section]:
+    """The sections the terminal (``fieldlog report``) and the TUI's Report screen draw, for a
+    width of 100 columns or more (``wide``) or less (80: the least a terminal has).
+
+    Every figure stays at any width (the CSV and Markdown are :func:`sections` unchanged):
+    under 100 columns the concerns' "status now" columns move to a table of their own
+    (each keeps its chart), and the referrals' outcomes stay in one table with stacked
+    headings and no chart, as the summaries do (``fieldlog.render.report_table`` draws a
+    ``by_`` table without a chart when narrow). The neighborhood-and-kind cross table is
+    left out: the neighborhood and kind tables say it at a glance."""
+    out: list[Section] = []
+    for sec in sections(data):
+        if sec.key == "contacts":
+            continue
+        if wide or sec.key not in ("concerns", "referrals"):
+            out.append(sec)
+        elif sec.key == "concerns":
+            out.append(
+                replace(sec, title="Concerns by category (in the period)", columns=sec.columns[:4])
+            )
+            statuses = [c for c in sec.columns if c[0].startswith("status_")]
+            out.append(
+                replace(
+                    sec,
+                    key="concern_status",
+                    title="Concerns opened in the period, by status now",
+                    columns=[
+                        sec.columns[0],
+                        *((k, NARROW_HEADINGS.get(k, h)) for k, h in statuses),
+                    ],
+                )
+            )
+        else:
+            out.append(
+                replace(
+                    sec,
+                    key="by_service",
+                    columns=[(k, NARROW_HEADINGS.get(k, h)) for k, h in sec.columns],
+                )
+            )
     return out
 
 

@@ -66,21 +66,32 @@ def print_report(data: dict[str, Any]) -> None:
     from rich.text import Text
 
     from fieldlog import render
+    from fieldlog import report as rep
 
     console = render.console
     console.print(Text("fieldlog report", style="bold"), Text(data["period"]["label"]))
-    t = data["totals"]
-    console.print(
-        Text(
-            f"{t['contacts']} contacts, {t['concerns_opened']} concerns "
-            f"({t['concerns_still_open']} still open), {t['concerns_resolved']} resolved, "
-            f"{t['referrals']} referrals, {t['followups_overdue']} follow-ups overdue",
-            style="dim",
-        )
-    )
+    for line in phrase_lines(rep.totals_phrases(data["totals"]), console.width):
+        console.print(Text(line, style="dim"))
+    note = rep.spellings_note(data)
+    if note:
+        console.print(Text(note, style="dim"))
     for table in tables(data, console.width):
         console.print()
         console.print(table)
+
+
+def phrase_lines(phrases: list[str], width: int, sep: str = ", ") -> list[str]:
+    """``phrases`` joined by ``sep`` into lines of ``width`` at most, broken between phrases
+    only ("44 follow-ups overdue" never split as "44" / "follow-ups overdue")."""
+    lines: list[str] = []
+    for p in phrases:
+        if lines and len(lines[-1]) + len(sep) + len(p) <= width:
+            lines[-1] += sep + p
+        else:
+            if lines:
+                lines[-1] += sep.rstrip()
+            lines.append(p)
+    return lines
 
 
 def tables(data: dict[str, Any], width: int) -> list[Any]:
@@ -88,8 +99,5 @@ def tables(data: dict[str, Any], width: int) -> list[Any]:
     from fieldlog import render
     from fieldlog import report as rep
 
-    return [
-        render.report_table(sec, wide=width >= 100)
-        for sec in rep.sections(data)
-        if sec.key != "contacts"  # the neighborhood and kind tables say it at a glance
-    ]
+    wide = width >= 100
+    return [render.report_table(sec, wide=wide) for sec in rep.screen_sections(data, wide=wide)]

@@ -4,6 +4,10 @@ the follow-ups due (``store.followups``).
 Each figure is one GROUP BY query. ``since``/``until`` are stored UTC times (until exclusive);
 ``today`` a local day for "overdue". Concerns and referrals belong to the period,
 neighborhood and officer of the contact they were raised at.
+
+Neighborhoods are counted by name, not by spelling: SQL groups by the stored value, then
+:func:`fieldlog.db.spellings.merge` adds up the spellings of one name ("Eastside",
+"EASTSIDE", "East  side") under its first spelling (see that module for why not in SQL).
 """
 
 from __future__ import annotations
@@ -13,24 +17,38 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fieldlog import dates, models, records
+from fieldlog.db.spellings import Names, merge
 
 if TYPE_CHECKING:
     from fieldlog.db.repos.base import Row, Rows
     from fieldlog.db.store import Store
 
 
+SUMMARY_MEASURES = (
+    "contacts", "concerns_opened", "concerns_resolved", "concerns_still_open", "referrals",
+    "followups_overdue",
+)  # fmt: skip
+
+
 class Reports:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def contacts(self, since: str, until: str) -> Rows:
-        """Contacts in the period by neighborhood and kind."""
-        return self.store.query(
+    def names(self) -> Names:
+        """How neighborhoods are shown: each name in its first spelling."""
+        return Names.of(self.store)
+
+    def contacts(self, since: str, until: str, names: Names | None = None) -> Rows:
+        """Contacts in the period by neighborhood (its spellings together, ``names``) and
+        kind."""
+        rows = self.store.query(
             "SELECT coalesce(neighborhood, '') AS neighborhood, kind, count(*) AS n "
             "FROM contacts WHERE deleted = 0 AND occurred_at >= ? AND occurred_at < ? "
-            "GROUP BY 1, 2 ORDER BY 1, 2",
+            "GROUP BY 1, 2",
             [since, until],
         )
+        rows = merge(rows, "neighborhood", ["n"], names or self.names(), also=("kind",))
+        return sorted(rows, key=lambda r: (r["neighborhood"], r["kind"]))
 
     def concerns(self, since: str, until: str) -> Rows:
         """``measure`` 'opened' (raised in the period, by category and current status) and
@@ -65,9 +83,12 @@ class Reports:
             {"d": today},
         )[0]
 
-    def summary(self, since: str, until: str, today: str, by: str) -> Rows:
-        """Per neighborhood, officer or concern category: contacts, concerns opened,
-        resolved and still open, referrals and overdue follow-ups, in one statement."""
+    def summary(
+        self, since: str, until: str, today: str, by: str, names: Names | None = None
+    ) -> Rows:
+        """Per neighborhood (its spellings together, ``names``), officer or concern
+        category: contacts, concerns opened, resolved and still open, referrals and overdue
+        follow-ups, in one statement."""
         if by not in ("hood", "officer", "category"):
             raise ValueError(by)
         period = "c.occurred_at >= :since AND c.occurred_at < :until"
@@ -131,6 +152,9 @@ class Reports:
             for k, v in r.items():
                 if isinstance(v, float):
                     r[k] = int(v)
+        if by == "hood":
+            rows = merge(rows, "group", SUMMARY_MEASURES, names or self.names())
+            rows.sort(key=lambda r: (-r["contacts"], -r["concerns_opened"], r["group"]))
         return rows
 
     def dashboard(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from fieldlog import records
+from fieldlog.db import spellings
 
 if TYPE_CHECKING:
     from fieldlog.db.repos.base import Rows
@@ -165,8 +166,12 @@ class Search:
             if set(filters) - ORG_FILTERS or "neighborhood" not in r.fields:
                 return []
             join = f" JOIN {r.table} t ON t.rowid = {fts}.rowid"
-            where.append("t.neighborhood = ? COLLATE NOCASE")
-            args.append(filters["hood"].strip())
+            # Every stored spelling of the name typed ("eastside" finds "East  Side"):
+            # partners are a few hundred rows at most, their names read in one DISTINCT.
+            typed = filters["hood"].strip()
+            hoods = spellings.matching(self.store, typed, r.table, "neighborhood") or [typed]
+            where.append(f"t.neighborhood IN ({', '.join('?' * len(hoods))})")
+            args += hoods
         snips = ", ".join(
             f"snippet({fts}, {i}, char(2), char(3), ' … ', {SNIPPET_TOKENS}) AS s{i}"
             for i in range(len(cols))

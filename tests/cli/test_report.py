@@ -56,8 +56,8 @@ def test_default_period_figures(cli, log):
     ]  # fmt: skip
     made = {"made": 0, "accepted": 0, "declined": 0, "unreachable": 0, "completed": 0}
     assert data["referrals"] == [
-        {"service": "(none)", "count": 1, "status": {**made, "made": 1}},
         {"service": "housing", "count": 1, "status": {**made, "completed": 1}},
+        {"service": "other", "count": 1, "status": {**made, "made": 1}},  # never "(none)" now
     ]
     assert data["followups_overdue"] == {"referrals": 1, "contacts": 2, "total": 3}
     figures = ("contacts", "concerns_opened", "concerns_resolved", "concerns_still_open",
