@@ -2,40 +2,89 @@
 
 Only reading commands import this (Rich costs ~25 ms, and ``fieldlog add`` needs none of it).
 User text always goes in as ``Text`` objects, never as markup: a summary containing ``[`` must
-print as typed.
+print as typed. And stored text is never trusted to be printable: a summary that came in by
+import or sync may hold ``ESC ] 0 ;`` (a window title) or ``ESC [ 2 J`` (clear screen), so every
+piece of it goes through :func:`fieldlog.text.printable` here, shown as a visible ``\x1b``.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich import box
 from rich.bar import Bar
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
 from fieldlog import dates
 from fieldlog.report import Section
+from fieldlog.text import printable
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 HIT_START, HIT_END = "\x02", "\x03"
-WRAP = {"summary", "description", "reason", "detail", "subject", "snippet"}
+WRAP = {
+    "summary", "description", "reason", "detail", "subject", "snippet", "resolution", "outcome",
+}  # fmt: skip
 FIXED = {"short_id", "due", "follow_up_on", "status", "concern_count", "referral_count"}
+# A list shows at most this many lines of each wrapped cell (the rest is "…"), so that 20
+# contacts fit a screen; ``show`` passes ``lines=None`` and keeps the whole text.
+LIST_LINES = 2
+ELLIPSIS = "\u2026"
 
 
-def _t(value: Any, style: str = "") -> Text:
+def safe(value: Any, *, newlines: bool = False) -> str:
+    """Stored text as it may reach a terminal: control characters shown as escapes
+    (newlines kept only when ``newlines``, for notes shown on their own lines)."""
+    return printable(str(value), newlines=newlines)
+
+
+def _t(value: Any, style: str = "", *, newlines: bool = False) -> Text:
     if value is None:
         return Text("")
+    if isinstance(value, Text):  # built here from safe() pieces
+        return value
     if isinstance(value, bool):
         return Text("yes" if value else "", style=style)
     if isinstance(value, list):
-        return Text(", ".join(str(v) for v in value), style=style)
-    return Text(str(value), style=style)
+        return Text(", ".join(safe(v) for v in value), style=style)
+    return Text(safe(value, newlines=newlines), style=style)
+
+
+class Clamp:
+    """A cell's text wrapped to its column and cut to ``lines`` lines, the last one ending
+    in "…" when something was left out. Rich columns wrap but have no line limit: this
+    renderable measures as its text does (so the table lays out as before) and cuts when
+    drawn, at the width the table gave it."""
+
+    def __init__(self, text: Text, lines: int) -> None:
+        self.text = text
+        self.lines = lines
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.text)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(1, options.max_width)
+        wrapped = self.text.wrap(console, width, overflow="fold")
+        if len(wrapped) > self.lines:
+            kept = list(wrapped)[: self.lines]
+            last = kept[-1]
+            last.rstrip()
+            if last.cell_len + 1 > width:
+                last.truncate(width - 1)
+                last.rstrip()
+            last.append(ELLIPSIS)
+            wrapped = kept  # type: ignore[assignment]
+        out = Text("\n").join(wrapped)
+        out.no_wrap = True
+        out.overflow = "crop"
+        yield out
 
 
 def table(
@@ -46,11 +95,15 @@ def table(
     empty: str = "Nothing to show.",
     styles: dict[str, str] | None = None,
     narrow: Sequence[str] = (),
+    lines: int | None = LIST_LINES,
+    total: int | None = None,
 ) -> None:
     """``columns``: (key, heading) pairs; keys ending in ``_at`` show as local time.
 
     On a terminal narrower than 100 columns the keys in ``narrow`` are left out, so the
-    text columns keep room to be read.
+    text columns keep room to be read. Text columns (``WRAP``) wrap to at most ``lines``
+    lines (None: all of it). ``total``: how many rows matched, when ``rows`` is a first page
+    of them; the table then ends with "Showing 100 of 700: --limit N for more".
     """
     if console.width < 100:
         columns = [c for c in columns if c[0] not in narrow]
@@ -58,7 +111,13 @@ def table(
         console.print(Text(empty, style="dim"))
         return
     styles = styles or {}
-    t = Table(title=title, box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
+    t = Table(
+        title=Text(safe(title)) if title is not None else None,
+        box=box.SIMPLE_HEAD,
+        expand=True,
+        show_edge=False,
+        pad_edge=False,
+    )
     for key, heading in columns:
         wrap = key in WRAP
         t.add_column(
@@ -71,14 +130,22 @@ def table(
             style=styles.get(key, ""),
         )
     for row in rows:
-        cells = []
+        cells: list[Any] = []
         for key, _ in columns:
             value = row.get(key)
             if key.endswith("_at") and isinstance(value, str):
                 value = dates.show_local(value)
-            cells.append(_t(value))
+            cell = _t(value)
+            cells.append(Clamp(cell, lines) if lines and key in WRAP else cell)
         t.add_row(*cells, style="bold red" if row.get("overdue") else None)
     console.print(t)
+    more(len(rows), total)
+
+
+def more(shown: int, total: int | None) -> None:
+    """ "Showing 100 of 700: --limit N for more" under a list that was cut."""
+    if total is not None and total > shown:
+        console.print(Text(f"Showing {shown} of {total}: --limit N for more.", style="dim"))
 
 
 def highlighted(snippet: str) -> Text:
@@ -88,9 +155,9 @@ def highlighted(snippet: str) -> Text:
     while HIT_START in rest:
         before, _, rest = rest.partition(HIT_START)
         hit, _, rest = rest.partition(HIT_END)
-        out.append(before)
-        out.append(hit, style="bold reverse")
-    out.append(rest)
+        out.append(safe(before))
+        out.append(safe(hit), style="bold reverse")
+    out.append(safe(rest))
     return out
 
 
@@ -108,15 +175,96 @@ def search_results(rows: Sequence[dict[str, Any]]) -> None:
     console.print(t)
 
 
-def record(title: str, fields: Sequence[tuple[str, Any]]) -> None:
-    t = Table(box=None, show_header=False, pad_edge=False, title=title, title_justify="left")
+def record(
+    title: str, fields: Sequence[tuple[str, Any]], *, multiline: Iterable[str] = ("Notes",)
+) -> None:
+    """One record as label/value lines. Values keep their newlines only under the labels in
+    ``multiline`` (notes); every other control character shows as an escape."""
+    keep = set(multiline)
+    t = Table(
+        box=None, show_header=False, pad_edge=False, title=Text(safe(title)), title_justify="left"
+    )
     t.add_column(style="bold", no_wrap=True)
     t.add_column(overflow="fold")
     for label, value in fields:
         if value in (None, "", []):
             continue
-        t.add_row(label, _t(value))
+        t.add_row(label, _t(value, newlines=label in keep))
     console.print(t)
+
+
+CONCERN_COLUMNS = [
+    ("short_id", "Concern"),
+    ("category", "Category"),
+    ("priority", "Priority"),
+    ("status", "Status"),
+    ("description", "Description"),
+]
+REFERRAL_COLUMNS = [
+    ("short_id", "Referral"),
+    ("agency", "Agency"),
+    ("service", "Service"),
+    ("status", "Status"),
+    ("follow_up_on", "Follow up"),
+    ("reason", "Reason"),
+]
+
+
+def _and_then(first: Any, label: str, then: Any) -> Text:
+    """A text cell with what came of it on its own line below (``show``: a description and
+    its resolution, a reason and its outcome): one text column reads at 80 columns, two
+    narrow ones do not."""
+    out = _t(first)
+    if then:
+        if out.plain:
+            out.append("\n")
+        out.append(f"{label}: ", style="bold")
+        out.append(safe(then, newlines=True))
+    return out
+
+
+def contact(c: dict[str, Any]) -> None:
+    """``fieldlog show``: a contact in full, then its concerns (each with how it was resolved,
+    and when) and its referrals (each with what came of it), every text whole."""
+    record(
+        f"Contact {c['short_id']}",
+        [
+            ("When", dates.show_local(c["occurred_at"])),
+            ("Kind", c["kind"]),
+            ("Person", c["person_name"]),
+            ("Organization", c.get("organization_name")),
+            ("Neighborhood", c["neighborhood"]),
+            ("Beat", c["beat"]),
+            ("Location", c["location"]),
+            ("Summary", c["summary"]),
+            ("Notes", c["notes"]),
+            ("Tags", c["tags"]),
+            ("Follow up", c["follow_up_on"]),
+            ("Officer", c["officer"]),
+            ("Id", c["id"]),
+        ],
+    )
+    concerns = [
+        {
+            **k,
+            "description": _and_then(
+                k.get("description"),
+                f"Resolved {dates.show_local(k['resolved_at'])[:10]}"
+                if k.get("status") == "resolved" and k.get("resolved_at")
+                else "Resolution",
+                k.get("resolution"),
+            ),
+        }
+        for k in c.get("concerns") or []
+    ]
+    referrals = [
+        {**r, "reason": _and_then(r.get("reason"), "Outcome", r.get("outcome"))}
+        for r in c.get("referrals") or []
+    ]
+    if concerns:
+        table(concerns, CONCERN_COLUMNS, lines=None)
+    if referrals:
+        table(referrals, REFERRAL_COLUMNS, lines=None)
 
 
 def is_terminal() -> bool:
@@ -165,11 +313,11 @@ def report_table(sec: Section, *, wide: bool) -> Table:
     if chart:
         table.add_column("", ratio=1, min_width=6)
     if not sec.rows:
-        table.add_row(Text("nothing in this period", style="dim"))
+        table.add_row(Text("none in period", style="dim"))
         return table
     top = max(int(r.get(sec.bar) or 0) for r in sec.rows) or 1
     for row in sec.rows:
-        cells: list[Any] = [Text(str(row.get(k, ""))) for k, _ in columns]  # data, not markup
+        cells: list[Any] = [_t(row.get(k, "")) for k, _ in columns]  # data, not markup
         if chart:
             cells.append(Bar(top, 0, int(row.get(sec.bar) or 0), color="cyan"))
         table.add_row(*cells)

@@ -15,6 +15,7 @@ import typer
 from fieldlog import records
 from fieldlog.cli.common import JsonOpt, _typer, emit_json, store_of
 from fieldlog.errors import AmbiguousIdError, NotFoundError, ValidationError
+from fieldlog.text import plural, printable
 
 app = _typer()
 
@@ -30,22 +31,31 @@ def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         emit_json({"log": str(store.path), **rep.as_dict()})
     elif rep.ok:
         typer.echo(
-            f"OK: {store.path} is sound: SQLite integrity ok, {_n(rep.entries, 'audit entry')} "
-            f"chained (head {rep.head[:12]}), {_n(rep.records, 'record')} "
+            f"OK: {store.path} is sound: SQLite integrity ok, {plural(rep.entries, 'audit entry')} "
+            f"chained (head {rep.head[:12]}), {plural(rep.records, 'record')} "
             + ("matches its" if rep.records == 1 else "match their")
             + " last entry"
             + (f", {rep.purged} purged." if rep.purged else ".")
         )
     else:
         for problem in rep.problems:
-            typer.echo(f"- {problem}")
-        n = len(rep.problems)
-        typer.echo(
-            f"{store.path}: {n} problem{'s' if n != 1 else ''} found ({rep.entries} audit "
-            f"entries, {rep.records} records checked). The log was changed outside fieldlog "
-            "or damaged: keep this copy for your supervisor and restore from a backup or a "
-            "sync remote."
-        )
+            typer.echo(printable(f"- {problem}"))
+        for finding in rep.findings:
+            typer.echo(printable(f"- {finding['message']}"))
+        if rep.problems:
+            typer.echo(
+                f"{store.path}: {plural(len(rep.problems), 'problem')} found ("
+                f"{plural(rep.entries, 'audit entry')}, {plural(rep.records, 'record')} "
+                "checked). The log was changed outside "
+                "fieldlog or damaged: keep this copy for your supervisor and restore from a "
+                "backup or a sync remote."
+            )
+        if rep.findings:
+            typer.echo(
+                f"{store.path}: {plural(len(rep.findings), 'link')} to fix, stored by an "
+                "earlier fieldlog (the audit chain is not at fault): run the command given "
+                "with each."
+            )
     if not rep.ok:
         raise typer.Exit(1)
 
@@ -178,14 +188,16 @@ def print_history(trail: dict[str, Any]) -> None:
     noun = audit.NOUN[trail["table"]]
     n = len(entries)
     status = CURRENT[trail["current"]] if entries else "it was added outside fieldlog."
-    typer.echo(f"{noun} {trail['id']}: {n} audit entr{'y' if n == 1 else 'ies'}; {status}")
+    typer.echo(f"{noun} {trail['id']}: {plural(n, 'audit entry')}; {status}")
     for e in entries:
         try:
             when = dates.show_local(e["at"], seconds=True)
         except ValueError:
             when = e["at"]
         label = LABEL.get(e["action"], e["action"])
-        typer.echo(f"#{e['seq']}  {when}  {label}  by {e['officer']} on device {e['device']}")
+        typer.echo(
+            printable(f"#{e['seq']}  {when}  {label}  by {e['officer']} on device {e['device']}")
+        )
         if e.get("erased"):
             typer.echo("      (content erased by the retention purge)")
             continue
@@ -199,9 +211,9 @@ def print_history(trail: dict[str, Any]) -> None:
         before = e.get("before")
         for k, v in changes.items():
             if before is not None:
-                typer.echo(f"      {k}: {_show(before.get(k), 32)} → {_show(v, 32)}")
+                typer.echo(printable(f"      {k}: {_show(before.get(k), 32)} → {_show(v, 32)}"))
             else:
-                typer.echo(f"      {k}: {_show(v)}")
+                typer.echo(printable(f"      {k}: {_show(v)}"))
 
 
 def _interactive() -> bool:
@@ -243,27 +255,21 @@ def purge(
             )
         t, r = preview.tombstoned, preview.removed
         typer.confirm(
-            f"Delete {_n(t['contacts'], 'contact')} from before {preview.cutoff} (with "
-            f"{_n(t['concerns'], 'concern')} and {_n(t['referrals'], 'referral')}) and remove "
-            f"{_n(sum(r.values()), 'deleted record')} for good? This cannot be undone.",
+            f"Delete {plural(t['contacts'], 'contact')} from before {preview.cutoff} (with "
+            f"{plural(t['concerns'], 'concern')} and {plural(t['referrals'], 'referral')}) and "
+            f"remove {plural(sum(r.values()), 'deleted record')} for good? This cannot be undone.",
             abort=True,
             err=True,
         )
     _print_purge(retention.purge(store, older_than), as_json)
 
 
-def _n(n: int, noun: str) -> str:
-    if n == 1:
-        return f"1 {noun}"
-    return f"{n} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
-
-
 def _counts(c: dict[str, int]) -> str:
     text = (
-        ", ".join(_n(c[t], w) for t, w in (("contacts", "contact"), ("concerns", "concern")))
-        + f", {_n(c['referrals'], 'referral')}"
+        ", ".join(plural(c[t], w) for t, w in (("contacts", "contact"), ("concerns", "concern")))
+        + f", {plural(c['referrals'], 'referral')}"
     )
-    return text + (f", {_n(c['organizations'], 'partner')}" if c.get("organizations") else "")
+    return text + (f", {plural(c['organizations'], 'partner')}" if c.get("organizations") else "")
 
 
 def _print_purge(result: Any, as_json: bool) -> None:
@@ -287,6 +293,6 @@ def _print_purge(result: Any, as_json: bool) -> None:
     if result.held_back:
         typer.echo(
             f"Kept as tombstones until every sync remote has them: "
-            f"{_n(result.held_back, 'deleted record')}. Run fieldlog sync, then fieldlog purge "
+            f"{plural(result.held_back, 'deleted record')}. Run fieldlog sync, then fieldlog purge "
             "again."
         )

@@ -8,7 +8,6 @@ import typer
 
 from fieldlog.cli.common import (
     JsonOpt,
-    LimitOpt,
     _given,
     _print_new,
     _print_updated,
@@ -19,6 +18,20 @@ from fieldlog.cli.common import (
 from fieldlog.errors import FieldlogError
 
 app = _typer("Concerns raised at a contact: add, list, update.")
+
+# A list on screen shows the newest SCREEN_PAGE and says how many there are; --json gives
+# every row unless --limit is given (a script must never get a silently cut list).
+SCREEN_PAGE = 100
+PageOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit",
+        "-n",
+        metavar="N",
+        min=1,
+        help=f"Show at most N rows (default: {SCREEN_PAGE} on screen, all with --json).",
+    ),
+]
 
 
 @app.command("add")
@@ -48,18 +61,24 @@ def concern_list(
         str | None,
         typer.Option("--status", help="open, in_progress, referred, resolved, unresolved."),
     ] = None,
-    category: Annotated[str | None, typer.Option("--category")] = None,
-    hood: Annotated[str | None, typer.Option("--hood")] = None,
-    limit: LimitOpt = 100,
+    category: Annotated[
+        str | None, typer.Option("--category", help="noise, traffic, youth, housing, ...")
+    ] = None,
+    hood: Annotated[str | None, typer.Option("--hood", help="Neighborhood (any case).")] = None,
+    limit: PageOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List concerns, newest first."""
-    rows = store_of(ctx).concerns.list(status=status, category=category, hood=hood, limit=limit)
+    """List concerns, newest first, with how each was resolved."""
+    concerns = store_of(ctx).concerns
+    filters = {"status": status, "category": category, "hood": hood}
+    page = limit or (None if as_json else SCREEN_PAGE)
+    rows = concerns.list(limit=page, **filters)
     if as_json:
         emit_json(rows)
         return
     from fieldlog import render
 
+    total = concerns.count(**filters) if page and len(rows) == page else None
     render.table(
         rows,
         [
@@ -70,9 +89,11 @@ def concern_list(
             ("status", "Status"),
             ("neighborhood", "Hood"),
             ("description", "Description"),
+            ("resolution", "Resolution"),
         ],
         empty="No concerns match.",
-        narrow=("contact_occurred_at", "priority"),
+        narrow=("contact_occurred_at", "priority", "neighborhood"),
+        total=total,
     )
 
 

@@ -8,8 +8,23 @@ import typer
 
 from fieldlog.cli.common import JsonOpt, _given, _print_new, _typer, emit_json, store_of
 from fieldlog.errors import FieldlogError
+from fieldlog.text import printable
 
 app = _typer("The community partners directory.")
+
+# A list on screen shows the first SCREEN_PAGE and says how many there are; --json gives
+# every row unless --limit is given (a script must never get a silently cut list).
+SCREEN_PAGE = 100
+PageOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit",
+        "-n",
+        metavar="N",
+        min=1,
+        help=f"Show at most N rows (default: {SCREEN_PAGE} on screen, all with --json).",
+    ),
+]
 
 
 def _org_values(**kw: Any) -> dict[str, Any]:
@@ -56,18 +71,27 @@ def org_add(
 @app.command("list")
 def org_list(
     ctx: typer.Context,
-    kind: Annotated[str | None, typer.Option("--kind")] = None,
-    hood: Annotated[str | None, typer.Option("--hood")] = None,
-    service: Annotated[str | None, typer.Option("--service")] = None,
+    kind: Annotated[
+        str | None, typer.Option("--kind", help="faith, school, nonprofit, health, ...")
+    ] = None,
+    hood: Annotated[str | None, typer.Option("--hood", help="Neighborhood (any case).")] = None,
+    service: Annotated[
+        str | None, typer.Option("--service", help="housing, mental_health, youth, food, ...")
+    ] = None,
+    limit: PageOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List partner organizations with their referral counts."""
-    rows = store_of(ctx).orgs.list(kind=kind, hood=hood, service=service)
+    orgs = store_of(ctx).orgs
+    filters = {"kind": kind, "hood": hood, "service": service}
+    page = limit or (None if as_json else SCREEN_PAGE)
+    rows = orgs.list(limit=page, **filters)
     if as_json:
         emit_json(rows)
         return
     from fieldlog import render
 
+    total = orgs.count(**filters) if page and len(rows) == page else None
     render.table(
         rows,
         [
@@ -79,8 +103,11 @@ def org_list(
             ("phone", "Phone"),
             ("referral_count", "Referrals"),
         ],
-        empty="No partners yet: add one with fieldlog org add NAME.",
+        empty="No partners match."
+        if any(filters.values())
+        else "No partners yet: add one with fieldlog org add NAME.",
         narrow=("neighborhood", "phone"),
+        total=total,
     )
 
 
@@ -162,4 +189,4 @@ def org_edit(
     if as_json:
         emit_json(o)
     else:
-        typer.echo(f"Updated {o['name']} ({o['short_id']}).")
+        typer.echo(f"Updated {printable(o['name'], newlines=False)} ({o['short_id']}).")

@@ -1,15 +1,16 @@
-"""``fieldlog refer`` and ``fieldlog referral list | update``: referrals made to agencies and
-partners. ``app`` (``refer``) merges into the top level; ``referral_app`` is the named group."""
+"""``fieldlog refer``, ``fieldlog done`` and ``fieldlog referral list | update``: referrals made
+to agencies and partners, and follow-ups marked done. ``app`` (``refer``, ``done``) merges into
+the top level; ``referral_app`` is the named group."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from fieldlog import models
 from fieldlog.cli.common import (
     JsonOpt,
-    LimitOpt,
     _given,
     _print_new,
     _print_updated,
@@ -17,10 +18,25 @@ from fieldlog.cli.common import (
     emit_json,
     store_of,
 )
-from fieldlog.errors import FieldlogError
+from fieldlog.errors import AmbiguousIdError, FieldlogError, NotFoundError, ValidationError
+from fieldlog.text import printable
 
 app = _typer()
 referral_app = _typer("Referrals made to agencies and partners: list, update.")
+
+# A list on screen shows the newest SCREEN_PAGE and says how many there are; --json gives
+# every row unless --limit is given (a script must never get a silently cut list).
+SCREEN_PAGE = 100
+PageOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--limit",
+        "-n",
+        metavar="N",
+        min=1,
+        help=f"Show at most N rows (default: {SCREEN_PAGE} on screen, all with --json).",
+    ),
+]
 
 
 @app.command()
@@ -38,11 +54,21 @@ def refer(
     concern: Annotated[
         str | None, typer.Option("--concern", help="The concern this answers (id).")
     ] = None,
+    new_agency: Annotated[
+        bool,
+        typer.Option(
+            "--new-agency", help="The agency is not a partner, even if a partner's name is close."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Record a referral made for a contact."""
+    from fieldlog.cli.suggest import agency_to_use
+
     store = store_of(ctx)
     values = _given(reason=reason, service=service, follow_up_on=follow_up, concern=concern)
+    store.records.resolve("contacts", contact)  # a wrong id is said before any question
+    agency = agency_to_use(store, agency, new_agency=new_agency)
     rid = store.referrals.add(contact, agency, **values)
     _print_new(store, "referrals", rid, as_json)
 
@@ -54,20 +80,30 @@ def referral_list(
         str | None,
         typer.Option("--status", help="made, accepted, declined, unreachable, completed, or open."),
     ] = None,
-    service: Annotated[str | None, typer.Option("--service")] = None,
+    service: Annotated[
+        str | None, typer.Option("--service", help="housing, mental_health, youth, food, ...")
+    ] = None,
     org: Annotated[str | None, typer.Option("--org", help="Partner name or id.")] = None,
-    limit: LimitOpt = 100,
+    agency: Annotated[
+        str | None,
+        typer.Option("--agency", help="Agency name as typed, partner or not (any case)."),
+    ] = None,
+    hood: Annotated[str | None, typer.Option("--hood", help="Neighborhood (any case).")] = None,
+    limit: PageOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List referrals, newest first."""
-    rows = store_of(ctx).referrals.list(
-        status=status, service=service, organization=org, limit=limit
-    )
+    """List referrals, newest first, with what came of each."""
+    referrals = store_of(ctx).referrals
+    filters = {"status": status, "service": service, "organization": org, "agency": agency}
+    filters["hood"] = hood
+    page = limit or (None if as_json else SCREEN_PAGE)
+    rows = referrals.list(limit=page, **filters)
     if as_json:
         emit_json(rows)
         return
     from fieldlog import render
 
+    total = referrals.count(**filters) if page and len(rows) == page else None
     render.table(
         rows,
         [
@@ -78,9 +114,11 @@ def referral_list(
             ("status", "Status"),
             ("follow_up_on", "Follow up"),
             ("reason", "Reason"),
+            ("outcome", "Outcome"),
         ],
         empty="No referrals match.",
-        narrow=("contact_occurred_at", "service"),
+        narrow=("contact_occurred_at", "service", "follow_up_on"),
+        total=total,
     )
 
 
@@ -88,18 +126,34 @@ def referral_list(
 def referral_update(
     ctx: typer.Context,
     referral_id: Annotated[str, typer.Argument(metavar="ID", help="Referral id.")],
-    status: Annotated[str | None, typer.Option("--status")] = None,
-    outcome: Annotated[str | None, typer.Option("--outcome")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", help="made, accepted, declined, unreachable, completed."),
+    ] = None,
+    outcome: Annotated[str | None, typer.Option("--outcome", help="What came of it.")] = None,
     follow_up: Annotated[
         str | None, typer.Option("--follow-up", help="New follow-up date ('none' clears).")
     ] = None,
     reason: Annotated[str | None, typer.Option("--reason")] = None,
     service: Annotated[str | None, typer.Option("--service")] = None,
+    concern: Annotated[
+        str | None,
+        typer.Option(
+            "--concern",
+            metavar="ID",
+            help="The concern of its contact it answers ('none' unlinks).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change a referral's status, outcome or follow-up date."""
+    """Change a referral's status, outcome, follow-up date or concern."""
     values = _given(
-        status=status, outcome=outcome, follow_up_on=follow_up, reason=reason, service=service
+        status=status,
+        outcome=outcome,
+        follow_up_on=follow_up,
+        reason=reason,
+        service=service,
+        concern=concern,
     )
     if not values:
         raise FieldlogError(
@@ -107,3 +161,93 @@ def referral_update(
         )
     row = store_of(ctx).referrals.update(referral_id, **values)
     _print_updated(row, "referral", as_json)
+
+
+# ---------------------------------------------------------------------- done
+def _pending(store: Any, table: str, rid: str) -> bool:
+    """Whether the record has a follow-up left to do (what ``fieldlog followups`` lists)."""
+    if table == "referrals":
+        status = store.scalar("SELECT status FROM referrals WHERE id = ?", [rid])
+        return status in models.REFERRAL_OPEN_STATUSES
+    return store.scalar("SELECT follow_up_on FROM contacts WHERE id = ?", [rid]) is not None
+
+
+def _follow_up_of(store: Any, ref: str) -> tuple[str, str]:
+    """``("referrals" | "contacts", full id)`` of the follow-up an id names: a referral or a
+    contact (``fieldlog followups`` lists both). A referral typed with its contact shares the
+    contact's first characters, so a short id can fit one of each: the one with a follow-up
+    left is meant; when both have, the error gives each a prefix that tells them apart."""
+    found: list[tuple[str, str]] = []
+    for table in ("referrals", "contacts"):
+        try:
+            found.append((table, store.records.resolve(table, ref)))
+        except NotFoundError:
+            continue
+    if not found:
+        raise NotFoundError(
+            f"No referral or contact has an id starting with '{ref}': check the id "
+            "(fieldlog followups lists what is due)."
+        )
+    if len(found) > 1:
+        pending = [f for f in found if _pending(store, *f)]
+        if len(pending) == 1:
+            return pending[0]
+        (_, a), (_, b) = found
+        common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a))
+        shown = " and ".join(
+            f"{t[:-1]} {max(store.records.short_id(t, rid), rid[: common + 1], key=len)}"
+            for t, rid in found
+        )
+        raise AmbiguousIdError(
+            f"The id '{ref}' fits {shown}: type the one you mean.", [rid for _, rid in found]
+        )
+    return found[0]
+
+
+def _one_line(value: Any, width: int = 40) -> str:
+    text = printable(" ".join(str(value or "").split()), newlines=False)
+    return text if len(text) <= width else text[: width - 1].rstrip() + "\u2026"
+
+
+@app.command()
+def done(
+    ctx: typer.Context,
+    record_id: Annotated[
+        str,
+        typer.Argument(metavar="ID", help="A referral's or a contact's id (fieldlog followups)."),
+    ],
+    outcome: Annotated[
+        str | None,
+        typer.Option("--outcome", metavar="TEXT", help="What came of it (kept on the record)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark a follow-up done: a referral is completed (with its outcome), a contact's
+    follow-up date is cleared (an outcome is added to its notes)."""
+    from fieldlog import dates
+
+    store = store_of(ctx)
+    table, rid = _follow_up_of(store, record_id)
+    if table == "referrals":
+        row, changed = store.referrals.complete(rid, outcome)
+        what = f"referral {row['short_id']} ({_one_line(row['agency'])})"
+        said = "completed" if changed else "already completed"
+    else:
+        c = store.contacts.get(rid)
+        if not c["follow_up_on"] and outcome is None:
+            raise ValidationError(
+                "follow_up_on",
+                f"Contact {c['short_id']} has no follow-up to mark done: fieldlog followups "
+                "lists what is due.",
+            )
+        values: dict[str, Any] = {"follow_up_on": None}
+        if outcome is not None and outcome.strip():
+            note = f"Follow-up done {dates.today_local()}: {outcome.strip()}"
+            values["notes"] = f"{c['notes']}\n\n{note}" if c["notes"] else note
+        row = store.contacts.update(rid, values)
+        what = f"contact {row['short_id']} ({_one_line(row['summary'])})"
+        said = "follow-up cleared" if c["follow_up_on"] else "outcome added"
+    if as_json:
+        emit_json({"type": table[:-1], "result": said, **row})
+    else:
+        typer.echo(printable(f"Done: {what} \u2014 {said}."))

@@ -121,7 +121,9 @@ def test_an_edit_with_a_new_concern_and_referral_is_one_transaction(store):
     concern, referral = answered(store, cid)
     assert contact["summary"] == "Second visit"
     # noise is no referral service: the referral keeps none, but it answers the concern
-    assert referral["concern_id"] == concern["id"] and referral["service"] is None
+    assert (
+        referral["concern_id"] == concern["id"] and referral["service"] == "other"
+    )  # never empty (issue 11)
     assert concern["status"] == "referred"
     assert referral["follow_up_on"] == "2031-05-06"  # the contact's follow-up, kept
     assert store.drafts.names() == []  # dropped in the same transaction
@@ -145,7 +147,7 @@ def test_two_concerns_are_not_guessed(store):
     )
     c = store.contacts.get(cid)
     assert [k["status"] for k in c["concerns"]] == ["open", "open"]
-    assert c["referrals"][0]["concern_id"] is None and c["referrals"][0]["service"] is None
+    assert c["referrals"][0]["concern_id"] is None and c["referrals"][0]["service"] == "other"
 
 
 def test_a_bad_part_writes_nothing(store):

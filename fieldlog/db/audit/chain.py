@@ -229,8 +229,8 @@ def record(
                 state = state_text(book, values)
             if list(fields) == ["*"]:
                 action, text = "insert", values
-            elif list(fields) == ["deleted"]:
-                action, text = "delete", canonical({"deleted": 1})
+            elif list(fields) == ["deleted"] and (row is None or row["deleted"]):
+                action, text = "delete", canonical({"deleted": 1})  # a restore is an update
             else:
                 action = "update"
                 text = canonical({f: (row or {}).get(f) for f in fields})

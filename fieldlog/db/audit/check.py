@@ -31,10 +31,13 @@ def _name(table: str, rid: str) -> str:
 
 
 class Report:
-    """What :func:`verify` found: ``problems`` (one plain sentence each) and the counts."""
+    """What :func:`verify` found: ``problems`` (one plain sentence each: the log was changed
+    outside fieldlog or damaged), ``findings`` (records fieldlog itself stored wrongly before a
+    check existed, each with the ids and the fix) and the counts."""
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.findings: list[dict[str, Any]] = []
         self.integrity = "ok"
         self.entries = 0
         self.records = 0
@@ -43,12 +46,13 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.findings
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "problems": self.problems,
+            "findings": self.findings,
             "integrity": self.integrity,
             "entries": self.entries,
             "records": self.records,
@@ -70,6 +74,7 @@ def verify(conn: sqlite3.Connection) -> Report:
         _check_integrity(conn, rep)
         last = _check_chain(conn, rep)
         _check_rows(conn, rep, last)
+        _check_links(conn, rep)
     finally:
         if began and conn.in_transaction:
             conn.execute("COMMIT")
@@ -190,6 +195,30 @@ def _check_rows(
                 f"The {_name(table, rid)} is missing from the log: its last audit entry "
                 f"(#{seq}, {action}) says it exists, so it was deleted outside fieldlog."
             )
+
+
+def _check_links(conn: sqlite3.Connection, rep: Report) -> None:
+    """Live referrals that answer a concern of another contact: ``refer --concern`` accepted
+    them before issue 11 (the concern was marked referred for the wrong person)."""
+    for rid, cid, kid, owner in conn.execute(
+        "SELECT r.id, r.contact_id, r.concern_id, k.contact_id FROM referrals r "
+        "JOIN concerns k ON k.id = r.concern_id WHERE r.deleted = 0 AND k.contact_id != "
+        "r.contact_id ORDER BY r.id"
+    ):
+        rep.findings.append(
+            {
+                "kind": "referral_concern_of_another_contact",
+                "referral_id": rid,
+                "contact_id": cid,
+                "concern_id": kid,
+                "concern_contact_id": owner,
+                "message": (
+                    f"Referral {rid} (contact {cid}) answers concern {kid}, which was raised "
+                    f"at another contact ({owner}): unlink it with  fieldlog referral update "
+                    f"{rid[:10]} --concern none  (or give a concern of its own contact)."
+                ),
+            }
+        )
 
 
 def differing_fields(conn: sqlite3.Connection, table: str, row: Mapping[str, Any]) -> list[str]:

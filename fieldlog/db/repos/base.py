@@ -168,6 +168,11 @@ class Records:
                 return
             last = rows[-1]["id"]
 
+    def count_of(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> int:
+        """How many rows a listing's query (without its LIMIT) returns: a list cut at
+        ``--limit`` says "Showing 100 of 700", and nothing is cut silently."""
+        return int(self.store.scalar(f"SELECT count(*) FROM ({sql})", list(params)) or 0)
+
     def suggestions(self, field: str, *, limit: int = 200) -> list[str]:
         """Earlier values people typed, most used first: ``neighborhood``, ``beat``,
         ``location``, ``person_name``, ``tag``, ``organization`` or ``agency``."""
@@ -175,6 +180,13 @@ class Records:
         if sql is None:
             raise ValueError(f"no suggestions for {field}")
         rows = self.store.query(
-            f"SELECT v, sum(n) AS n FROM ({sql}) GROUP BY v ORDER BY n DESC, v LIMIT {int(limit)}"
+            f"SELECT v, sum(n) AS n FROM ({sql}) GROUP BY v ORDER BY n DESC, v "
+            f"LIMIT {int(limit) * 2}"
         )
-        return [r["v"] for r in rows]
+        # Eastside / eastside / "East  side" are one name: offer its most used spelling once.
+        from fieldlog.db.spellings import fold
+
+        seen: dict[str, str] = {}
+        for r in rows:
+            seen.setdefault(fold(r["v"]), r["v"])
+        return list(seen.values())[:limit]

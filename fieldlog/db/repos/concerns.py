@@ -36,15 +36,23 @@ class Concerns:
 
     def update(self, ref: str, **values: Any) -> Row:
         """An edit; a resolution resolves the concern, and a status other than resolved
-        reopens it (its resolved time goes)."""
+        reopens it: its resolved time and its resolution go (the audit keeps them), so a
+        reopened concern never shows how it was "resolved" before."""
         rid = self.store.records.resolve(TABLE, ref)
         clean = self.values(values, partial=True)
-        current = self.store.query("SELECT status FROM concerns WHERE id = ?", [rid])[0]
+        current = self.store.query(
+            "SELECT status, resolution, resolved_at FROM concerns WHERE id = ?", [rid]
+        )[0]
         if clean.get("resolution") and "status" not in clean and current["status"] != "resolved":
             clean["status"] = "resolved"
             clean["resolved_at"] = dates.to_storage(dates.now())
-        if clean.get("status") and clean["status"] != "resolved" and "resolved_at" not in clean:
-            clean["resolved_at"] = None  # reopened
+        if clean.get("status") and clean["status"] != "resolved":
+            if current["resolved_at"] is not None:
+                clean.setdefault("resolved_at", None)
+            # Reopened: the old resolution goes, also when a form sends it back unchanged.
+            reopened = current["status"] == "resolved"
+            if reopened and clean.get("resolution", current["resolution"]) == current["resolution"]:
+                clean["resolution"] = None
         with self.store.write() as tx:
             tx.update(TABLE, rid, clean)
         return self.store.records.get(TABLE, rid)
@@ -74,15 +82,15 @@ class Concerns:
         )
         return row
 
-    def list(
+    def _listing(
         self,
         *,
         status: str | None = None,
         category: str | None = None,
         hood: str | None = None,
         contact: str | None = None,
-        limit: int | None = 100,
-    ) -> Rows:
+    ) -> tuple[str, list[Any]]:
+        """The query of :meth:`list` and :meth:`count` (newest first, no limit)."""
         where, params = ["k.deleted = 0"], []
         if status:
             if models.norm_word(status) == "unresolved":
@@ -91,11 +99,11 @@ class Concerns:
                 where.append("k.status = ?")
                 params.append(models.choice("status", status, models.CONCERN_STATUSES))
         if category:
-            where.append("k.category = ?")
+            where.append("k.category = ? COLLATE NOCASE")
             params.append(models.choice("category", category, models.CONCERN_CATEGORIES))
         if hood:
             where.append("c.neighborhood = ? COLLATE NOCASE")
-            params.append(hood)
+            params.append(hood.strip())
         if contact:
             where.append("k.contact_id = ?")
             params.append(self.store.records.resolve("contacts", contact))
@@ -104,6 +112,16 @@ class Concerns:
             "c.summary AS contact_summary FROM concerns k JOIN contacts c ON c.id = k.contact_id "
             f"WHERE {' AND '.join(where)} ORDER BY k.id DESC"
         )
+        return sql, params
+
+    def list(self, *, limit: int | None = None, **filters: str | None) -> Rows:
+        """Concerns, newest first, filtered (``status``, ``category``, ``hood``,
+        ``contact``; words in any case); all of them unless ``limit``."""
+        sql, params = self._listing(**filters)
         if limit:
             sql += f" LIMIT {int(limit)}"
         return self.store.records.with_short_ids(TABLE, self.store.query(sql, params))
+
+    def count(self, **filters: str | None) -> int:
+        """How many concerns :meth:`list` finds with the same filters, without a limit."""
+        return self.store.records.count_of(*self._listing(**filters))

@@ -32,10 +32,14 @@ class Contacts:
         if "follow_up_on" in vals:
             vals["follow_up_on"] = day(vals["follow_up_on"], "follow-up")
         clean = records.clean(TABLE, vals, partial=partial)
+        if clean.get("neighborhood"):  # the log's own spelling of a name typed in another case
+            from fieldlog.db.spellings import stored_spelling
+
+            clean["neighborhood"] = stored_spelling(self.store, clean["neighborhood"])
         if not partial:
             clean.setdefault("occurred_at", dates.to_storage(dates.now()))
             if not clean.get("neighborhood"):
-                hood = self.store.meta().get("default_hood")
+                hood = self.store.default_hood()
                 if hood:
                     clean["neighborhood"] = hood
         return clean
@@ -154,20 +158,39 @@ class Contacts:
         if until:
             where.append(f"{c}.occurred_at < ?")
             params.append(dates.to_storage(dates.parse_when(until, field="until").end()))
-        if hood:
-            where.append(f"{c}.neighborhood = ? COLLATE NOCASE")
-            params.append(hood.strip())
+        if hood:  # any spelling of the name (Eastside, EASTSIDE, "East  side"), by the index
+            from fieldlog.db.spellings import matching
+
+            names = matching(self.store, hood)
+            where.append(f"{c}.neighborhood IN ({', '.join('?' * len(names))})" if names else "0")
+            params.extend(names)
         if officer:
             where.append(f"{c}.officer = ? COLLATE NOCASE")
             params.append(officer.strip())
-        if tag:
-            where.append(f"EXISTS (SELECT 1 FROM json_each({c}.tags) WHERE value = ?)")
+        if tag:  # tags are stored in lower case; NOCASE also matches an older or synced one
+            where.append(
+                f"EXISTS (SELECT 1 FROM json_each({c}.tags) WHERE value = ? COLLATE NOCASE)"
+            )
             params.append(next(iter(models.tag_list([tag])), tag))
         if kind:
             where.append(f"{c}.kind = ?")
             params.append(models.choice("kind", kind, models.CONTACT_KINDS))
         return where, params
 
-    def count(self) -> int:
-        """Live contacts (the start screen, the demo's "fresh log" test)."""
-        return int(self.store.scalar("SELECT count(*) FROM contacts WHERE deleted = 0") or 0)
+    def count(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        hood: str | None = None,
+        officer: str | None = None,
+        tag: str | None = None,
+        kind: str | None = None,
+    ) -> int:
+        """Live contacts (the start screen, the demo's "fresh log" test), or those that
+        :meth:`list` with the same filters shows: "Showing 50 of 700" under a list."""
+        where, params = self.filters(
+            since=since, until=until, hood=hood, officer=officer, tag=tag, kind=kind
+        )
+        sql = f"SELECT count(*) FROM contacts c WHERE {' AND '.join(where)}"
+        return int(self.store.scalar(sql, params) or 0)

@@ -41,6 +41,12 @@ class Organizations:
                 return None
         return None
 
+    def names(self) -> Rows:
+        """Every live partner's ``id`` and ``name``, oldest first (for "did you mean")."""
+        return self.store.query(
+            "SELECT id, name FROM organizations WHERE deleted = 0 ORDER BY created_at, id"
+        )
+
     def id_of(self, ref: str | None) -> str | None:
         """The id of the partner named or numbered ``ref`` (None for no partner given)."""
         if ref is None or not str(ref).strip():
@@ -94,21 +100,31 @@ class Organizations:
         rows = self.store.query(f"{_WITH_COUNT} WHERE o.id = ?", [rid])
         return self.store.records.with_short_ids(TABLE, rows)[0]
 
-    def list(
-        self, *, kind: str | None = None, hood: str | None = None, service: str | None = None,
-        limit: int | None = None,
-    ) -> Rows:  # fmt: skip
+    def _listing(
+        self, *, kind: str | None = None, hood: str | None = None, service: str | None = None
+    ) -> tuple[str, list[Any]]:
+        """The query of :meth:`list` and :meth:`count` (by name, no limit)."""
         where, params = ["o.deleted = 0"], []
         if kind:
             where.append("o.kind = ?")
             params.append(models.choice("kind", kind, models.ORG_KINDS))
         if hood:
             where.append("o.neighborhood = ? COLLATE NOCASE")
-            params.append(hood)
+            params.append(hood.strip())
         if service:
-            where.append("EXISTS (SELECT 1 FROM json_each(o.services) WHERE value = ?)")
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(o.services) WHERE value = ? COLLATE NOCASE)"
+            )
             params.append(models.choice("service", service, models.REFERRAL_SERVICES))
-        sql = f"{_WITH_COUNT} WHERE {' AND '.join(where)} ORDER BY o.name COLLATE NOCASE"
+        return f"{_WITH_COUNT} WHERE {' AND '.join(where)} ORDER BY o.name COLLATE NOCASE", params
+
+    def list(self, *, limit: int | None = None, **filters: str | None) -> Rows:
+        """Partners by name, filtered (``kind``, ``hood``, ``service``; any case)."""
+        sql, params = self._listing(**filters)
         if limit:
             sql += f" LIMIT {int(limit)}"
         return self.store.records.with_short_ids(TABLE, self.store.query(sql, params))
+
+    def count(self, **filters: str | None) -> int:
+        """How many partners :meth:`list` finds with the same filters, without a limit."""
+        return self.store.records.count_of(*self._listing(**filters))

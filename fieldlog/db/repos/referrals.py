@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from fieldlog import dates, entry, models, records
-from fieldlog.db.repos.base import Row, Rows, day
+from fieldlog.db.repos.base import NO_DATE, Row, Rows, day
+from fieldlog.errors import ValidationError
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
@@ -38,37 +39,94 @@ class Referrals:
                     vals["service"] = org["services"][0]
         clean = records.clean(TABLE, vals, partial=partial)
         if not partial and "follow_up_on" not in vals:
-            clean["follow_up_on"] = (
-                default_follow_up
-                or (dates.now_local().date() + timedelta(days=REFERRAL_FOLLOW_UP_DAYS)).isoformat()
-            )
+            days = timedelta(days=self.store.follow_up_days())
+            due = (dates.now_local().date() + days).isoformat()
+            clean["follow_up_on"] = default_follow_up or due
         return clean
 
+    def check_concern(self, contact_id: str, concern_id: str | None) -> None:
+        """Refuse a referral of one contact answering another contact's concern: it would
+        mark that concern referred, and a report would count it for the wrong person. Every
+        path that links a referral to a concern (``refer``, ``referral update``, the TUI)
+        comes here; ``fieldlog verify`` lists such links stored before this check."""
+        if concern_id is None:
+            return
+        owner = self.store.scalar("SELECT contact_id FROM concerns WHERE id = ?", [concern_id])
+        if owner is None or owner == contact_id:
+            return
+        rec = self.store.records
+        concern, mine, theirs = (
+            rec.short_id("concerns", concern_id),
+            rec.short_id("contacts", contact_id),
+            rec.short_id("contacts", owner),
+        )
+        raise ValidationError(
+            "concern",
+            f"Concern {concern} was raised at contact {theirs}, not at contact {mine}: refer "
+            f"from contact {theirs} (fieldlog refer {theirs} AGENCY --concern {concern}), or "
+            f"give a concern of contact {mine} (fieldlog show {mine} lists them).",
+        )
+
     def add(self, contact_ref: str, agency: str, **values: Any) -> str:
-        """A referral made at a contact; naming a concern answers it (open becomes referred)."""
+        """A referral made at a contact; naming a concern (of the same contact) answers it by
+        the entry rule: the referral takes the concern's service, open becomes referred."""
         cid = self.store.records.resolve("contacts", contact_ref)
-        concern = values.pop("concern", None)
-        if concern:
-            values["concern_id"] = self.store.records.resolve("concerns", concern)
+        concern_ref = values.pop("concern", None)
+        concern: Row | None = None
+        if concern_ref:
+            kid = self.store.records.resolve("concerns", concern_ref)
+            self.check_concern(cid, kid)
+            values["concern_id"] = kid
+            concern = self.store.query(
+                "SELECT id, category, status FROM concerns WHERE id = ?", [kid]
+            )[0]
         clean = self.values({**values, "agency": agency}, partial=False)
+        linked = entry.link({}, [dict(concern)] if concern else [], [clean])
+        clean = linked.referrals[0]
         with self.store.write() as tx:
             rid = tx.insert(TABLE, {**clean, "contact_id": cid})
-            if clean.get("concern_id"):
-                status = self.store.scalar(
-                    "SELECT status FROM concerns WHERE id = ?", [clean["concern_id"]]
-                )
-                if status is not None and entry.referred_status(status) != status:
-                    tx.update(
-                        "concerns", clean["concern_id"], {"status": entry.referred_status(status)}
-                    )
+            if concern is not None and linked.concerns[0]["status"] != concern["status"]:
+                tx.update("concerns", concern["id"], {"status": linked.concerns[0]["status"]})
         return rid
 
     def update(self, ref: str, **values: Any) -> Row:
+        """An edit; ``concern`` (an id, or a ``NO_DATE`` word such as ``none`` to unlink)
+        moves the referral to another concern of its contact."""
         rid = self.store.records.resolve(TABLE, ref)
+        concern_ref = values.pop("concern", None)
+        if concern_ref is not None:
+            values["concern_id"] = (
+                None
+                if str(concern_ref).strip().lower() in NO_DATE
+                else self.store.records.resolve("concerns", str(concern_ref))
+            )
         clean = self.values(values, partial=True)
+        if clean.get("concern_id"):
+            owner = self.store.scalar("SELECT contact_id FROM referrals WHERE id = ?", [rid])
+            self.check_concern(owner, clean["concern_id"])
         with self.store.write() as tx:
             tx.update(TABLE, rid, clean)
         return self.store.records.get(TABLE, rid)
+
+    def complete(self, ref: str, outcome: str | None = None) -> tuple[Row, bool]:
+        """A referral's follow-up done (``fieldlog done``): status completed, with its outcome
+        when one is given (the loop closed). Returns the referral and whether it changed; one
+        already completed only takes a new outcome, and a declined one is refused (nothing
+        to follow up: the fix is to say what really happened)."""
+        row = self.store.records.get(TABLE, ref)
+        if row["status"] == "declined":
+            raise ValidationError(
+                "status",
+                f"Referral {row['short_id']} was declined: there is no follow-up to mark done. "
+                f"To change that, fieldlog referral update {row['short_id']} --status completed.",
+            )
+        values: dict[str, Any] = {"status": "completed"}
+        if outcome is not None:
+            values["outcome"] = outcome
+        clean = self.values(values, partial=True)
+        with self.store.write() as tx:
+            changed = tx.update(TABLE, row["id"], clean)
+        return self.store.records.get(TABLE, row["id"]), bool(changed)
 
     def get(self, ref: str) -> Row:
         """One live referral with what its own screen shows beside it: its contact's summary,
@@ -93,15 +151,17 @@ class Referrals:
         row["concern"] = rec.with_short_ids("concerns", concern)[0] if concern else None
         return row
 
-    def list(
+    def _listing(
         self,
         *,
         status: str | None = None,
         service: str | None = None,
         organization: str | None = None,
+        agency: str | None = None,
+        hood: str | None = None,
         contact: str | None = None,
-        limit: int | None = 100,
-    ) -> Rows:
+    ) -> tuple[str, list[Any]]:
+        """The query of :meth:`list` and :meth:`count` (newest first, no limit)."""
         where, params = ["r.deleted = 0"], []
         if status:
             if models.norm_word(status) == "open":
@@ -110,11 +170,17 @@ class Referrals:
                 where.append("r.status = ?")
                 params.append(models.choice("status", status, models.REFERRAL_STATUSES))
         if service:
-            where.append("r.service = ?")
+            where.append("r.service = ? COLLATE NOCASE")
             params.append(models.choice("service", service, models.REFERRAL_SERVICES))
         if organization:
             where.append("r.organization_id = ?")
             params.append(self.store.orgs.resolve(organization))
+        if agency:  # the name as typed on the referral, partner or not, any case
+            where.append("r.agency = ? COLLATE NOCASE")
+            params.append(agency.strip())
+        if hood:
+            where.append("c.neighborhood = ? COLLATE NOCASE")
+            params.append(hood.strip())
         if contact:
             where.append("r.contact_id = ?")
             params.append(self.store.records.resolve("contacts", contact))
@@ -124,6 +190,16 @@ class Referrals:
             f"JOIN contacts c ON c.id = r.contact_id WHERE {' AND '.join(where)} "
             "ORDER BY r.id DESC"
         )
+        return sql, params
+
+    def list(self, *, limit: int | None = None, **filters: str | None) -> Rows:
+        """Referrals, newest first, filtered (``status``, ``service``, ``organization``,
+        ``agency``, ``hood``, ``contact``; words in any case); all unless ``limit``."""
+        sql, params = self._listing(**filters)
         if limit:
             sql += f" LIMIT {int(limit)}"
         return self.store.records.with_short_ids(TABLE, self.store.query(sql, params))
+
+    def count(self, **filters: str | None) -> int:
+        """How many referrals :meth:`list` finds with the same filters, without a limit."""
+        return self.store.records.count_of(*self._listing(**filters))
