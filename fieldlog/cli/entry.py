@@ -8,13 +8,14 @@ and the store are imported inside the commands that use them.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
 from fieldlog.cli.common import (
     JsonOpt,
-    LimitOpt,
     _typer,
     check_can_encrypt,
     emit_json,
@@ -26,6 +27,39 @@ from fieldlog.cli.common import (
 from fieldlog.errors import FieldlogError
 
 app = _typer()
+
+
+def _complete(kind: str) -> Callable[..., list[tuple[str, str]]] | None:
+    """A shell completer (``autocompletion=``) offering ``kind``: ids with their summary,
+    vocabularies, earlier neighborhoods and tags (:mod:`fieldlog.cli.complete`, imported at
+    a Tab). Only when the shell asks (Click's protocol sets ``_FIELDLOG_COMPLETE``): Typer
+    inspects every completer as it builds a command, which ``fieldlog add`` need not pay."""
+    if not os.environ.get("_FIELDLOG_COMPLETE"):
+        return None
+
+    def complete(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+        from fieldlog.cli.complete import candidates
+
+        return candidates(kind, ctx, incomplete)
+
+    return complete
+
+
+def _page(help_default: int) -> Any:
+    """``--limit N``: on screen the first ``help_default`` rows (and "Showing N of M"),
+    with ``--json`` every row unless it is given (a script never gets a silently cut list)."""
+    help_text = f"Show at most N rows (default: {help_default} on screen, all with --json)."
+    return typer.Option("--limit", "-n", metavar="N", min=1, help=help_text)
+
+
+LIST_PAGE = 50  # contacts a list shows on screen
+SEARCH_PAGE = 20  # search hits shown on screen
+ContactId = Annotated[
+    str,
+    typer.Argument(
+        metavar="ID", help="Contact id (6+ characters).", autocompletion=_complete("contact_id")
+    ),
+]
 # ``tui`` comes after ``refer`` in ``fieldlog --help`` (as it always has): the root adds this
 # one-command group after the referrals module's.
 tui_app = _typer()
@@ -35,7 +69,13 @@ tui_app = _typer()
 @app.command()
 def init(
     ctx: typer.Context,
-    officer: Annotated[str, typer.Option("--officer", help="Your name, as it goes on records.")],
+    officer: Annotated[
+        str | None,
+        typer.Option(
+            "--officer",
+            help="Your name, as it goes on records (default: the officer in fieldlog config).",
+        ),
+    ] = None,
     badge: Annotated[str | None, typer.Option("--badge", help="Your badge number.")] = None,
     hood: Annotated[
         str | None, typer.Option("--hood", help="Your usual neighborhood (default for add).")
@@ -55,7 +95,7 @@ def init(
     store.set_officer(officer, badge, hood)
     extra = f" (badge {badge})" if badge else ""
     locked = " (encrypted)" if store.encrypted else ""
-    typer.echo(f"Logging as {officer}{extra} in {store.path}{locked}")
+    typer.echo(f"Logging as {store.officer()}{extra} in {store.path}{locked}")
 
 
 @app.command()
@@ -75,6 +115,7 @@ def demo(
 ) -> None:
     """Fill a log with realistic practice data (contacts, concerns, referrals, partners)."""
     from fieldlog import demo as demo_mod
+    from fieldlog.text import plural
 
     store = store_of(ctx)
     existing = store.contacts.count()
@@ -84,7 +125,8 @@ def demo(
         return
     if existing and not yes:
         typer.confirm(
-            f"The log {store.path} already holds {existing} contacts. Add demo data to it?",
+            f"The log {store.path} already holds {plural(existing, 'contact')}. "
+            "Add demo data to it?",
             abort=True,
             err=True,
         )
@@ -96,17 +138,48 @@ def demo(
         emit_json(counts)
     else:
         typer.echo(
-            f"Added {counts['contacts']} contacts, {counts['concerns']} concerns, "
-            f"{counts['referrals']} referrals and {counts['organizations']} partners "
-            f"to {store.path}."
+            f"Added {plural(counts['contacts'], 'contact')}, "
+            f"{plural(counts['concerns'], 'concern')}, "
+            f"{plural(counts['referrals'], 'referral')} and "
+            f"{plural(counts['organizations'], 'partner')} to {store.path}."
         )
 
 
 # ---------------------------------------------------------------------- contacts
+def typed_times(values: dict[str, Any], at: str | None, follow_up: str | None) -> list[str]:
+    """``--at`` and ``--follow-up`` as a person typed them, checked for sense (not in the
+    future, not 10+ years ago; a past follow-up is kept with a warning) into ``values``;
+    returns the warnings to print once the write is done."""
+    from fieldlog import dates
+    from fieldlog.db.repos.base import NO_DATE
+
+    warnings: list[str] = []
+    if at is not None:
+        when = dates.parse_at(at)
+        values["occurred_at"] = when
+        if when.warning:
+            warnings.append(when.warning)
+    if follow_up is not None:
+        if follow_up.strip().lower() in NO_DATE:
+            values["follow_up_on"] = follow_up
+        else:
+            day = dates.parse_follow_up(follow_up)
+            values["follow_up_on"] = day.day
+            if day.warning:
+                warnings.append(day.warning)
+    return warnings
+
+
 @app.command()
 def add(
     ctx: typer.Context,
-    summary: Annotated[str, typer.Argument(help="What happened, in a sentence.")],
+    summary: Annotated[
+        str,
+        typer.Argument(
+            help="What happened, in a sentence ('-' reads it from stdin: the first line, "
+            "and any lines after it become the notes)."
+        ),
+    ],
     name: Annotated[str | None, typer.Option("--name", help="The person met.")] = None,
     kind: Annotated[
         str | None,
@@ -114,18 +187,28 @@ def add(
             "--kind",
             help="resident, business, organization, event, meeting, phone, other "
             "(default resident).",
+            autocompletion=_complete("kind"),
         ),
     ] = None,
     org: Annotated[
-        str | None, typer.Option("--org", help="Partner organization: name or id.")
+        str | None,
+        typer.Option(
+            "--org", help="Partner organization: name or id.", autocompletion=_complete("org")
+        ),
     ] = None,
-    hood: Annotated[str | None, typer.Option("--hood", help="Neighborhood.")] = None,
+    hood: Annotated[
+        str | None,
+        typer.Option("--hood", help="Neighborhood.", autocompletion=_complete("hood")),
+    ] = None,
     beat: Annotated[str | None, typer.Option("--beat", help="Beat.")] = None,
     location: Annotated[str | None, typer.Option("--location", help="Place.")] = None,
     at: Annotated[
         str | None, typer.Option("--at", help="When (default now): 'yesterday 14:30', '2h ago'.")
     ] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="A tag (repeatable).")] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", help="A tag (repeatable).", autocompletion=_complete("tag")),
+    ] = None,
     concern: Annotated[
         list[str] | None,
         typer.Option("--concern", metavar="CATEGORY:TEXT", help="A concern raised (repeatable)."),
@@ -137,12 +220,25 @@ def add(
     follow_up: Annotated[
         str | None, typer.Option("--follow-up", help="Follow up by (e.g. 'friday', '3d').")
     ] = None,
-    notes: Annotated[str | None, typer.Option("--notes", help="Longer notes.")] = None,
+    notes: Annotated[
+        str | None, typer.Option("--notes", help="Longer notes ('-' reads them from stdin).")
+    ] = None,
+    new_agency: Annotated[
+        bool,
+        typer.Option(
+            "--new-agency",
+            help="A --refer agency close to a partner's name is a new agency, not that partner.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Log a contact in one line, with its concerns and referrals; prints its short id."""
     from fieldlog import models
 
+    if "-" in (summary, notes):
+        from fieldlog.cli.editor import from_stdin
+
+        summary, notes = from_stdin(summary, notes)
     values: dict[str, Any] = {"summary": summary}
     for key, value in (
         ("person_name", name),
@@ -151,12 +247,11 @@ def add(
         ("neighborhood", hood),
         ("beat", beat),
         ("location", location),
-        ("occurred_at", at),
         ("notes", notes),
-        ("follow_up_on", follow_up),
     ):
         if value is not None:
             values[key] = value
+    warnings = typed_times(values, at, follow_up)
     if tag:
         values["tags"] = tag
     concerns = []
@@ -168,7 +263,14 @@ def add(
         agency, reason = models.split_pair("refer", r, "an agency before the colon")
         referrals.append({"agency": agency, "reason": reason or None})
     store = store_of(ctx)
+    if referrals:
+        from fieldlog.cli.suggest import agency_to_use
+
+        for ref in referrals:
+            ref["agency"] = agency_to_use(store, str(ref["agency"]), new_agency=new_agency)
     cid = store.contacts.add(values, concerns, referrals)
+    for warning in warnings:
+        typer.echo(f"Warning: {warning}", err=True)
     short = store.records.short_id("contacts", cid)
     if as_json:
         emit_json({"id": cid, "short_id": short})
@@ -181,21 +283,38 @@ def list_(
     ctx: typer.Context,
     since: Annotated[str | None, typer.Option("--since", help="From WHEN (e.g. 7d).")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Up to WHEN.")] = None,
-    hood: Annotated[str | None, typer.Option("--hood", help="Neighborhood.")] = None,
-    officer: Annotated[str | None, typer.Option("--officer", help="Officer.")] = None,
-    tag: Annotated[str | None, typer.Option("--tag", help="Tag.")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="Contact kind.")] = None,
-    limit: LimitOpt = 50,
+    hood: Annotated[
+        str | None,
+        typer.Option("--hood", help="Neighborhood (any case).", autocompletion=_complete("hood")),
+    ] = None,
+    officer: Annotated[
+        str | None,
+        typer.Option("--officer", help="Officer (any case).", autocompletion=_complete("officer")),
+    ] = None,
+    tag: Annotated[
+        str | None, typer.Option("--tag", help="Tag.", autocompletion=_complete("tag"))
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="Contact kind.", autocompletion=_complete("kind")),
+    ] = None,
+    limit: Annotated[int | None, _page(LIST_PAGE)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List contacts, newest first."""
-    rows = store_of(ctx).contacts.list(
-        since=since, until=until, hood=hood, officer=officer, tag=tag, kind=kind, limit=limit
-    )
+    contacts = store_of(ctx).contacts
+    filters: dict[str, Any] = {
+        "since": since, "until": until, "hood": hood, "officer": officer, "tag": tag,
+        "kind": kind,
+    }  # fmt: skip
+    page = limit or (None if as_json else LIST_PAGE)
+    rows = contacts.list(limit=page, **filters)
     if as_json:
         emit_json(rows)
         return
     from fieldlog import render
+
+    total = contacts.count(**filters) if page and len(rows) == page else None
 
     render.table(
         rows,
@@ -211,13 +330,14 @@ def list_(
         ],
         empty="No contacts match.",
         narrow=("kind", "concern_count", "referral_count"),
+        total=total,
     )
 
 
 @app.command()
 def show(
     ctx: typer.Context,
-    contact_id: Annotated[str, typer.Argument(metavar="ID", help="Contact id (6+ characters).")],
+    contact_id: ContactId,
     as_json: JsonOpt = False,
 ) -> None:
     """Show a contact with its concerns and referrals."""
@@ -225,79 +345,50 @@ def show(
     if as_json:
         emit_json(c)
         return
-    from fieldlog import dates, render
+    from fieldlog import render
 
-    render.record(
-        f"Contact {c['short_id']}",
-        [
-            ("When", dates.show_local(c["occurred_at"])),
-            ("Kind", c["kind"]),
-            ("Person", c["person_name"]),
-            ("Organization", c["organization_name"]),
-            ("Neighborhood", c["neighborhood"]),
-            ("Beat", c["beat"]),
-            ("Location", c["location"]),
-            ("Summary", c["summary"]),
-            ("Notes", c["notes"]),
-            ("Tags", c["tags"]),
-            ("Follow up", c["follow_up_on"]),
-            ("Officer", c["officer"]),
-            ("Id", c["id"]),
-        ],
-    )
-    if c["concerns"]:
-        render.table(
-            c["concerns"],
-            [
-                ("short_id", "Concern"),
-                ("category", "Category"),
-                ("priority", "Priority"),
-                ("status", "Status"),
-                ("description", "Description"),
-            ],
-        )
-    if c["referrals"]:
-        render.table(
-            c["referrals"],
-            [
-                ("short_id", "Referral"),
-                ("agency", "Agency"),
-                ("service", "Service"),
-                ("status", "Status"),
-                ("follow_up_on", "Follow up"),
-                ("reason", "Reason"),
-            ],
-        )
+    render.contact(c)
 
 
 @app.command()
 def edit(
     ctx: typer.Context,
-    contact_id: Annotated[str, typer.Argument(metavar="ID", help="Contact id (6+ characters).")],
+    contact_id: ContactId,
     summary: Annotated[str | None, typer.Option("--summary")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Person ('' clears).")] = None,
-    kind: Annotated[str | None, typer.Option("--kind")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", autocompletion=_complete("kind"))] = None,
     org: Annotated[
-        str | None, typer.Option("--org", help="Partner name or id ('' clears).")
+        str | None,
+        typer.Option(
+            "--org", help="Partner name or id ('' clears).", autocompletion=_complete("org")
+        ),
     ] = None,
-    hood: Annotated[str | None, typer.Option("--hood")] = None,
+    hood: Annotated[str | None, typer.Option("--hood", autocompletion=_complete("hood"))] = None,
     beat: Annotated[str | None, typer.Option("--beat")] = None,
     location: Annotated[str | None, typer.Option("--location")] = None,
     at: Annotated[str | None, typer.Option("--at", help="When it happened.")] = None,
     notes: Annotated[str | None, typer.Option("--notes")] = None,
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", help="Replace the tags (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--tag", help="Replace the tags (repeatable).", autocompletion=_complete("tag")
+        ),
     ] = None,
-    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", help="Add a tag.")] = None,
+    add_tag: Annotated[
+        list[str] | None,
+        typer.Option("--add-tag", help="Add a tag.", autocompletion=_complete("tag")),
+    ] = None,
     remove_tag: Annotated[
-        list[str] | None, typer.Option("--remove-tag", help="Remove a tag.")
+        list[str] | None,
+        typer.Option("--remove-tag", help="Remove a tag.", autocompletion=_complete("tag")),
     ] = None,
     follow_up: Annotated[
         str | None, typer.Option("--follow-up", help="Follow-up date ('none' clears).")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change fields of a contact; fields not given stay as they are."""
+    """Change fields of a contact; fields not given stay as they are. With no options, the
+    contact opens in your editor ($VISUAL, else $EDITOR) as 'label: value' lines."""
     from fieldlog import models
 
     store = store_of(ctx)
@@ -309,12 +400,11 @@ def edit(
         ("neighborhood", hood),
         ("beat", beat),
         ("location", location),
-        ("occurred_at", at),
         ("notes", notes),
-        ("follow_up_on", follow_up),
     ):
         if value is not None:
             values[key] = value
+    warnings = typed_times(values, at, follow_up)
     if org is not None:
         if org.strip():
             values["organization"] = org
@@ -327,8 +417,24 @@ def edit(
         drop = set(models.tag_list(remove_tag or []))
         values["tags"] = [t for t in tags if t not in drop]
     if not values:
-        raise FieldlogError("Nothing to change: give at least one option (see fieldlog edit -h).")
-    c = store.contacts.update(contact_id, values)
+        from fieldlog.cli.editor import edit_in_editor, wanted
+
+        if not wanted():
+            raise FieldlogError(
+                "Nothing to change: give at least one option (see fieldlog edit -h), or set "
+                "EDITOR to edit the contact in your editor."
+            )
+        edited = edit_in_editor(store, contact_id)
+        if edited is None:
+            typer.echo("No change.", err=as_json)
+            if as_json:
+                emit_json(store.contacts.get(contact_id))
+            return
+        c = edited
+    else:
+        c = store.contacts.update(contact_id, values)
+        for warning in warnings:
+            typer.echo(f"Warning: {warning}", err=True)
     if as_json:
         emit_json(c)
     else:
@@ -338,16 +444,20 @@ def edit(
 @app.command()
 def delete(
     ctx: typer.Context,
-    contact_id: Annotated[str, typer.Argument(metavar="ID", help="Contact id (6+ characters).")],
+    contact_id: ContactId,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Delete a contact with its concerns and referrals (a tombstone that syncs)."""
+    from fieldlog.text import plural, printable
+
     store = store_of(ctx)
     c = store.contacts.get(contact_id)
     if not yes:
+        summary = printable(c["summary"][:60], newlines=False)
         typer.confirm(
-            f'Delete contact {c["short_id"]} "{c["summary"][:60]}" with '
-            f"{len(c['concerns'])} concerns and {len(c['referrals'])} referrals?",
+            f'Delete contact {c["short_id"]} "{summary}" with '
+            f"{plural(len(c['concerns']), 'concern')} and "
+            f"{plural(len(c['referrals']), 'referral')}? (fieldlog undo brings it back)",
             abort=True,
             err=True,
         )
@@ -359,17 +469,36 @@ def delete(
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="Words to find (all must match).")],
-    limit: LimitOpt = 20,
+    limit: Annotated[int | None, _page(SEARCH_PAGE)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search over contacts, concerns, referrals and partners, best first."""
-    rows = store_of(ctx).search.hits(query, limit=limit)
+    store = store_of(ctx)
+    page = limit or (None if as_json else SEARCH_PAGE)
+    rows = store.search.hits(query, limit=page or ALL)
     if as_json:
         emit_json(rows)
         return
     from fieldlog import render
 
     render.search_results(rows)
+    if page and len(rows) == page:
+        render.more(len(rows), _hit_count(store, query))
+
+
+ALL = 2**62  # "no limit" for the store calls that take a number
+
+
+def _hit_count(store: Any, query: str) -> int:
+    """How many records ``search`` matches in all (no snippets made: one counting pass)."""
+    from fieldlog import records
+    from fieldlog.db.search import fts_query, hits_sql
+
+    match = fts_query(query)
+    if match is None:
+        return 0
+    sql = f"SELECT count(*) FROM ({hits_sql()})"
+    return int(store.scalar(sql, [match] * len(records.FTS_COLUMNS)) or 0)
 
 
 @app.command()
@@ -378,14 +507,23 @@ def followups(
     until: Annotated[
         str | None, typer.Option("--until", help="Due by WHEN (default today), e.g. friday, 7d.")
     ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit", "-n", metavar="N", min=1, help="Show at most N, the oldest (default: all)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Referrals and contacts whose follow-up is due or overdue, oldest first."""
-    rows = store_of(ctx).followups.due(until=until)
+    due = store_of(ctx).followups
+    rows = due.due(until=until, limit=limit)
     if as_json:
         emit_json(rows)
         return
     from fieldlog import render
+
+    total = due.counts(until=until)["due"] if limit and len(rows) == limit else None
 
     for r in rows:
         r["due"] = r["follow_up_on"] + (" !" if r["overdue"] else "")
@@ -402,6 +540,7 @@ def followups(
         ],
         empty="No follow-ups due.",
         narrow=("neighborhood", "status"),
+        total=total,
     )
 
 
