@@ -60,3 +60,57 @@ def test_every_command_is_documented():
         if not re.search(rf"\bfieldlog {re.escape(name)}(?![\w-])", docs)
     ]
     assert not missing, "not in README.md or docs/*.md: " + ", ".join(missing)
+
+
+def test_docs_name_the_metavars_the_help_shows():
+    """A command written out in README.md or docs/*.md (``fieldlog list [--since WHEN]``,
+    ``fieldlog show ID``) uses the arguments, options and metavars that its ``--help`` shows
+    (fieldlog.cli.help): an officer reads both."""
+    from typer import _click
+    from typer.main import get_command
+
+    from fieldlog.cli import build_app
+    from fieldlog.cli.help import polish
+
+    tree = {name: cmd for name, cmd in walk_fresh(get_command(build_app()))}
+    metavar = re.compile(r"[A-Z][A-Za-z|:-]*|[a-z]+(\|[a-z]+)+")  # WHEN, NAME-or-ID, csv|md
+    wrong = []
+    for span in re.findall(r"`fieldlog ([^`]+)`", documentation()):
+        words = span.replace("\\|", "|").split()
+        k = next((k for k in range(len(words), 0, -1) if " ".join(words[:k]) in tree), 0)
+        if not k:
+            continue
+        path, rest = " ".join(words[:k]), words[k:]
+        cmd = tree[path]
+        ctx = _click.Context(cmd, info_name=path)
+        polish(cmd, path)
+        params = cmd.get_params(ctx)
+        options = {o: p for p in params if p.param_type_name == "option" for o in p.opts}
+        arguments = [
+            " ".join(p.get_usage_pieces(ctx)) for p in params if p.param_type_name == "argument"
+        ]
+        given = []
+        for word in rest:
+            if word.lstrip("[").startswith("-") or not re.fullmatch(r"\[?[A-Z][\w-]*\]?", word):
+                break
+            given.append(word)
+        if given and given != arguments[: len(given)]:
+            wrong.append(f"`fieldlog {span}`: the help shows {' '.join(arguments)}")
+        for word, value in zip(rest, [*rest[1:], ""], strict=False):
+            option, value = word.strip("[]."), value.rstrip("].")
+            if not option.startswith("--"):
+                continue
+            if option not in options:
+                wrong.append(f"`fieldlog {span}`: {path} has no {option}")
+            elif metavar.fullmatch(value) and options[option].display_type_rich(ctx) != value:
+                shown = options[option].display_type_rich(ctx)
+                wrong.append(f"`fieldlog {span}`: the help shows {option} {shown}")
+    assert not wrong, "\n".join(wrong)
+
+
+def walk_fresh(group, prefix: str = ""):
+    for name, cmd in group.commands.items():
+        path = f"{prefix} {name}".strip()
+        yield path, cmd
+        if getattr(cmd, "commands", None):
+            yield from walk_fresh(cmd, path)
