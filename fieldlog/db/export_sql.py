@@ -2,7 +2,7 @@
 
 :meth:`Exports.raw_rows` streams the cells as stored; fieldlog's export package quotes,
 neutralises and converts them. The SQL expressions here (:meth:`Exports.rows`: one CSV line
-per row, or ``form="cells"`` converted but unquoted, for redaction) define the exact output,
+per row, or ``form="cells"`` converted but unquoted) define the exact output,
 and :meth:`Exports.value` applies them to the odd values the export's fast path leaves.
 """
 
@@ -442,9 +442,9 @@ class Exports:
         return str(got)
 
     def private_values(self) -> tuple[set[str], set[str]]:
-        """For ``--redact``: every distinct person name (contacts, partners' contact people),
-        and every other personal value (partners' phones, e-mails, addresses, contact
-        locations), as stored (non-empty)."""
+        """For ``--redact``: every distinct person name (contacts, partners' contact people,
+        deleted records' too: they are still people), and every other personal value
+        (partners' phones, e-mails, addresses, contact locations), as stored (non-empty)."""
         conn = self.store.conn
         names = {
             r[0]
@@ -453,6 +453,7 @@ class Exports:
                 "AND person_name != '' UNION SELECT contact_person FROM organizations "
                 "WHERE contact_person IS NOT NULL AND contact_person != ''"
             )
+            if isinstance(r[0], str)
         }
         other = {
             r[0]
@@ -460,6 +461,19 @@ class Exports:
                 "SELECT phone FROM organizations UNION SELECT email FROM organizations "
                 "UNION SELECT address FROM organizations UNION SELECT location FROM contacts"
             )
-            if r[0]
+            if r[0] and isinstance(r[0], str)
         }
         return names, other
+
+    def public_names(self) -> set[str]:
+        """For ``--redact``: the names of partners and neighborhoods, which are not personal
+        (the common words in them stay: "Grace Community Church" when someone is Grace).
+        Deleted records' too: the contacts' neighborhoods then come from their index alone."""
+        conn = self.store.conn
+        rows = [
+            *conn.execute(
+                "SELECT name FROM organizations UNION SELECT neighborhood FROM organizations"
+            ),
+            *conn.execute("SELECT DISTINCT neighborhood FROM contacts"),
+        ]
+        return {r[0] for r in rows if r[0] and isinstance(r[0], str)}

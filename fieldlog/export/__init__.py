@@ -13,7 +13,10 @@ The package, by what each part does:
 - :mod:`~fieldlog.export.columns`: the columns of each table (from the record registry);
 - :mod:`~fieldlog.export.lines`: stored rows to CSV text (quoting, neutralising, local times);
 - :mod:`~fieldlog.export.split`: one table shared by two processes;
-- :mod:`~fieldlog.export.redact`: ``--redact``;
+- :mod:`~fieldlog.export.redact`: ``--redact``, what each column becomes;
+- :mod:`~fieldlog.export.scrub`: names, phones, e-mails found in text (with
+  :mod:`~fieldlog.export.matching`, the folding and patterns, and
+  :mod:`~fieldlog.export.words`, the honorifics and common words);
 - :mod:`~fieldlog.export.table`: one table to a stream (:func:`write_table`);
 - :mod:`~fieldlog.export.files`: a file written whole or not at all, ``export all``.
 
@@ -28,7 +31,10 @@ from fieldlog.export.lines import neutralise
 from fieldlog.export.redact import (
     BLANKED_FIELDS,
     FREE_TEXT_FIELDS,
+    ID_FIELDS,
+    KEPT_FIELDS,
     NAME_FIELDS,
+    NAME_MARK,
     REDACTED,
     Redactor,
 )
@@ -50,7 +56,10 @@ __all__ = [
     "FLAT_COLUMNS",
     "FORMULA_PREFIXES",
     "FREE_TEXT_FIELDS",
+    "ID_FIELDS",
+    "KEPT_FIELDS",
     "NAME_FIELDS",
+    "NAME_MARK",
     "PROGRESS_EVERY",
     "REDACTED",
     "TABLES",

@@ -20,6 +20,7 @@ from fieldlog.models import FORMULA_PREFIXES
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
+    from fieldlog.export.redact import Redactor
 
 
 def neutralise(value: str) -> str:
@@ -61,12 +62,26 @@ class Lines:
     hour (``2026-11-25T22``) to the local one and to the offset (when the zone's offset is a
     whole number of hours throughout that hour), the minutes and the seconds (which validates
     them). Lists go through a cache of their cells. Other values take exact, slower paths.
+
+    With a ``redactor`` (``--redact``) each batch's columns first go through it, a column at
+    a time (:meth:`Redactor.column`): the same writer, so a redacted export is quoted,
+    neutralised and converted exactly as any other.
     """
 
-    def __init__(self, store: Store, columns: Sequence[str], *, raw: bool, eol: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        columns: Sequence[str],
+        *,
+        raw: bool,
+        eol: str,
+        redactor: Redactor | None = None,
+    ) -> None:
         self.store = store
         self.raw = raw
         self.eol = eol
+        ops = [(i, redactor.column(c)) for i, c in enumerate(columns)] if redactor else []
+        self.redact = [(i, op) for i, op in ops if op is not None]
         self.kinds = [
             ("time_ms" if _TIME_COLUMNS[c] else "time")
             if c in _TIME_COLUMNS
@@ -107,7 +122,9 @@ class Lines:
 
     def batch(self, rows: list[tuple]) -> str:
         n = len(rows)
-        cols = list(zip(*rows, strict=True))
+        cols: list[Sequence] = list(zip(*rows, strict=True))
+        for i, op in self.redact:
+            cols[i] = op(cols[i], self._text)
         width = len(self.template)
         flat = self.template * n
         for i, kind, slot, firsts, offsets in self.plan:
@@ -157,6 +174,10 @@ class Lines:
         if "," in s:
             return ['"' + v + '"' if "," in v else v for v in col]
         return col
+
+    def _text(self, v: object) -> str:
+        """A stored value that is not text (a number, a blob) as SQLite's text of it."""
+        return self.store.exports.value("text", v)
 
     def _cell(self, v: str) -> str:
         risky = not self.raw and v[:1] in _RISKY

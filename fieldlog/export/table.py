@@ -1,20 +1,19 @@
 """One table as CSV (RFC 4180, UTF-8, header row), streamed from the store in constant memory.
 
-Writers take ``out`` opened with ``newline=""`` (line ends are written as given). Without
-``--redact`` the rows come as stored and :class:`~fieldlog.export.lines.Lines` writes them
-(in two processes when asked, :mod:`fieldlog.export.split`); with it the cells come back
-converted but unquoted and Python redacts, neutralises and quotes them.
+Writers take ``out`` opened with ``newline=""`` (line ends are written as given). The rows
+come as stored and :class:`~fieldlog.export.lines.Lines` writes them (in two processes when
+asked, :mod:`fieldlog.export.split`); with ``--redact`` a
+:class:`~fieldlog.export.redact.Redactor` changes each batch's columns before they are
+written, so quoting, neutralising and times are the same code as for any export.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from fieldlog.export.columns import COLUMNS, check_table
-from fieldlog.export.lines import Lines, neutralise
+from fieldlog.export.lines import Lines
 from fieldlog.export.redact import Redactor
 from fieldlog.export.split import can_split, write_split
 
@@ -66,29 +65,10 @@ def write_table(
     if chunks is not None:
         n = write_split(store, table, columns, filters, out, chunks, raw=raw, eol=eol,
                         strict=strict, batch=batch, progress=progress)  # fmt: skip
-    elif redactor is None:
-        lines = Lines(store, columns, raw=raw, eol=eol)
+    else:
+        lines = Lines(store, columns, raw=raw, eol=eol, redactor=redactor)
         for rows in store.exports.raw_rows(table, columns, filters, strict=strict, batch=batch):
             out.write(lines.batch(rows))
-            n += len(rows)
-            if progress is not None:
-                progress(n)
-    else:
-        buf = io.StringIO(newline="")
-        # The csv module writes CRLF; with a bare "\n" terminator, Python 3.11's writer
-        # leaves a lone "\r" inside a cell unquoted, which breaks the row.
-        writer = csv.writer(buf, lineterminator="\r\n")
-        for rows in store.exports.rows(
-            table, columns, filters, form="cells", strict=strict, batch=batch
-        ):
-            redacted: list[str] = []
-            for row in rows:
-                cells = [redactor.cell(c, v) for c, v in zip(columns, row, strict=True)]
-                writer.writerow(cells if raw else [neutralise(c) for c in cells])
-                redacted.append(buf.getvalue()[:-2] + eol)
-                buf.seek(0)
-                buf.truncate()
-            out.write("".join(redacted))
             n += len(rows)
             if progress is not None:
                 progress(n)
