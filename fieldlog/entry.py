@@ -78,3 +78,29 @@ def link_referrals(
             if not r.get("concern_id"):
                 r["concern_id"] = concern_ids[0]
     return out
+
+
+def typed_times(
+    values: dict[str, Any], *, at_label: str = "--at", follow_label: str = "--follow-up"
+) -> list[str]:
+    """The contact's ``occurred_at`` and ``follow_up_on`` as a person typed them (``--at``,
+    ``--follow-up``, the form's When and Follow up on), checked for sense in place: not in the
+    future, not 10 or more years ago; a follow-up already past is kept, with a warning. Returns
+    the warnings for the shell to show once the write is done. Imports and sync never come
+    here: an old record stays importable."""
+    from fieldlog import dates
+
+    warnings: list[str] = []
+    when = values.get("occurred_at")
+    if isinstance(when, str) and when.strip():
+        parsed = dates.parse_at(when, label=at_label)
+        values["occurred_at"] = parsed
+        if parsed.warning:
+            warnings.append(parsed.warning)
+    follow = values.get("follow_up_on")
+    if isinstance(follow, str) and follow.strip().lower() not in models.NO_DATE:
+        day = dates.parse_follow_up(follow, label=follow_label)
+        values["follow_up_on"] = day.day
+        if day.warning:
+            warnings.append(day.warning)
+    return warnings

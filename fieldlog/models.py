@@ -50,6 +50,9 @@ def service_for(category: str | None) -> str:
     return CATEGORY_SERVICES.get(category or "", "other")
 
 
+# Words that clear a date field (``--follow-up none``).
+NO_DATE = frozenset({"", "none", "no", "clear", "-"})
+
 REFERRAL_STATUSES = ("made", "accepted", "declined", "unreachable", "completed")
 REFERRAL_OPEN_STATUSES = ("made", "accepted", "unreachable")
 ORG_KINDS = (

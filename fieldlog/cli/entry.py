@@ -146,30 +146,6 @@ def demo(
 
 
 # ---------------------------------------------------------------------- contacts
-def typed_times(values: dict[str, Any], at: str | None, follow_up: str | None) -> list[str]:
-    """``--at`` and ``--follow-up`` as a person typed them, checked for sense (not in the
-    future, not 10+ years ago; a past follow-up is kept with a warning) into ``values``;
-    returns the warnings to print once the write is done."""
-    from fieldlog import dates
-    from fieldlog.db.repos.base import NO_DATE
-
-    warnings: list[str] = []
-    if at is not None:
-        when = dates.parse_at(at)
-        values["occurred_at"] = when
-        if when.warning:
-            warnings.append(when.warning)
-    if follow_up is not None:
-        if follow_up.strip().lower() in NO_DATE:
-            values["follow_up_on"] = follow_up
-        else:
-            day = dates.parse_follow_up(follow_up)
-            values["follow_up_on"] = day.day
-            if day.warning:
-                warnings.append(day.warning)
-    return warnings
-
-
 @app.command()
 def add(
     ctx: typer.Context,
@@ -247,11 +223,15 @@ def add(
         ("neighborhood", hood),
         ("beat", beat),
         ("location", location),
+        ("occurred_at", at),
         ("notes", notes),
+        ("follow_up_on", follow_up),
     ):
         if value is not None:
             values[key] = value
-    warnings = typed_times(values, at, follow_up)
+    from fieldlog.entry import typed_times
+
+    warnings = typed_times(values)  # --at and --follow-up checked for sense
     if tag:
         values["tags"] = tag
     concerns = []
@@ -400,11 +380,15 @@ def edit(
         ("neighborhood", hood),
         ("beat", beat),
         ("location", location),
+        ("occurred_at", at),
         ("notes", notes),
+        ("follow_up_on", follow_up),
     ):
         if value is not None:
             values[key] = value
-    warnings = typed_times(values, at, follow_up)
+    from fieldlog.entry import typed_times
+
+    warnings = typed_times(values)  # --at and --follow-up checked for sense
     if org is not None:
         if org.strip():
             values["organization"] = org

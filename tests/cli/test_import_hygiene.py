@@ -32,7 +32,9 @@ def test_domain_and_storage_import_no_ui():
 def test_add_path_stays_light(tmp_path):
     db = tmp_path / "x.db"
     subprocess.run(
-        [sys.executable, "-m", "fieldlog", "--db", str(db), "list"], check=True, capture_output=True
+        [sys.executable, "-m", "fieldlog", "--db", str(db), "init", "--officer", "T"],
+        check=True,
+        capture_output=True,
     )
     argv = ["fieldlog", "--db", str(db), "add", "Quick one", "--concern", "noise:x"]
     loaded = modules_after(

@@ -67,3 +67,24 @@ def test_import_refuses_the_row_with_escapes_naming_it(cli, tmp_path, db_path):
     assert "line 4: The description holds a control character (\\x1b)" in r.stderr
     assert "\x1b" not in r.stderr
     assert contacts(db_path) == 0
+
+
+def test_add_and_edit_check_the_times_a_person_types(cli, monkeypatch):
+    """`--at` in the future or 10+ years ago is refused with the fix and writes nothing; a
+    past `--follow-up` is saved with a warning on stderr (issue 11)."""
+    monkeypatch.setenv("FIELDLOG_NOW", "2026-11-25T10:00:00-06:00")
+    cli("init", "--officer", "Dana Ruiz")
+    r = cli("add", "Met", "--at", "2036-01-01", code=1)
+    assert "is in the future" in r.stderr and r.stderr.count("\n") == 1
+    r = cli("add", "Met", "--at", "2010-01-01", code=1)
+    assert "10 or more years ago" in r.stderr
+    assert cli.json("list") == []
+    r = cli("add", "Met", "--follow-up", "2026-11-01")
+    assert "Warning: --follow-up 2026-11-01 is in the past" in r.stderr
+    cid = cli.json("list")[0]["id"]
+    assert cli.json("show", cid)["follow_up_on"] == "2026-11-01"
+    r = cli("edit", cid, "--at", "tomorrow 9:00", code=1)
+    assert "is in the future" in r.stderr
+    cli("edit", cid, "--at", "yesterday 9:00", "--follow-up", "none")
+    shown = cli.json("show", cid)
+    assert shown["occurred_at"] == "2026-11-24T15:00:00Z" and shown["follow_up_on"] is None

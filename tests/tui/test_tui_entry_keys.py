@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 from textual import events
+from textual.css.query import NoMatches
 from textual.widgets import Input
 
 from fieldlog.db.store import Store
@@ -35,9 +36,14 @@ def post(app, *seq: str | tuple[str]) -> int:
 
 
 async def until(pilot, test, seconds: float = 15.0) -> None:
+    """Wait for ``test()``; a widget it looks for that is not mounted yet (a loaded machine
+    composes the form later) counts as "not yet", not as a failure."""
     for _ in range(int(seconds / 0.05)):
-        if test():
-            return
+        try:
+            if test():
+                return
+        except NoMatches:
+            pass
         await pilot.pause(0.05)
     raise AssertionError("timed out")
 

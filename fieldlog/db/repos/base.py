@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from fieldlog import dates, ids, records
+from fieldlog import dates, ids, models, records
 from fieldlog.errors import AmbiguousIdError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 Row = dict[str, Any]
 Rows = list[Row]  # (repositories have a ``list`` method: this name keeps the builtin)
-NO_DATE = {"", "none", "no", "clear", "-"}
+NO_DATE = models.NO_DATE
 
 
 def _unique_prefix(full: str, neighbours: list[str]) -> str:

@@ -29,7 +29,7 @@ from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Header, Input, Label, Select, Static, TextArea
 
-from fieldlog import dates, models
+from fieldlog import dates, entry, models
 from fieldlog.errors import FieldlogError, NotFoundError, ValidationError
 from fieldlog.tui.base import StoreScreen, run_store
 from fieldlog.tui.dialogs.confirm import ConfirmDialog
@@ -43,7 +43,6 @@ from fieldlog.tui.screens.form_fields import (
     blank_values,
     contact_values,
     store_value,
-    typed_times,
 )
 from fieldlog.tui.widgets.cells import one_line
 from fieldlog.tui.widgets.lines import ConcernLine, ItemLine, ReferralLine
@@ -445,7 +444,7 @@ class ContactFormScreen(StoreScreen, ModalScreen[str | None]):
             }
 
         try:  # the time and follow-up as typed: not in the future, not 10+ years ago
-            warnings = typed_times(contact)
+            warnings = entry.typed_times(contact, at_label="When", follow_label="Follow up on")
         except ValidationError as err:
             self.show_validation(err)
             return

@@ -101,25 +101,3 @@ def store_value(fid: str, value: str) -> Any:
     if fid == "follow_up":
         return value.strip() or "none"
     return value
-
-
-def typed_times(contact: dict[str, Any]) -> list[str]:
-    """The form's When and Follow up on read as a person typed them (``dates.parse_at``: not
-    in the future nor 10+ years ago; a past follow-up is kept with a warning), in place in
-    ``contact``; returns the warnings to show once saved."""
-    from fieldlog.db.repos.base import NO_DATE
-
-    warnings: list[str] = []
-    when = contact.get("occurred_at")
-    if isinstance(when, str) and when.strip():
-        parsed = dates.parse_at(when, label="When")
-        contact["occurred_at"] = parsed
-        if parsed.warning:
-            warnings.append(parsed.warning)
-    follow = contact.get("follow_up_on")
-    if isinstance(follow, str) and follow.strip().lower() not in NO_DATE:
-        day = dates.parse_follow_up(follow, label="Follow up on")
-        contact["follow_up_on"] = day.day
-        if day.warning:
-            warnings.append(day.warning)
-    return warnings
