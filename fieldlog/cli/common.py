@@ -174,6 +174,26 @@ def _typer(help_text: str | None = None, **kw: Any) -> typer.Typer:
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def page_option(on_screen: int) -> Any:
+    """``--limit N`` of a list: on screen the first ``on_screen`` rows (the list then says
+    "Showing N of M"), with ``--json`` every row unless it is given: a script never gets a
+    silently cut list."""
+    return typer.Option(
+        "--limit",
+        "-n",
+        metavar="N",
+        min=1,
+        help=f"Show at most N rows (default: {on_screen} on screen, all with --json).",
+    )
+
+
+def page_size(limit: int | None, as_json: bool, on_screen: int) -> int | None:
+    """How many rows a list asks for: ``--limit``, else all for JSON, else a screenful."""
+    return limit or (None if as_json else on_screen)
+
+
 LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="Show at most N rows.", min=1)]
 
 

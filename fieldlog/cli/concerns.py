@@ -13,25 +13,16 @@ from fieldlog.cli.common import (
     _print_updated,
     _typer,
     emit_json,
+    page_option,
+    page_size,
     store_of,
 )
 from fieldlog.errors import FieldlogError
 
 app = _typer("Concerns raised at a contact: add, list, update.")
 
-# A list on screen shows the newest SCREEN_PAGE and says how many there are; --json gives
-# every row unless --limit is given (a script must never get a silently cut list).
-SCREEN_PAGE = 100
-PageOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--limit",
-        "-n",
-        metavar="N",
-        min=1,
-        help=f"Show at most N rows (default: {SCREEN_PAGE} on screen, all with --json).",
-    ),
-]
+SCREEN_PAGE = 100  # rows a list shows on screen ("Showing 100 of 700"); --json gives all
+PageOpt = Annotated[int | None, page_option(SCREEN_PAGE)]
 
 
 @app.command("add")
@@ -71,7 +62,7 @@ def concern_list(
     """List concerns, newest first, with how each was resolved."""
     concerns = store_of(ctx).concerns
     filters = {"status": status, "category": category, "hood": hood}
-    page = limit or (None if as_json else SCREEN_PAGE)
+    page = page_size(limit, as_json, SCREEN_PAGE)
     rows = concerns.list(limit=page, **filters)
     if as_json:
         emit_json(rows)

@@ -19,6 +19,8 @@ from fieldlog.cli.common import (
     _typer,
     check_can_encrypt,
     emit_json,
+    page_option,
+    page_size,
     progress,
     run_tui,
     state_of,
@@ -43,13 +45,6 @@ def _complete(kind: str) -> Callable[..., list[tuple[str, str]]] | None:
         return candidates(kind, ctx, incomplete)
 
     return complete
-
-
-def _page(help_default: int) -> Any:
-    """``--limit N``: on screen the first ``help_default`` rows (and "Showing N of M"),
-    with ``--json`` every row unless it is given (a script never gets a silently cut list)."""
-    help_text = f"Show at most N rows (default: {help_default} on screen, all with --json)."
-    return typer.Option("--limit", "-n", metavar="N", min=1, help=help_text)
 
 
 LIST_PAGE = 50  # contacts a list shows on screen
@@ -278,7 +273,7 @@ def list_(
         str | None,
         typer.Option("--kind", help="Contact kind.", autocompletion=_complete("kind")),
     ] = None,
-    limit: Annotated[int | None, _page(LIST_PAGE)] = None,
+    limit: Annotated[int | None, page_option(LIST_PAGE)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List contacts, newest first."""
@@ -287,7 +282,7 @@ def list_(
         "since": since, "until": until, "hood": hood, "officer": officer, "tag": tag,
         "kind": kind,
     }  # fmt: skip
-    page = limit or (None if as_json else LIST_PAGE)
+    page = page_size(limit, as_json, LIST_PAGE)
     rows = contacts.list(limit=page, **filters)
     if as_json:
         emit_json(rows)
@@ -453,12 +448,12 @@ def delete(
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="Words to find (all must match).")],
-    limit: Annotated[int | None, _page(SEARCH_PAGE)] = None,
+    limit: Annotated[int | None, page_option(SEARCH_PAGE)] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Full-text search over contacts, concerns, referrals and partners, best first."""
     store = store_of(ctx)
-    page = limit or (None if as_json else SEARCH_PAGE)
+    page = page_size(limit, as_json, SEARCH_PAGE)
     rows = store.search.hits(query, limit=page or ALL)
     if as_json:
         emit_json(rows)

@@ -6,25 +6,23 @@ from typing import Annotated, Any
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, _given, _print_new, _typer, emit_json, store_of
+from fieldlog.cli.common import (
+    JsonOpt,
+    _given,
+    _print_new,
+    _typer,
+    emit_json,
+    page_option,
+    page_size,
+    store_of,
+)
 from fieldlog.errors import FieldlogError
 from fieldlog.text import printable
 
 app = _typer("The community partners directory.")
 
-# A list on screen shows the first SCREEN_PAGE and says how many there are; --json gives
-# every row unless --limit is given (a script must never get a silently cut list).
-SCREEN_PAGE = 100
-PageOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--limit",
-        "-n",
-        metavar="N",
-        min=1,
-        help=f"Show at most N rows (default: {SCREEN_PAGE} on screen, all with --json).",
-    ),
-]
+SCREEN_PAGE = 100  # rows a list shows on screen ("Showing 100 of 700"); --json gives all
+PageOpt = Annotated[int | None, page_option(SCREEN_PAGE)]
 
 
 def _org_values(**kw: Any) -> dict[str, Any]:
@@ -84,7 +82,7 @@ def org_list(
     """List partner organizations with their referral counts."""
     orgs = store_of(ctx).orgs
     filters = {"kind": kind, "hood": hood, "service": service}
-    page = limit or (None if as_json else SCREEN_PAGE)
+    page = page_size(limit, as_json, SCREEN_PAGE)
     rows = orgs.list(limit=page, **filters)
     if as_json:
         emit_json(rows)

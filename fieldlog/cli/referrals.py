@@ -16,6 +16,8 @@ from fieldlog.cli.common import (
     _print_updated,
     _typer,
     emit_json,
+    page_option,
+    page_size,
     store_of,
 )
 from fieldlog.errors import AmbiguousIdError, FieldlogError, NotFoundError, ValidationError
@@ -24,19 +26,8 @@ from fieldlog.text import printable
 app = _typer()
 referral_app = _typer("Referrals made to agencies and partners: list, update.")
 
-# A list on screen shows the newest SCREEN_PAGE and says how many there are; --json gives
-# every row unless --limit is given (a script must never get a silently cut list).
-SCREEN_PAGE = 100
-PageOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--limit",
-        "-n",
-        metavar="N",
-        min=1,
-        help=f"Show at most N rows (default: {SCREEN_PAGE} on screen, all with --json).",
-    ),
-]
+SCREEN_PAGE = 100  # rows a list shows on screen ("Showing 100 of 700"); --json gives all
+PageOpt = Annotated[int | None, page_option(SCREEN_PAGE)]
 
 
 @app.command()
@@ -96,7 +87,7 @@ def referral_list(
     referrals = store_of(ctx).referrals
     filters = {"status": status, "service": service, "organization": org, "agency": agency}
     filters["hood"] = hood
-    page = limit or (None if as_json else SCREEN_PAGE)
+    page = page_size(limit, as_json, SCREEN_PAGE)
     rows = referrals.list(limit=page, **filters)
     if as_json:
         emit_json(rows)
