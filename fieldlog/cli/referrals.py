@@ -57,10 +57,15 @@ def refer(
     from fieldlog.cli.suggest import agency_to_use
 
     store = store_of(ctx)
+    from fieldlog.entry import typed_times
+
     values = _given(reason=reason, service=service, follow_up_on=follow_up, concern=concern)
+    warnings = typed_times(values)  # a follow-up already past is kept, with a warning
     store.records.resolve("contacts", contact)  # a wrong id is said before any question
     agency = agency_to_use(store, agency, new_agency=new_agency)
     rid = store.referrals.add(contact, agency, **values)
+    for warning in warnings:
+        typer.echo(f"Warning: {warning}", err=True)
     _print_new(store, "referrals", rid, as_json)
 
 
@@ -150,7 +155,12 @@ def referral_update(
         raise FieldlogError(
             "Nothing to change: give at least one option (see fieldlog referral update -h)."
         )
+    from fieldlog.entry import typed_times
+
+    warnings = typed_times(values)
     row = store_of(ctx).referrals.update(referral_id, **values)
+    for warning in warnings:
+        typer.echo(f"Warning: {warning}", err=True)
     _print_updated(row, "referral", as_json)
 
 
@@ -167,7 +177,8 @@ def _follow_up_of(store: Any, ref: str) -> tuple[str, str]:
     """``("referrals" | "contacts", full id)`` of the follow-up an id names: a referral or a
     contact (``fieldlog followups`` lists both). A referral typed with its contact shares the
     contact's first characters, so a short id can fit one of each: the one with a follow-up
-    left is meant; when both have, the error gives each a prefix that tells them apart."""
+    left is meant (neither: the referral, which says it is done already); when both have, the
+    error gives each a prefix that tells them apart."""
     found: list[tuple[str, str]] = []
     for table in ("referrals", "contacts"):
         try:
@@ -183,6 +194,8 @@ def _follow_up_of(store: Any, ref: str) -> tuple[str, str]:
         pending = [f for f in found if _pending(store, *f)]
         if len(pending) == 1:
             return pending[0]
+        if not pending:  # nothing left to do on either: the referral, which then says so
+            return found[0]
         (_, a), (_, b) = found
         common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), len(a))
         shown = " and ".join(

@@ -88,3 +88,15 @@ def test_add_and_edit_check_the_times_a_person_types(cli, monkeypatch):
     cli("edit", cid, "--at", "yesterday 9:00", "--follow-up", "none")
     shown = cli.json("show", cid)
     assert shown["occurred_at"] == "2026-11-24T15:00:00Z" and shown["follow_up_on"] is None
+
+
+def test_refer_and_referral_update_warn_of_a_past_follow_up(cli, monkeypatch):
+    monkeypatch.setenv("FIELDLOG_NOW", "2026-11-25T10:00:00-06:00")
+    cli("init", "--officer", "Dana Ruiz")
+    cid = cli.new("add", "Met")
+    r = cli("refer", cid, "Legal Aid", "--follow-up", "2026-11-20")
+    assert "Warning: --follow-up 2026-11-20 is in the past" in r.stderr
+    rid = cli.json("show", cid)["referrals"][0]["id"]
+    r = cli("referral", "update", rid, "--follow-up", "friday")
+    assert "Warning" not in r.stderr
+    assert cli.json("show", cid)["referrals"][0]["follow_up_on"] == "2026-11-27"
