@@ -12,6 +12,7 @@ import typer
 from fieldlog import records
 from fieldlog.cli.common import JsonOpt, _typer, emit_json, progress, store_of
 from fieldlog.errors import FieldlogError
+from fieldlog.text import plural
 
 app = _typer()
 
@@ -132,4 +133,4 @@ def export_cmd(
     elif not to_stdout:
         rows = result["rows"]
         count = sum(rows.values()) if isinstance(rows, dict) else rows
-        typer.echo(f"Exported {count} rows to {result['out']}.", err=True)
+        typer.echo(f"Exported {plural(count, 'row')} to {result['out']}.", err=True)

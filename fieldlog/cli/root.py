@@ -78,6 +78,7 @@ def main_callback(
 def overview(store: Store) -> None:
     """What bare ``fieldlog`` shows (the TUI's dashboard will take this place)."""
     from fieldlog import render
+    from fieldlog.text import plural
 
     n = store.contacts.count()
     from rich.text import Text
@@ -95,7 +96,8 @@ def overview(store: Store) -> None:
     figures = store.reports.dashboard()
     due, overdue = figures["followups_due"], figures["followups_overdue"]
     render.console.print(
-        f"{n} contacts · {due + overdue} follow-ups due today ({overdue} overdue). "
+        f"{plural(n, 'contact')} · {plural(due + overdue, 'follow-up')} due today "
+        f"({overdue} overdue). "
         "See  fieldlog list,  fieldlog followups,  fieldlog --help"
     )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fieldlog.errors import FieldlogError
+from fieldlog.text import plural
 
 
 class ImportRejected(FieldlogError):
@@ -35,10 +36,11 @@ class ImportResult:
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported"
         text = (
-            f"{verb} {self.contacts} contacts, {self.concerns} concerns, {self.referrals} referrals"
+            f"{verb} {plural(self.contacts, 'contact')}, {plural(self.concerns, 'concern')}, "
+            f"{plural(self.referrals, 'referral')}"
         )
         if self.organizations:
-            text += f", {self.organizations} organizations"
+            text += f", {plural(self.organizations, 'organization')}"
         extra = f"{self.skipped} skipped as already present"
         if self.updated:
             extra += f", {self.updated} {'would be ' if self.dry_run else ''}updated as newer"

@@ -273,7 +273,7 @@ def test_dry_run_writes_nothing(cli, tmp_path, db_path):
     before = counts(db_path)
     r = cli("import", str(path), "--dry-run")
     assert r.stdout.strip() == (
-        "dry run: would import 1 contacts, 1 concerns, 0 referrals (0 skipped as already present)"
+        "dry run: would import 1 contact, 1 concern, 0 referrals (0 skipped as already present)"
     )
     assert counts(db_path) == before
     bad = write_sheet(tmp_path / "b.csv", BAD_SHEET)

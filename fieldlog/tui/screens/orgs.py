@@ -11,6 +11,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Header, Static
 
+from fieldlog.text import plural
 from fieldlog.tui.base import StoreScreen, run_store
 from fieldlog.tui.dialogs.org_form import OrgForm
 from fieldlog.tui.widgets.cells import add_columns, clip, text
@@ -84,7 +85,9 @@ class OrgsScreen(StoreScreen):
         self.select_next = None
         active = sum(1 for r in rows if r["status"] == "active")
         self.query_one("#orgs-title", Static).update(
-            f"Partner directory: {len(rows)} organizations, {active} active" if rows else EMPTY
+            f"Partner directory: {plural(len(rows), 'organization')}, {active} active"
+            if rows
+            else EMPTY
         )
         table.display = bool(rows)
         if rows and self.focused is None:
