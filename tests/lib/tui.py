@@ -41,6 +41,18 @@ async def settle(app: FieldlogApp, pilot) -> None:
     await pilot.pause()
 
 
+async def open_form(app: FieldlogApp, pilot):
+    """Settle the app, press ``n`` as an officer would, and return the new-contact form."""
+    from fieldlog.tui.screens.form import ContactFormScreen
+
+    await settle(app, pilot)
+    await pilot.press("n")
+    await settle(app, pilot)
+    form = app.screen
+    assert isinstance(form, ContactFormScreen), form
+    return form
+
+
 def static_text(screen, selector: str = "Static") -> str:
     """What a Static shows, as plain text (Rich renderables rendered at 80 columns)."""
     content = screen.query_one(selector, Static).content

@@ -8,8 +8,7 @@ from textual.widgets import Input
 
 from fieldlog.db.store import Store
 from fieldlog.tui.app import make_app
-from fieldlog.tui.screens.form import ContactFormScreen
-from tests.lib.tui import SIZE, build_log, run, settle
+from tests.lib.tui import SIZE, build_log, open_form, run, settle
 from tests.tui.test_tui_form import error_text
 
 
@@ -28,11 +27,7 @@ def test_a_when_in_the_future_is_refused_beside_the_field(tmp_path, monkeypatch)
     async def flow():
         app = make_app(path)
         async with app.run_test(size=SIZE) as pilot:
-            await settle(app, pilot)
-            await pilot.press("n")
-            await settle(app, pilot)
-            form = app.screen
-            assert isinstance(form, ContactFormScreen)
+            form = await open_form(app, pilot)
             _fill(form, summary="Walked the market", when="2036-01-01 09:00")
             await pilot.press("ctrl+s")
             await settle(app, pilot)
@@ -54,10 +49,7 @@ def test_a_past_follow_up_is_saved_with_a_warning(tmp_path, monkeypatch):
     async def flow():
         app = make_app(path)
         async with app.run_test(size=SIZE) as pilot:
-            await settle(app, pilot)
-            await pilot.press("n")
-            await settle(app, pilot)
-            form = app.screen
+            form = await open_form(app, pilot)
             real_notify = app.notify
 
             def notify(message, *args, **kw):
