@@ -32,10 +32,14 @@ __all__ = [
     "REMOTE_KIND",
     "REMOTE_PASSPHRASE_ENV",
     "SYNC_SCHEMA",
+    "MAX_BODY",
+    "Head",
     "OutChange",
     "Remote",
     "RemoteChange",
+    "SeqReport",
     "SyncError",
+    "TrustRecord",
     "check_meta",
     "is_postgres",
     "remote_passphrase",
@@ -59,7 +63,11 @@ class SyncError(FieldlogError):
 @dataclass(frozen=True)
 class RemoteChange:
     """A change as a remote hands it back: ``seq`` is the remote's own number for it, the
-    cursor a laptop keeps; ``body`` the decoded JSON (``{}`` when it is not an object)."""
+    cursor a laptop keeps; ``body`` the decoded JSON, or None when the stored text is not a
+    JSON object (the change is then quarantined, never fatal). ``text`` is the body exactly as
+    stored (what the device signed; at most :data:`MAX_BODY` characters are kept when it is
+    not JSON), ``sig`` the device's signature (None: unsigned), ``pushed_by`` the database
+    role that pushed it (PostgreSQL's ``current_user``; None on a SQLite remote)."""
 
     seq: int
     origin: str
@@ -67,19 +75,69 @@ class RemoteChange:
     tbl: str
     row_id: str
     hlc: str
-    body: dict[str, Any]
+    body: dict[str, Any] | None
+    text: str = ""
+    sig: str | None = None
+    pushed_by: str | None = None
 
 
 @dataclass(frozen=True)
 class OutChange:
     """A change on its way to a remote: ``origin_seq`` is the laptop's outbox sequence and
-    ``body`` is already JSON text (the log builds it in SQL): store it as it is."""
+    ``body`` is already JSON text (the log builds it in SQL): store it as it is. ``sig`` is the
+    device's signature of it (:mod:`fieldlog.db.devices`)."""
 
     origin_seq: int
     tbl: str
     row_id: str
     hlc: str
     body: str
+    sig: str = ""
+
+
+@dataclass(frozen=True)
+class TrustRecord:
+    """One entry of a store's append-only trust log (``fieldlog_trust``): a device registering
+    its key, a supervisor trusting or revoking a device. The remote stores them opaquely;
+    :mod:`fieldlog.db.devices` checks the signatures and decides what they mean."""
+
+    id: int  # the remote's number for it, in the order it was added
+    kind: str  # "register", "trust", "revoke" (others may be added)
+    subject: str  # the device id the record is about
+    record: str  # canonical JSON text, as signed
+    sig: str  # the signer's signature of ``record``
+    signer: str  # the signing device's id
+    pushed_by: str | None = None  # PostgreSQL's current_user; None on a SQLite remote
+
+
+@dataclass(frozen=True)
+class Head:
+    """An audit-chain head a device pushed: its chain had ``seq`` entries, the last with
+    ``hash``, when it pushed at ``at`` (the remote's time). ``sig``: the device's signature."""
+
+    origin: str
+    seq: int
+    hash: str
+    at: str
+    sig: str = ""
+
+
+@dataclass(frozen=True)
+class SeqReport:
+    """What a remote's sequence looks like from one laptop's cursor (:meth:`Remote.check_seq`).
+
+    ``counter`` is the highest seq the store allocated; ``beyond`` rows whose seq is above it
+    (planted: never pulled); ``below`` how many rows have ``seq <= cursor`` now (a laptop that
+    remembers the count at its cursor sees rows slipped in under it); ``problems`` one line each
+    for anything wrong, for the officer."""
+
+    counter: int
+    below: int
+    beyond: int = 0
+    problems: tuple[str, ...] = ()
+
+
+MAX_BODY = 64 * 1024  # the raw text kept of a body that is not JSON (for the held list)
 
 
 @runtime_checkable
@@ -97,15 +155,35 @@ class Remote(Protocol):
         """Changes with ``seq > after``, in order, at most ``limit``."""
         ...
 
-    def push(self, origin: str, changes: list[OutChange]) -> int:
-        """Append the changes in one transaction, skipping those already held; returns how
-        many were new."""
+    def push(
+        self, origin: str, changes: list[OutChange], head: Head | None = None
+    ) -> int:
+        """Append the changes in one transaction, skipping those already held, numbering the
+        new ones from the store's own counter (never exhausted, never backwards); ``head``
+        (this device's audit head) is kept in the same transaction. Returns how many were
+        new."""
         ...
 
     def origin_changes(self, origin: str, after: int, limit: int) -> list[tuple[int, str, str]]:
         """``(origin_seq, row_id, hlc)`` of the changes from ``origin`` with
         ``origin_seq > after``, in order, at most ``limit`` (a copied log is told apart from
         an interrupted push by them)."""
+        ...
+
+    def check_seq(self, cursor: int) -> SeqReport:
+        """The store's sequence seen from ``cursor`` (see :class:`SeqReport`)."""
+        ...
+
+    def heads(self, origin: str) -> list[Head]:
+        """The audit heads ``origin`` pushed, oldest first."""
+        ...
+
+    def trust_log(self, after: int = 0) -> list[TrustRecord]:
+        """The trust log's entries with ``id > after``, in order."""
+        ...
+
+    def add_trust(self, kind: str, subject: str, record: str, sig: str, signer: str) -> int:
+        """Append one trust-log entry (its own transaction); returns its id."""
         ...
 
     def close(self) -> None: ...
