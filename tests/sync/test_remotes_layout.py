@@ -1,5 +1,7 @@
 """The shape of fieldlog.db.remotes (TaskChampion's): the interface in ``types``, one module per
-backend importing only ``types``, and a factory, the one module that imports the backends.
+backend importing only ``types`` and the helpers below the backends (``rows``, what both share;
+``newfile`` for SQLite, ``pgerrors`` for PostgreSQL), and a factory, the one module that
+imports the backends.
 
 The import checks run in a fresh interpreter: in this one, other tests have already loaded
 psycopg and every backend.
@@ -22,6 +24,7 @@ from fieldlog.db.remotes.types import Remote, SyncError
 
 PACKAGE = Path(factory.__file__).parent
 BACKENDS = ("sqlite", "postgres")
+HELPERS = {"sqlite": {"rows", "newfile"}, "postgres": {"rows", "pgerrors"}}
 
 
 def modules_after(code: str) -> set[str]:
@@ -128,13 +131,21 @@ def _modules(names: set[str]) -> set[str]:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_backend_imports_only_the_types(backend):
+def test_a_backend_imports_only_the_types_and_its_helpers(backend):
     inside = {m for m in _modules(fieldlog_imports(backend)) if m.startswith("fieldlog.db.remote")}
-    assert inside == {"fieldlog.db.remotes.types"}, inside
+    inside.discard("fieldlog.db.remotes")  # ``from fieldlog.db.remotes import rows``
+    expected = {f"fieldlog.db.remotes.{m}" for m in ("types", *HELPERS[backend])}
+    assert inside == expected, inside
+
+
+@pytest.mark.parametrize("helper", sorted(set().union(*HELPERS.values())))
+def test_a_helper_imports_only_the_types(helper):
+    inside = {m for m in _modules(fieldlog_imports(helper)) if m.startswith("fieldlog.db.remote")}
+    assert inside <= {"fieldlog.db.remotes.types"}, inside
 
 
 def test_only_the_factory_imports_the_backends():
-    for module in ("types", "__init__", *BACKENDS):
+    for module in ("types", "__init__", *BACKENDS, *set().union(*HELPERS.values())):
         others = {f"fieldlog.db.remotes.{m}" for m in ("factory", *BACKENDS) if m != module}
         wrong = _modules(fieldlog_imports(module)) & others
         assert not wrong, (module, wrong)

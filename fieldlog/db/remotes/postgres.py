@@ -8,9 +8,18 @@ syncing for the first time at once create them once.
 The sequence is **not** a ``BIGSERIAL``: sequence values are handed out when rows are
 inserted but become visible when their transactions commit, in any order, so a laptop that
 pulled "everything after 41" while 42 was still uncommitted and 43 was not would never see 42.
-Every push instead takes a transaction-scoped advisory lock, then numbers its new rows from
-``max(seq) + 1`` in a statement that starts after the lock is granted: pushes are serialized
-(they are short: one page of changes, one statement) and seq N+1 never commits before seq N.
+Nor is it ``max(seq) + 1``: one row planted with seq ``2**63 - 1`` would make every later push
+fail. Every push takes a transaction-scoped advisory lock, then numbers its new rows from the
+store's own counter (``fieldlog_meta`` key ``seq_counter``, moved in the same transaction):
+pushes are serialized (they are short: one page of changes) and seq N+1 never commits before
+seq N; a pull reads only up to the counter. :mod:`fieldlog.db.remotes.rows` says how a store
+made before the counter existed gets one (on first open, under the creation lock) and how a
+row no fieldlog wrote is read without error.
+
+Each change also keeps the device's signature (``sig``) and the database role that pushed it
+(``pushed_by``: set to ``current_user`` by a trigger, whatever the INSERT says, so a login
+cannot push under another's name); ``fieldlog_heads`` keeps the audit heads devices pushed and
+``fieldlog_trust`` the store's trust log (ids from ``trust_counter``).
 
 ``body`` is JSON kept as ``text`` (as the SQLite remote keeps it): byte for byte what the laptop
 sent, including text that ``jsonb`` would refuse (``\\u0000``).
@@ -25,22 +34,24 @@ only :mod:`fieldlog.db.remotes.types`.
 
 from __future__ import annotations
 
-import getpass
-import json
 import os
-import re
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from fieldlog import ids
+from fieldlog.db.remotes import rows as R
+from fieldlog.db.remotes.pgerrors import Target, connect_error, explain, reason, url_password
 from fieldlog.db.remotes.types import (
+    BODY_LIMIT,
+    MAX_BODY,
     REMOTE_KIND,
     SYNC_SCHEMA,
+    Head,
     OutChange,
     RemoteChange,
+    SeqReport,
     SyncError,
+    TrustRecord,
     check_meta,
-    safe_url,
 )
 
 if TYPE_CHECKING:
@@ -48,7 +59,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONNECT_TIMEOUT", "CONNECT_TIMEOUT_ENV", "IDLE_IN_TX_TIMEOUT", "INSTALL_POSTGRES",
-    "LOCK_CREATE", "LOCK_PUSH", "LOCK_TIMEOUT", "PUSH_SQL", "SCHEMA", "PostgresRemote",
+    "LOCK_CREATE", "LOCK_PUSH", "LOCK_TIMEOUT", "PUSH_SQL", "SCHEMA", "UPGRADE",
+    "PostgresRemote",
 ]  # fmt: skip
 
 INSTALL_POSTGRES = "pip install 'fieldlog[postgres]'"
@@ -69,174 +81,54 @@ SCHEMA = [
         seq bigint PRIMARY KEY,
         origin text NOT NULL, origin_seq bigint NOT NULL,
         tbl text NOT NULL, row_id text NOT NULL, hlc text NOT NULL, body text NOT NULL,
+        sig text, pushed_by text NOT NULL DEFAULT current_user,
         UNIQUE (origin, origin_seq))""",
 ]
+# Layout 2, on a new store and on first open of an older one (idempotent, under both locks).
+# A store made before it keeps NULL in pushed_by for its old rows (who pushed them is unknown).
+UPGRADE = [
+    "ALTER TABLE fieldlog_changes ADD COLUMN IF NOT EXISTS sig text",
+    "ALTER TABLE fieldlog_changes ADD COLUMN IF NOT EXISTS pushed_by text",
+    "ALTER TABLE fieldlog_changes ALTER COLUMN pushed_by SET DEFAULT current_user",
+    """CREATE TABLE IF NOT EXISTS fieldlog_heads (
+        origin text NOT NULL, seq bigint NOT NULL, hash text NOT NULL, sig text,
+        at timestamptz NOT NULL DEFAULT clock_timestamp())""",
+    """CREATE TABLE IF NOT EXISTS fieldlog_trust (
+        id bigint PRIMARY KEY, kind text NOT NULL, subject text NOT NULL, record text NOT NULL,
+        sig text NOT NULL, signer text NOT NULL,
+        pushed_by text NOT NULL DEFAULT current_user,
+        at timestamptz NOT NULL DEFAULT clock_timestamp())""",
+    # pushed_by is whoever runs the INSERT (or an UPDATE), whatever the statement says.
+    """CREATE OR REPLACE FUNCTION fieldlog_pushed_by() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN NEW.pushed_by := current_user; RETURN NEW; END $$""",
+    "DROP TRIGGER IF EXISTS fieldlog_pushed_by ON fieldlog_changes",
+    """CREATE TRIGGER fieldlog_pushed_by BEFORE INSERT OR UPDATE ON fieldlog_changes
+        FOR EACH ROW EXECUTE PROCEDURE fieldlog_pushed_by()""",
+    "DROP TRIGGER IF EXISTS fieldlog_pushed_by ON fieldlog_trust",
+    """CREATE TRIGGER fieldlog_pushed_by BEFORE INSERT OR UPDATE ON fieldlog_trust
+        FOR EACH ROW EXECUTE PROCEDURE fieldlog_pushed_by()""",
+]
 
-# One statement, after the lock: new rows only, numbered from max(seq) + 1 in push order.
-# ON CONFLICT stays as a guard (a change repeated inside one batch). The arrays travel in
-# binary (%b): psycopg's text format escapes every quote of every JSON body in Python, which
-# made a 500-change push spend 95% of its time quoting.
+# After the lock and the counter: the new rows with the seqs rows.allocate gave them. The
+# arrays travel in binary (%b): psycopg's text format escapes every quote of every JSON body
+# in Python, which made a 500-change push spend 95% of its time quoting.
 PUSH_SQL = """
-INSERT INTO fieldlog_changes (seq, origin, origin_seq, tbl, row_id, hlc, body)
-SELECT (SELECT coalesce(max(seq), 0) FROM fieldlog_changes)
-           + row_number() OVER (ORDER BY u.ord),
-       %(origin)s, u.origin_seq, u.tbl, u.row_id, u.hlc, u.body
-FROM unnest(%(origin_seq)b::bigint[], %(tbl)b::text[], %(row_id)b::text[], %(hlc)b::text[],
-            %(body)b::text[]) WITH ORDINALITY AS u (origin_seq, tbl, row_id, hlc, body, ord)
-WHERE NOT EXISTS (
-    SELECT 1 FROM fieldlog_changes c WHERE c.origin = %(origin)s AND c.origin_seq = u.origin_seq)
-ORDER BY u.ord
-ON CONFLICT (origin, origin_seq) DO NOTHING
+INSERT INTO fieldlog_changes (seq, origin, origin_seq, tbl, row_id, hlc, body, sig)
+SELECT u.seq, %(origin)s, u.origin_seq, u.tbl, u.row_id, u.hlc, u.body, u.sig
+FROM unnest(%(seq)b::bigint[], %(origin_seq)b::bigint[], %(tbl)b::text[], %(row_id)b::text[],
+            %(hlc)b::text[], %(body)b::text[], %(sig)b::text[])
+     AS u (seq, origin_seq, tbl, row_id, hlc, body, sig)
 """
-
-
-class _Target:
-    """Who and where, for messages (never the password)."""
-
-    def __init__(self, url: str, params: dict[str, Any]) -> None:
-        self.url = safe_url(url)
-        self.password = str(params.get("password") or "")
-        host = str(params.get("host") or params.get("hostaddr") or os.environ.get("PGHOST") or "")
-        port = str(params.get("port") or os.environ.get("PGPORT") or "5432")
-        self.server = f"{host}:{port}" if host and not host.startswith("/") else (
-            f"the local socket ({host or 'default'}), port {port}"
-        )  # fmt: skip
-        try:
-            default_user = getpass.getuser()
-        except Exception:  # no user name in this environment
-            default_user = "(your login)"
-        self.user = str(params.get("user") or os.environ.get("PGUSER") or default_user)
-        self.dbname = str(params.get("dbname") or os.environ.get("PGDATABASE") or self.user)
-
-    def scrub(self, text: str) -> str:
-        """An error text as it may be shown: one line, no password in it."""
-        text = " ".join(str(text).split())
-        text = text.removeprefix("connection failed: ")
-        if self.password:
-            for secret in {self.password, quote(self.password, safe="")}:
-                text = text.replace(secret, "***")
-        return safe_url(text)
-
-
-def _reason(exc: BaseException) -> str:
-    """The server's own words, without libpq's prefixes."""
-    text = " ".join(str(exc).split())
-    return re.sub(r"^.*?failed: (FATAL: )?", "", text) if "failed: " in text else text
-
-
-def _connect_error(exc: BaseException, t: _Target) -> SyncError:
-    msg = str(exc).lower()
-    if (
-        "password authentication failed" in msg
-        or "no password supplied" in msg
-        or "authentication failed" in msg
-        or ("role" in msg and "does not exist" in msg)
-    ):
-        return SyncError(
-            f"PostgreSQL refused the login for {t.user}: check the user and password in the "
-            "remote URL (fieldlog remote list), or in ~/.pgpass."
-        )
-    if "pg_hba.conf" in msg:
-        return SyncError(
-            f"The PostgreSQL server at {t.server} does not accept {t.user} from this laptop "
-            "(no pg_hba.conf entry): ask its administrator (docs/sync-postgres.md)."
-        )
-    if "database" in msg and "does not exist" in msg:
-        return SyncError(
-            f"The PostgreSQL server at {t.server} has no database {t.dbname}: check the "
-            "database name in the remote URL (fieldlog remote list), or ask its administrator "
-            "to create it (docs/sync-postgres.md)."
-        )
-    if "resolve host" in msg or "translate host name" in msg:
-        return SyncError(
-            f"Cannot reach the PostgreSQL server at {t.server}: its name does not resolve. "
-            "Check the host in the remote URL; is the laptop on the network?"
-        )
-    if "too many" in msg and "connection" in msg:
-        return SyncError(
-            f"The PostgreSQL server at {t.server} has too many connections open: try again "
-            "in a moment."
-        )
-    if "starting up" in msg or "shutting down" in msg or "recovery mode" in msg:
-        return SyncError(
-            f"The PostgreSQL server at {t.server} is starting up or shutting down: try again "
-            "in a moment."
-        )
-    if "ssl" in msg and ("requir" in msg or "certificate" in msg or "not support" in msg):
-        return SyncError(
-            f"The PostgreSQL server at {t.server} refused the connection over SSL "
-            f"({t.scrub(_reason(exc))}): check sslmode in the remote URL (docs/sync-postgres.md)."
-        )
-    if (
-        "connection refused" in msg
-        or "timeout" in msg
-        or "timed out" in msg
-        or "no route to host" in msg
-        or "network is unreachable" in msg
-        or "could not connect" in msg
-        or "connection to server" in msg
-        or "server closed the connection" in msg
-    ):
-        return SyncError(
-            f"Cannot reach the PostgreSQL server at {t.server}: is it running and is the "
-            "laptop on the network?"
-        )
-    return SyncError(f"Cannot connect to the PostgreSQL remote {t.url} ({t.scrub(_reason(exc))}).")
-
-
-def _explain(exc: BaseException, t: _Target, conn: Any = None, doing: str = "") -> SyncError:
-    """A server error during use as one line."""
-    import psycopg
-    from psycopg import errors as pe
-
-    lost = (
-        (conn is not None and (conn.broken or conn.closed))
-        or isinstance(exc, pe.AdminShutdown | pe.CrashShutdown | pe.ConnectionFailure)
-        or (isinstance(exc, psycopg.OperationalError) and getattr(exc, "sqlstate", None) is None)
-    )
-    if lost:
-        return SyncError(
-            f"The connection to the PostgreSQL server at {t.server} was lost during sync: what "
-            "was committed stays, nothing is half-written; run fieldlog sync again."
-        )
-    if isinstance(exc, pe.InsufficientPrivilege):
-        if doing == "create" and "for table" not in str(exc):
-            return SyncError(
-                f"PostgreSQL refused to create fieldlog's tables in {t.dbname} for {t.user} "
-                f"({t.scrub(_reason(exc))}): make {t.user} the database's owner or "
-                f"GRANT CREATE ON SCHEMA public TO {t.user} (docs/sync-postgres.md)."
-            )
-        return SyncError(
-            f"PostgreSQL refused {t.user} access to fieldlog's tables in {t.dbname} "
-            f"({t.scrub(_reason(exc))}): GRANT SELECT, INSERT ON fieldlog_meta, "
-            f"fieldlog_changes TO {t.user} (docs/sync-postgres.md)."
-        )
-    if isinstance(exc, pe.LockNotAvailable | pe.QueryCanceled | pe.DeadlockDetected):
-        return SyncError(
-            f"The remote {t.url} is busy (another laptop is syncing): try again in a moment."
-        )
-    if isinstance(exc, pe.InvalidSchemaName):
-        return SyncError(
-            f"PostgreSQL has no schema to create fieldlog's tables in, in {t.dbname} "
-            f"({t.scrub(_reason(exc))}): check search_path, or create the schema "
-            "(docs/sync-postgres.md)."
-        )
-    if isinstance(exc, pe.UndefinedTable | pe.UndefinedColumn | pe.InvalidColumnReference):
-        return SyncError(
-            f"{t.url} is not a fieldlog sync store (its fieldlog tables are missing or are "
-            "someone else's): check the remote's URL (fieldlog remote list)."
-        )
-    if isinstance(exc, pe.DiskFull | pe.OutOfMemory | pe.InsufficientResources):
-        return SyncError(
-            f"The PostgreSQL server at {t.server} is out of disk space or memory: ask its "
-            "administrator."
-        )
-    if isinstance(exc, pe.ReadOnlySqlTransaction):
-        return SyncError(
-            f"The PostgreSQL server at {t.server} is read-only (a standby?): use the primary "
-            "server's address in the remote URL."
-        )
-    return SyncError(f"The PostgreSQL remote {t.url} could not be used ({t.scrub(_reason(exc))}).")
+# Every column as text (a table someone rebuilt with other types must not fail the read); a
+# body over BODY_LIMIT only as a prefix, so a 50 MB body never crosses the network whole.
+PULL_SQL = f"""
+SELECT seq, origin::text, origin_seq::text, tbl::text, row_id::text, hlc::text,
+       CASE WHEN octet_length(body::text) <= {BODY_LIMIT} THEN body::text
+            ELSE substr(body::text, 1, {MAX_BODY}) END,
+       octet_length(body::text), sig::text, pushed_by::text
+FROM fieldlog_changes WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s
+"""
+UTC = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 
 def _psycopg() -> Any:
@@ -263,7 +155,10 @@ def _connect_timeout() -> int:
 class PostgresRemote:
     """A :class:`~fieldlog.db.remotes.types.Remote` in a PostgreSQL database."""
 
-    def __init__(self, conn: psycopg.Connection, target: _Target, store_id: str) -> None:
+    encrypted = False  # the server's own business (TLS in transit, its disks at rest)
+    is_file = False
+
+    def __init__(self, conn: psycopg.Connection, target: Target, store_id: str) -> None:
         self.conn = conn
         self._t = target
         self.url = target.url
@@ -277,12 +172,12 @@ class PostgresRemote:
         try:
             params = conninfo_to_dict(url)
         except psycopg.Error as exc:
-            t = _Target(url, {"password": _url_password(url)})
+            t = Target(url, {"password": url_password(url)})
             raise SyncError(
-                f"{t.url} is not a valid postgresql:// URL ({t.scrub(_reason(exc))}): the form "
+                f"{t.url} is not a valid postgresql:// URL ({t.scrub(reason(exc))}): the form "
                 "is postgresql://USER@HOST:5432/DATABASE (docs/sync-postgres.md)."
             ) from None
-        t = _Target(url, params)
+        t = Target(url, params)
         extra: dict[str, Any] = {}
         if os.environ.get(CONNECT_TIMEOUT_ENV) or (
             "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT")
@@ -295,7 +190,7 @@ class PostgresRemote:
             # No server-side prepared statements: a pooler (pgbouncer) in front is fine.
             conn = psycopg.connect(url, autocommit=True, prepare_threshold=None, **extra)
         except psycopg.Error as exc:
-            raise _connect_error(exc, t) from None
+            raise connect_error(exc, t) from None
         try:
             conn.execute(
                 f"SET lock_timeout = '{LOCK_TIMEOUT}'; "
@@ -303,7 +198,7 @@ class PostgresRemote:
             )
             store_id = cls._hello(conn, t, create=create)
         except psycopg.Error as exc:
-            err = _explain(exc, t, conn)
+            err = explain(exc, t, conn)
             conn.close()
             raise err from None
         except BaseException:
@@ -321,49 +216,60 @@ class PostgresRemote:
         return bool(row[0]), bool(row[1])
 
     @staticmethod
-    def _read_meta(conn: psycopg.Connection, t: _Target) -> str:
+    def _meta_rows(conn: psycopg.Connection) -> dict[str, str] | None:
+        """``fieldlog_meta`` as a dict; None when the table is someone else's."""
         import psycopg
 
         try:
             rows = conn.execute("SELECT key::text, value::text FROM fieldlog_meta").fetchall()
         except psycopg.errors.UndefinedColumn:
-            rows = []  # someone else's fieldlog_meta: check_meta refuses it
-        return check_meta({k: v for k, v in rows if k is not None}, t.url)
+            return None
+        return {k: v for k, v in rows if k is not None and v is not None}
 
     @classmethod
-    def _hello(cls, conn: psycopg.Connection, t: _Target, *, create: bool) -> str:
+    def _hello(cls, conn: psycopg.Connection, t: Target, *, create: bool) -> str:
+        import psycopg
+
         has_meta, has_changes = cls._tables(conn)
         if has_meta and has_changes:
-            return cls._read_meta(conn, t)
-        if not create:
-            if has_meta:
-                cls._read_meta(conn, t)  # someone else's table: say so first
-            raise SyncError(
-                f"{t.url} holds no fieldlog sync store: check the remote's URL (fieldlog "
-                "remote list)."
-            )
-        import psycopg
-
-        try:
-            return cls._create(conn, t)
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise _explain(exc, t, conn, doing="create") from None
+            meta = cls._meta_rows(conn) or {}
+            store_id = check_meta(meta, t.url)
+            if meta.get(R.LAYOUT_KEY) != R.LAYOUT or R.COUNTER not in meta:
+                try:
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_CREATE])
+                        cls._upgrade(conn)
+                except psycopg.errors.InsufficientPrivilege as exc:
+                    raise explain(exc, t, conn, doing="upgrade") from None
+                meta = cls._meta_rows(conn) or {}
+        else:
+            if not create:
+                if has_meta:
+                    check_meta(cls._meta_rows(conn) or {}, t.url)  # someone else's: say so
+                raise SyncError(
+                    f"{t.url} holds no fieldlog sync store: check the remote's URL (fieldlog "
+                    "remote list)."
+                )
+            try:
+                store_id = cls._create(conn, t)
+            except psycopg.errors.InsufficientPrivilege as exc:
+                raise explain(exc, t, conn, doing="create") from None
+            meta = cls._meta_rows(conn) or {}
+        R.parse_counter(meta.get(R.COUNTER), t.url)
+        R.parse_counter(meta.get(R.TRUST_COUNTER), t.url, R.TRUST_COUNTER)
+        return store_id
 
     @classmethod
-    def _create(cls, conn: psycopg.Connection, t: _Target) -> str:
-        import psycopg
-
+    def _create(cls, conn: psycopg.Connection, t: Target) -> str:
         with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_CREATE])
             # Another laptop may have created the store while we waited. Only statements that
             # lock the table see it for sure (to_regclass can answer from a stale cache), so:
             # create it if missing, then read it; fill it only when it is empty.
             conn.execute(SCHEMA[0])
-            try:
-                rows = conn.execute("SELECT key::text, value::text FROM fieldlog_meta").fetchall()
-            except psycopg.errors.UndefinedColumn:
-                rows = None  # someone else's fieldlog_meta
-            if rows == []:
+            meta = cls._meta_rows(conn)
+            rows = list((meta or {}).items())
+            if meta == {}:
                 rows = [
                     ("kind", REMOTE_KIND),
                     ("sync_schema", str(SYNC_SCHEMA)),
@@ -372,92 +278,224 @@ class PostgresRemote:
                 with conn.cursor() as cur:
                     cur.executemany("INSERT INTO fieldlog_meta (key, value) VALUES (%s, %s)", rows)
             # Never add a table next to a fieldlog_meta that is not ours.
-            store_id = check_meta({k: v for k, v in rows or [] if k is not None}, t.url)
+            store_id = check_meta(dict(rows), t.url)
             conn.execute(SCHEMA[1])
+            cls._upgrade(conn)
         return store_id
+
+    @classmethod
+    def _upgrade(cls, conn: psycopg.Connection) -> None:
+        """Bring the tables to the current layout inside the caller's transaction, which holds
+        the creation lock; the push lock too, so no push runs while a legacy store's counter
+        is computed (:func:`fieldlog.db.remotes.rows.legacy_bound`)."""
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_PUSH])
+        meta = cls._meta_rows(conn) or {}
+        if meta.get(R.LAYOUT_KEY) == R.LAYOUT and R.COUNTER in meta:
+            return  # another laptop did it while this one waited
+        for sql in UPGRADE:
+            conn.execute(sql)
+        for key, table, column in (
+            (R.COUNTER, "fieldlog_changes", "seq"),
+            (R.TRUST_COUNTER, "fieldlog_trust", "id"),
+        ):
+            row = conn.execute(
+                f"SELECT coalesce(max({column}), 0) FROM {table} WHERE {column} BETWEEN 0 AND "
+                f"(SELECT 2 * count(*) + {R.LEGACY_SLACK} FROM {table})"
+            ).fetchone()
+            conn.execute(
+                "INSERT INTO fieldlog_meta (key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO NOTHING",
+                [key, str(row[0] if row else 0)],
+            )
+        conn.execute(
+            "INSERT INTO fieldlog_meta (key, value) VALUES (%s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            [R.LAYOUT_KEY, R.LAYOUT],
+        )
 
     # ---------------------------------------------------------------- the Remote protocol
     def _fail(self, exc: BaseException) -> SyncError:
-        return _explain(exc, self._t, self.conn)
+        return explain(exc, self._t, self.conn)
+
+    def _counter(self, key: str = R.COUNTER) -> int:
+        row = self.conn.execute(
+            "SELECT value::text FROM fieldlog_meta WHERE key = %s", [key]
+        ).fetchone()
+        return R.parse_counter(row[0] if row else None, self.url, key)
+
+    def _taken(self, table: str, column: str) -> Any:
+        def fetch(after: int) -> list[int]:
+            rows = self.conn.execute(
+                f"SELECT {column} FROM {table} WHERE {column} > %s ORDER BY {column} LIMIT 1000",
+                [after],
+            ).fetchall()
+            return [int(r[0]) for r in rows]
+
+        return fetch
 
     def head(self) -> int:
         import psycopg
 
         try:
-            row = self.conn.execute("SELECT coalesce(max(seq), 0) FROM fieldlog_changes").fetchone()
+            return self._counter()
         except psycopg.Error as exc:
             raise self._fail(exc) from None
-        return int(row[0]) if row else 0
 
     def pull(self, after: int, limit: int) -> list[RemoteChange]:
         import psycopg
 
         try:
-            rows = self.conn.execute(
-                "SELECT seq, origin, origin_seq, tbl, row_id, hlc, body FROM fieldlog_changes "
-                "WHERE seq > %s ORDER BY seq LIMIT %s",
-                [after, limit],
-            ).fetchall()
+            counter = self._counter()
+            rows = self.conn.execute(PULL_SQL, [after, counter, limit]).fetchall()
         except psycopg.Error as exc:
             raise self._fail(exc) from None
-        return [
-            RemoteChange(seq, origin, oseq, tbl, rid, hlc, _body(body))
-            for seq, origin, oseq, tbl, rid, hlc, body in rows
-        ]
+        return [R.change(*row) for row in rows]
 
-    def push(self, origin: str, changes: list[OutChange]) -> int:
-        if not changes:
+    def push(self, origin: str, changes: list[OutChange], head: Head | None = None) -> int:
+        if not changes and head is None:
             return 0
         import psycopg
 
-        params = {
-            "origin": origin,
-            "origin_seq": [c.origin_seq for c in changes],
-            "tbl": [c.tbl for c in changes],
-            "row_id": [c.row_id for c in changes],
-            "hlc": [c.hlc for c in changes],
-            "body": [c.body if isinstance(c.body, str) else json.dumps(c.body) for c in changes],
-        }
         try:
             with self.conn.transaction():
-                # The lock first, on its own: the INSERT's snapshot (and so max(seq)) is taken
-                # after it is granted, when the previous push has committed.
+                # The lock first, on its own: the counter is read after it is granted, when
+                # the previous push has committed.
                 self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_PUSH])
-                added = self.conn.execute(PUSH_SQL, params).rowcount
+                added = self._insert(origin, changes)
+                if head is not None:
+                    self.conn.execute(
+                        "INSERT INTO fieldlog_heads (origin, seq, hash, sig) "
+                        "SELECT %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM fieldlog_heads "
+                        "WHERE origin = %s AND seq = %s AND hash = %s)",
+                        [origin, head.seq, head.hash, head.sig, origin, head.seq, head.hash],
+                    )
         except psycopg.Error as exc:
             raise self._fail(exc) from None
-        return max(added, 0)
+        return added
+
+    def _insert(self, origin: str, changes: list[OutChange]) -> int:
+        """The new changes of a push, numbered from the counter (inside its transaction)."""
+        if not changes:
+            return 0
+        held = {
+            int(r[0])
+            for r in self.conn.execute(
+                "SELECT origin_seq FROM fieldlog_changes "
+                "WHERE origin = %s AND origin_seq = ANY(%b::bigint[])",
+                [origin, [c.origin_seq for c in changes]],
+            ).fetchall()
+        }
+        new = []
+        for c in changes:
+            if c.origin_seq not in held:
+                held.add(c.origin_seq)
+                new.append(c)
+        if not new:
+            return 0
+        seqs = R.allocate(
+            self._counter(), len(new), self._taken("fieldlog_changes", "seq"), self.url
+        )
+        self.conn.execute(
+            PUSH_SQL,
+            {
+                "origin": origin,
+                "seq": seqs,
+                "origin_seq": [c.origin_seq for c in new],
+                "tbl": [c.tbl for c in new],
+                "row_id": [c.row_id for c in new],
+                "hlc": [c.hlc for c in new],
+                "body": [R.body_text(c.body) for c in new],
+                "sig": [c.sig or None for c in new],
+            },
+        )
+        self.conn.execute(
+            "UPDATE fieldlog_meta SET value = %s WHERE key = %s", [str(seqs[-1]), R.COUNTER]
+        )
+        return len(new)
 
     def origin_changes(self, origin: str, after: int, limit: int) -> list[tuple[int, str, str]]:
         import psycopg
 
         try:
             rows = self.conn.execute(
-                "SELECT origin_seq, row_id, hlc FROM fieldlog_changes "
+                "SELECT origin_seq, row_id::text, hlc::text FROM fieldlog_changes "
                 "WHERE origin = %s AND origin_seq > %s ORDER BY origin_seq LIMIT %s",
                 [origin, after, limit],
             ).fetchall()
         except psycopg.Error as exc:
             raise self._fail(exc) from None
-        return [(int(s), r, h) for s, r, h in rows]
+        return [(int(s), r or "", h or "") for s, r, h in rows]
+
+    def check_seq(self, cursor: int) -> SeqReport:
+        import psycopg
+
+        try:
+            counter = self._counter()
+            row = self.conn.execute(
+                "SELECT (SELECT count(*) FROM fieldlog_changes WHERE seq <= %s), "
+                "(SELECT count(*) FROM fieldlog_changes WHERE seq > %s)",
+                [cursor, counter],
+            ).fetchone()
+        except psycopg.Error as exc:
+            raise self._fail(exc) from None
+        below, beyond = (int(row[0]), int(row[1])) if row else (0, 0)
+        return R.seq_report(counter, cursor, below, beyond)
+
+    def heads(self, origin: str) -> list[Head]:
+        import psycopg
+
+        try:
+            rows = self.conn.execute(
+                f"SELECT origin::text, seq, hash::text, {UTC}, sig::text FROM fieldlog_heads "
+                "WHERE origin = %s ORDER BY at, seq",
+                [origin],
+            ).fetchall()
+        except psycopg.Error as exc:
+            raise self._fail(exc) from None
+        return R.heads(rows)
+
+    def trust_log(self, after: int = 0) -> list[TrustRecord]:
+        import psycopg
+
+        try:
+            counter = self._counter(R.TRUST_COUNTER)
+            rows = self.conn.execute(
+                "SELECT id, kind::text, subject::text, record::text, sig::text, signer::text, "
+                "pushed_by::text FROM fieldlog_trust WHERE id > %s AND id <= %s ORDER BY id",
+                [after, counter],
+            ).fetchall()
+        except psycopg.Error as exc:
+            raise self._fail(exc) from None
+        return R.trust_records(rows)
+
+    def add_trust(self, kind: str, subject: str, record: str, sig: str, signer: str) -> int:
+        import psycopg
+
+        try:
+            with self.conn.transaction():
+                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_PUSH])
+                (number,) = R.allocate(
+                    self._counter(R.TRUST_COUNTER),
+                    1,
+                    self._taken("fieldlog_trust", "id"),
+                    self.url,
+                    "trust-log",
+                )
+                self.conn.execute(
+                    "INSERT INTO fieldlog_trust (id, kind, subject, record, sig, signer) "
+                    "VALUES (%s, %s, %s, %s, %s, %s)",
+                    [number, kind, subject, record, sig, signer],
+                )
+                self.conn.execute(
+                    "UPDATE fieldlog_meta SET value = %s WHERE key = %s",
+                    [str(number), R.TRUST_COUNTER],
+                )
+        except psycopg.Error as exc:
+            raise self._fail(exc) from None
+        return number
 
     def close(self) -> None:
         try:
             self.conn.close()
         except Exception:  # closing a dropped connection: nothing left to do
             pass
-
-
-def _body(text: str) -> dict[str, Any]:
-    """A change's body; anything that is not a JSON object (not written by a fieldlog) comes
-    back empty, and the merge skips it."""
-    try:
-        body = json.loads(text)
-    except (TypeError, ValueError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _url_password(url: str) -> str:
-    m = re.search(r"://[^:/@]+:([^@/]*)@", url)
-    return m.group(1) if m else ""

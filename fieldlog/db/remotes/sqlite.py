@@ -2,32 +2,47 @@
 
 ``journal_mode=DELETE`` (WAL needs shared memory, which network shares do not give),
 ``BEGIN IMMEDIATE`` for every push and a busy timeout, so several laptops can sync through
-the same file. The sequence is SQLite's ``INTEGER PRIMARY KEY`` allocated inside the push's
-write transaction: a reader never sees seq 7 before seq 6 is committed.
+the same file. The sequence comes from the store's own counter (``fieldlog_meta`` key
+``seq_counter``), read and moved inside the push's write transaction, and every new row is
+given its seq explicitly: never ``max(seq) + 1`` and never a rowid SQLite picks (a row planted
+with seq ``2**63 - 1`` made SQLite pick random lower ones that no laptop pulled). A reader
+never sees seq 7 before seq 6 is committed, and pulls only up to the counter.
+:mod:`fieldlog.db.remotes.rows` says how a legacy file without a counter gets one (on first
+open, under the write lock) and how a stored row that no fieldlog wrote is read without error.
+
+A new remote file is created readable and writable by its owner only (0600) where files have
+such modes; a remote that cannot be created (a full drive) leaves no empty file behind.
 
 A file syncer (Dropbox, OneDrive, Syncthing) is not a shared drive: it copies a live database
 file and can tear it. docs/sync.md says so.
 
-A backend: it imports only :mod:`fieldlog.db.remotes.types` (and the log's connection helpers);
+A backend: it imports only :mod:`fieldlog.db.remotes.types` and
+:mod:`fieldlog.db.remotes.rows` (and the log's connection helpers);
 :mod:`fieldlog.db.remotes.factory` picks it for any URL that is not ``postgresql://``.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from fieldlog import ids
 from fieldlog.db.connect import SQLITE_HEADER, busy_timeout_ms
+from fieldlog.db.remotes import newfile
+from fieldlog.db.remotes import rows as R
 from fieldlog.db.remotes.types import (
+    BODY_LIMIT,
+    MAX_BODY,
     REMOTE_KIND,
     REMOTE_PASSPHRASE_ENV,
     SYNC_SCHEMA,
+    Head,
     OutChange,
     RemoteChange,
+    SeqReport,
     SyncError,
+    TrustRecord,
     check_meta,
     remote_passphrase,
 )
@@ -46,8 +61,30 @@ SCHEMA = [
         seq INTEGER PRIMARY KEY,
         origin TEXT NOT NULL, origin_seq INTEGER NOT NULL,
         tbl TEXT NOT NULL, row_id TEXT NOT NULL, hlc TEXT NOT NULL, body TEXT NOT NULL,
+        sig TEXT,
         UNIQUE (origin, origin_seq))""",
 ]
+# Added by layout 2 (on a new file, and on first open of an older one: see _upgrade).
+HEADS = """CREATE TABLE IF NOT EXISTS fieldlog_heads (
+    origin TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL, sig TEXT,
+    at TEXT NOT NULL)"""
+TRUST = """CREATE TABLE IF NOT EXISTS fieldlog_trust (
+    id INTEGER PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, record TEXT NOT NULL,
+    sig TEXT NOT NULL, signer TEXT NOT NULL, pushed_by TEXT, at TEXT NOT NULL)"""
+NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+# Every text column as bytes (a value that is not UTF-8 must not fail the read); a body over
+# BODY_LIMIT only as a prefix. ``typeof(seq)``: a table rebuilt without INTEGER PRIMARY KEY.
+PULL_SQL = f"""
+SELECT seq, CAST(origin AS BLOB), origin_seq, CAST(tbl AS BLOB), CAST(row_id AS BLOB),
+       CAST(hlc AS BLOB),
+       CAST(CASE WHEN length(body) <= {BODY_LIMIT} THEN body
+                 ELSE substr(body, 1, {MAX_BODY}) END AS BLOB),
+       length(body), CAST(sig AS BLOB)
+FROM fieldlog_changes
+WHERE typeof(seq) = 'integer' AND seq > ? AND seq <= ?
+ORDER BY seq LIMIT ?
+"""
 
 
 def _explain(exc: BaseException, path: Path) -> SyncError:
@@ -109,10 +146,16 @@ def _open_encrypted(path: Path, passphrase: str, *, new: bool) -> Any:
         raise SyncError(str(exc).replace("log", "remote", 1)) from None
 
 
+def _connect_plain(path: Path, timeout_ms: int) -> sqlite3.Connection:
+    """The plain (not encrypted) connection; tests replace it to fake a full drive."""
+    return sqlite3.connect(path, isolation_level=None, timeout=timeout_ms / 1000)
+
+
 class SQLiteRemote:
     """A :class:`~fieldlog.db.remotes.types.Remote` in one SQLite (or SQLCipher) file."""
 
     encrypted = False
+    is_file = True
 
     def __init__(self, conn: Any, path: Path, store_id: str) -> None:
         self.conn = conn
@@ -124,7 +167,8 @@ class SQLiteRemote:
     def open(cls, url: str, *, create: bool = True, passphrase: str | None = None) -> SQLiteRemote:
         """Open (on first use: create) the remote file. An encrypted remote (SQLCipher) is
         keyed with ``passphrase``, else ``$FIELDLOG_REMOTE_PASSPHRASE`` (the department's
-        passphrase); a new remote is created encrypted when one of them is set."""
+        passphrase); a new remote is created encrypted when one of them is set. A remote
+        made by an older fieldlog is upgraded (:meth:`_upgrade`)."""
         path = Path(url.removeprefix("sqlite://")).expanduser()
         if path.is_dir():
             raise SyncError(
@@ -132,6 +176,7 @@ class SQLiteRemote:
             )
         passphrase = passphrase if passphrase is not None else remote_passphrase()
         encrypted = False
+        created = False
         if path.exists():
             try:
                 with path.open("rb") as fh:
@@ -151,6 +196,9 @@ class SQLiteRemote:
                         f"The remote {path} is encrypted: set {REMOTE_PASSPHRASE_ENV} to the "
                         "department's passphrase (or type it when fieldlog asks on a terminal)."
                     )
+            new = size == 0
+            if new:  # an empty file (a first sync that died): made as a new remote would be
+                encrypted = passphrase is not None
         elif not create:
             raise SyncError(f"The remote {path} does not exist: check the path.")
         elif not path.parent.is_dir():
@@ -160,29 +208,34 @@ class SQLiteRemote:
             )
         else:
             encrypted = passphrase is not None
+            created = newfile.create(path)
+            new = True
         timeout = busy_timeout_ms()
-        if encrypted:
-            conn = _open_encrypted(path, passphrase or "", new=not path.exists())
-        else:
-            try:
-                conn = sqlite3.connect(path, isolation_level=None, timeout=timeout / 1000)
-            except sqlite3.Error as exc:
-                raise _explain(exc, path) from None
+        conn: Any = None
         try:
+            if encrypted:
+                conn = _open_encrypted(path, passphrase or "", new=new)
+            else:
+                try:
+                    conn = _connect_plain(path, timeout)
+                except sqlite3.Error as exc:
+                    raise _explain(exc, path) from None
             conn.execute(f"PRAGMA busy_timeout = {timeout}")
             store_id = cls._hello(conn, path, create=create)
-        except _errors(conn) as exc:
-            conn.close()
-            raise _explain(exc, path) from None
-        except BaseException:
-            conn.close()
+        except BaseException as exc:
+            err = (
+                _explain(exc, path) if conn is not None and isinstance(exc, _errors(conn)) else None
+            )
+            newfile.discard(conn, path, created)
+            if err is not None:
+                raise err from None
             raise
         remote = cls(conn, path, store_id)
         remote.encrypted = encrypted
         return remote
 
-    @staticmethod
-    def _hello(conn: sqlite3.Connection, path: Path, *, create: bool) -> str:
+    @classmethod
+    def _hello(cls, conn: Any, path: Path, *, create: bool) -> str:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "fieldlog_meta" not in tables:
             if tables:
@@ -211,67 +264,265 @@ class SQLiteRemote:
                         ("store_id", ids.uuid7_hex()),
                     ],
                 )
+                cls._upgrade(conn)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
         conn.execute("PRAGMA synchronous = FULL")
-        meta = dict(conn.execute("SELECT key, value FROM fieldlog_meta").fetchall())
-        return check_meta(meta, str(path))
+        meta = cls._meta(conn)
+        store_id = check_meta(meta, str(path))
+        if meta.get(R.LAYOUT_KEY) != R.LAYOUT or R.COUNTER not in meta:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cls._upgrade(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            meta = cls._meta(conn)
+        R.parse_counter(meta.get(R.COUNTER), str(path))
+        R.parse_counter(meta.get(R.TRUST_COUNTER), str(path), R.TRUST_COUNTER)
+        return store_id
+
+    @staticmethod
+    def _meta(conn: Any) -> dict[str, str]:
+        rows = conn.execute(
+            "SELECT CAST(key AS BLOB), CAST(value AS BLOB) FROM fieldlog_meta"
+        ).fetchall()
+        return {
+            k: v
+            for k, v in ((R.as_text(a), R.as_text(b)) for a, b in rows)
+            if k is not None and v is not None
+        }
+
+    @staticmethod
+    def _upgrade(conn: Any) -> None:
+        """Bring the tables to the current layout, inside the caller's write transaction
+        (idempotent: another laptop may have done it while this one waited for the lock):
+        the heads and trust tables, the ``sig`` column, and the counters, a legacy file's
+        computed by :func:`fieldlog.db.remotes.rows.legacy_bound`."""
+        conn.execute(HEADS)
+        conn.execute(TRUST)
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(fieldlog_changes)")}
+        if "sig" not in columns:
+            conn.execute("ALTER TABLE fieldlog_changes ADD COLUMN sig TEXT")
+        for key, table, column in (
+            (R.COUNTER, "fieldlog_changes", "seq"),
+            (R.TRUST_COUNTER, "fieldlog_trust", "id"),
+        ):
+            count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            top = conn.execute(
+                f"SELECT coalesce(max({column}), 0) FROM {table} "
+                f"WHERE typeof({column}) = 'integer' AND {column} BETWEEN 0 AND ?",
+                [R.legacy_bound(count)],
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT OR IGNORE INTO fieldlog_meta (key, value) VALUES (?, ?)", [key, str(top)]
+            )
+        conn.execute(
+            "INSERT OR REPLACE INTO fieldlog_meta (key, value) VALUES (?, ?)",
+            [R.LAYOUT_KEY, R.LAYOUT],
+        )
+
+    # ---------------------------------------------------------------- the Remote protocol
+    def _fail(self, exc: BaseException) -> SyncError:
+        return _explain(exc, self.path)
+
+    def _counter(self, key: str = R.COUNTER) -> int:
+        row = self.conn.execute(
+            "SELECT CAST(value AS BLOB) FROM fieldlog_meta WHERE key = ?", [key]
+        ).fetchone()
+        return R.parse_counter(R.as_text(row[0]) if row else None, self.url, key)
+
+    def _write(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def _end(self, ok: bool) -> None:
+        if ok:
+            self.conn.execute("COMMIT")
+        elif self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     def head(self) -> int:
         try:
-            return self.conn.execute(
-                "SELECT coalesce(max(seq), 0) FROM fieldlog_changes"
-            ).fetchone()[0]
+            return self._counter()
         except _errors(self.conn) as exc:
-            raise _explain(exc, self.path) from None
+            raise self._fail(exc) from None
 
     def pull(self, after: int, limit: int) -> list[RemoteChange]:
         try:
-            rows = self.conn.execute(
-                "SELECT seq, origin, origin_seq, tbl, row_id, hlc, body FROM fieldlog_changes "
-                "WHERE seq > ? ORDER BY seq LIMIT ?",
-                [after, limit],
-            ).fetchall()
+            counter = self._counter()
+            rows = self.conn.execute(PULL_SQL, [after, counter, limit]).fetchall()
         except _errors(self.conn) as exc:
-            raise _explain(exc, self.path) from None
-        return [
-            RemoteChange(seq, origin, oseq, tbl, rid, hlc, json.loads(body))
-            for seq, origin, oseq, tbl, rid, hlc, body in rows
-        ]
+            raise self._fail(exc) from None
+        return [R.change(*row) for row in rows]
 
-    def push(self, origin: str, changes: list[OutChange]) -> int:
-        if not changes:
+    def _taken(self, table: str, column: str) -> Any:
+        def fetch(after: int) -> list[int]:
+            return [
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT {column} FROM {table} WHERE typeof({column}) = 'integer' "
+                    f"AND {column} > ? ORDER BY {column} LIMIT 1000",
+                    [after],
+                )
+            ]
+
+        return fetch
+
+    def push(self, origin: str, changes: list[OutChange], head: Head | None = None) -> int:
+        if not changes and head is None:
             return 0
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._write()
+            ok = False
             try:
-                before = self.conn.total_changes
-                self.conn.executemany(
-                    "INSERT OR IGNORE INTO fieldlog_changes "
-                    "(origin, origin_seq, tbl, row_id, hlc, body) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(origin, c.origin_seq, c.tbl, c.row_id, c.hlc, c.body) for c in changes],
-                )
-                added = self.conn.total_changes - before
-                self.conn.execute("COMMIT")
-            except BaseException:
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
-                raise
+                added = self._insert(origin, changes)
+                if head is not None:
+                    self.conn.execute(
+                        "INSERT INTO fieldlog_heads (origin, seq, hash, sig, at) "
+                        f"SELECT ?, ?, ?, ?, coalesce(nullif(?, ''), {NOW}) WHERE NOT EXISTS ("
+                        "SELECT 1 FROM fieldlog_heads WHERE origin = ? AND seq = ? AND hash = ?)",
+                        [origin, head.seq, head.hash, head.sig, head.at,
+                         origin, head.seq, head.hash],
+                    )  # fmt: skip
+                ok = True
+            finally:
+                self._end(ok)
         except _errors(self.conn) as exc:
-            raise _explain(exc, self.path) from None
+            raise self._fail(exc) from None
         return added
+
+    def _insert(self, origin: str, changes: list[OutChange]) -> int:
+        """The new changes of a push, numbered from the counter (inside its transaction)."""
+        if not changes:
+            return 0
+        low = min(c.origin_seq for c in changes)
+        high = max(c.origin_seq for c in changes)
+        # A row planted above the counter under this device's (origin, origin_seq) would make
+        # the real change look held already (UNIQUE): it was never pulled by anyone, so it
+        # goes, and the real change takes its place.
+        self.conn.execute(
+            "DELETE FROM fieldlog_changes WHERE origin = ? AND origin_seq BETWEEN ? AND ? "
+            "AND seq > ?",
+            [origin, low, high, self._counter()],
+        )
+        held = {
+            r[0]
+            for r in self.conn.execute(
+                "SELECT origin_seq FROM fieldlog_changes "
+                "WHERE origin = ? AND origin_seq BETWEEN ? AND ?",
+                [origin, low, high],
+            )
+        }
+        new = []
+        for c in changes:
+            if c.origin_seq not in held:
+                held.add(c.origin_seq)
+                new.append(c)
+        if not new:
+            return 0
+        counter = self._counter()
+        seqs = R.allocate(counter, len(new), self._taken("fieldlog_changes", "seq"), self.url)
+        self.conn.executemany(
+            "INSERT INTO fieldlog_changes (seq, origin, origin_seq, tbl, row_id, hlc, body, sig) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    s,
+                    origin,
+                    c.origin_seq,
+                    c.tbl,
+                    c.row_id,
+                    c.hlc,
+                    R.body_text(c.body),
+                    c.sig or None,
+                )  # noqa: E501
+                for s, c in zip(seqs, new, strict=True)
+            ],
+        )
+        self.conn.execute(
+            "UPDATE fieldlog_meta SET value = ? WHERE key = ?", [str(seqs[-1]), R.COUNTER]
+        )
+        return len(new)
 
     def origin_changes(self, origin: str, after: int, limit: int) -> list[tuple[int, str, str]]:
         try:
-            return self.conn.execute(
-                "SELECT origin_seq, row_id, hlc FROM fieldlog_changes "
-                "WHERE origin = ? AND origin_seq > ? ORDER BY origin_seq LIMIT ?",
+            rows = self.conn.execute(
+                "SELECT origin_seq, CAST(row_id AS BLOB), CAST(hlc AS BLOB) FROM fieldlog_changes "
+                "WHERE origin = ? AND typeof(origin_seq) = 'integer' AND origin_seq > ? "
+                "ORDER BY origin_seq LIMIT ?",
                 [origin, after, limit],
             ).fetchall()
         except _errors(self.conn) as exc:
-            raise _explain(exc, self.path) from None
+            raise self._fail(exc) from None
+        return [(int(s), R.as_text(r) or "", R.as_text(h) or "") for s, r, h in rows]
+
+    def check_seq(self, cursor: int) -> SeqReport:
+        try:
+            counter = self._counter()
+            below = self.conn.execute(
+                "SELECT count(*) FROM fieldlog_changes WHERE seq <= ?", [cursor]
+            ).fetchone()[0]
+            beyond = self.conn.execute(
+                "SELECT count(*) FROM fieldlog_changes WHERE seq > ?", [counter]
+            ).fetchone()[0]
+        except _errors(self.conn) as exc:
+            raise self._fail(exc) from None
+        return R.seq_report(counter, cursor, below, beyond)
+
+    def heads(self, origin: str) -> list[Head]:
+        try:
+            rows = self.conn.execute(
+                "SELECT CAST(origin AS BLOB), seq, CAST(hash AS BLOB), CAST(at AS BLOB), "
+                "CAST(sig AS BLOB) FROM fieldlog_heads WHERE origin = ? ORDER BY rowid",
+                [origin],
+            ).fetchall()
+        except _errors(self.conn) as exc:
+            raise self._fail(exc) from None
+        return R.heads(rows)
+
+    def trust_log(self, after: int = 0) -> list[TrustRecord]:
+        try:
+            counter = self._counter(R.TRUST_COUNTER)
+            rows = self.conn.execute(
+                "SELECT id, CAST(kind AS BLOB), CAST(subject AS BLOB), CAST(record AS BLOB), "
+                "CAST(sig AS BLOB), CAST(signer AS BLOB), CAST(pushed_by AS BLOB) "
+                "FROM fieldlog_trust WHERE typeof(id) = 'integer' AND id > ? AND id <= ? "
+                "ORDER BY id",
+                [after, counter],
+            ).fetchall()
+        except _errors(self.conn) as exc:
+            raise self._fail(exc) from None
+        return R.trust_records(rows)
+
+    def add_trust(self, kind: str, subject: str, record: str, sig: str, signer: str) -> int:
+        try:
+            self._write()
+            ok = False
+            try:
+                counter = self._counter(R.TRUST_COUNTER)
+                (number,) = R.allocate(
+                    counter, 1, self._taken("fieldlog_trust", "id"), self.url, "trust-log"
+                )
+                self.conn.execute(
+                    "INSERT INTO fieldlog_trust (id, kind, subject, record, sig, signer, at) "
+                    f"VALUES (?, ?, ?, ?, ?, ?, {NOW})",
+                    [number, kind, subject, record, sig, signer],
+                )
+                self.conn.execute(
+                    "UPDATE fieldlog_meta SET value = ? WHERE key = ?",
+                    [str(number), R.TRUST_COUNTER],
+                )
+                ok = True
+            finally:
+                self._end(ok)
+        except _errors(self.conn) as exc:
+            raise self._fail(exc) from None
+        return number
 
     def close(self) -> None:
         self.conn.close()

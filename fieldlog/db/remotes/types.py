@@ -10,9 +10,12 @@ changes into records, on every laptop, the same way.
 - :class:`fieldlog.db.remotes.postgres.PostgresRemote`: a ``postgresql://`` database
   (psycopg 3).
 
-Both keep two tables: ``fieldlog_meta`` (``kind``, ``sync_schema``, ``store_id``) and
-``fieldlog_changes`` (``seq``, ``origin``, ``origin_seq``, ``tbl``, ``row_id``, ``hlc``,
-``body`` as JSON text).
+Both keep four tables: ``fieldlog_meta`` (``kind``, ``sync_schema``, ``store_id`` and the
+counters ``seq_counter`` and ``trust_counter``), ``fieldlog_changes`` (``seq``, ``origin``,
+``origin_seq``, ``tbl``, ``row_id``, ``hlc``, ``body`` as JSON text, ``sig``; on PostgreSQL
+``pushed_by``), ``fieldlog_heads`` (the audit heads devices pushed) and ``fieldlog_trust`` (the
+append-only trust log). :mod:`fieldlog.db.remotes.rows` holds what both backends share: how a
+stored row, whatever it holds, becomes a :class:`RemoteChange`, and how seqs are allocated.
 
 This module is the bottom of :mod:`fieldlog.db.remotes` (TaskChampion's ``server/types.rs``):
 the backends import only it, :mod:`fieldlog.db.remotes.factory` imports the backends, and
@@ -32,7 +35,9 @@ __all__ = [
     "REMOTE_KIND",
     "REMOTE_PASSPHRASE_ENV",
     "SYNC_SCHEMA",
+    "BODY_LIMIT",
     "MAX_BODY",
+    "SEQ_MAX",
     "Head",
     "OutChange",
     "Remote",
@@ -138,6 +143,8 @@ class SeqReport:
 
 
 MAX_BODY = 64 * 1024  # the raw text kept of a body that is not JSON (for the held list)
+BODY_LIMIT = 1024 * 1024  # a stored body longer than this (1 MiB) is never decoded: body None
+SEQ_MAX = 2**63 - 1  # the largest seq (and trust id) both backends can store
 
 
 @runtime_checkable
@@ -148,16 +155,15 @@ class Remote(Protocol):
     store_id: str  # the remote's own id: cursors are kept per store, not per URL
 
     def head(self) -> int:
-        """The highest sequence the remote has given (0 when empty)."""
+        """The highest sequence the remote has given: its counter (0 when empty)."""
         ...
 
     def pull(self, after: int, limit: int) -> list[RemoteChange]:
-        """Changes with ``seq > after``, in order, at most ``limit``."""
+        """Changes with ``after < seq <= counter``, in order, at most ``limit``. Never fails
+        on what a row holds: a body that is not usable comes back as ``body=None``."""
         ...
 
-    def push(
-        self, origin: str, changes: list[OutChange], head: Head | None = None
-    ) -> int:
+    def push(self, origin: str, changes: list[OutChange], head: Head | None = None) -> int:
         """Append the changes in one transaction, skipping those already held, numbering the
         new ones from the store's own counter (never exhausted, never backwards); ``head``
         (this device's audit head) is kept in the same transaction. Returns how many were
