@@ -19,7 +19,7 @@ from fieldlog.db.store import Store
 from tests.lib.portable import tzset
 from tests.lib.run import RUN_COUNTS
 
-pytest_plugins = ["tests.lib.pg"]
+pytest_plugins = ["tests.lib.pg", "tests.lib.xdist_counts"]
 
 PG_FIXTURES = {"pg_server", "pg_url"}
 PG_PARAMS = {"any_url", "backend"}  # parameters whose "postgres" value runs on a real server
@@ -118,12 +118,23 @@ def any_url(request, tmp_path) -> str:
     return request.getfixturevalue("pg_url")
 
 
+class Pair(tuple):
+    """Two laptops, ``a, b = pair``; ``pair.enroll(url)`` enrolls both with that store (``a``
+    founds it, a supervisor; ``b`` trusted as an officer): a laptop applies only changes from
+    enrolled devices."""
+
+    def enroll(self, url: str) -> None:
+        from tests.lib.sync_helpers import enroll
+
+        enroll(url, self[0], self[1])
+
+
 @pytest.fixture
 def pair(tmp_path):
     a = Store.open(tmp_path / "a.db")
     b = Store.open(tmp_path / "b.db")
     a.set_officer("Dana Ruiz")
     b.set_officer("Sam Lee")
-    yield a, b
+    yield Pair((a, b))
     a.close()
     b.close()

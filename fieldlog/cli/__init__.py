@@ -36,6 +36,7 @@ def build_app() -> typer.Typer:
         concerns,
         config,
         crypto,
+        dept,
         entry,
         export,
         imports,
@@ -67,6 +68,7 @@ def build_app() -> typer.Typer:
     app.add_typer(sync.remote_app, name="remote")
     app.add_typer(sync.conflicts_app, name="conflicts")
     app.add_typer(config.app, name="config")
+    app.add_typer(dept.app, name="dept")
     return app
 
 

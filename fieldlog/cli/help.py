@@ -88,6 +88,12 @@ EXAMPLES: dict[str, str] = {
     "config set": "fieldlog config set follow_up_days 5",
     "config unset": "fieldlog config unset theme",
     "config path": "fieldlog config path",
+    "dept": "fieldlog dept devices",
+    "dept devices": "fieldlog dept devices dept --json",
+    "dept trust": "fieldlog dept trust 1a2b3c4d5e6f dept --role officer",
+    "dept revoke": "fieldlog dept revoke 1a2b3c4d5e6f dept",
+    "dept key": "fieldlog dept key",
+    "dept pin": "fieldlog dept pin 9f86d081884c7d65 dept",
 }
 
 # ---------------------------------------------------------------------- metavars

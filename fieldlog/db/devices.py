@@ -1,48 +1,394 @@
 """Device keys and the department's trust log: who may change records through sync.
 
-STUB (issue 12 groundwork): the API the sync round calls. Helper B fills it in.
-
-- Every log has a device key pair (Ed25519, ``cryptography``); the private key lives in the
-  log's ``meta`` (so it is encrypted with an encrypted log), created on first need.
-- Every change pushed is signed (:meth:`Trust.sign`); every pulled change is checked
-  (:meth:`Trust.verdict`): only changes signed by a device the department enrolled, and not
-  revoked, apply; the rest are quarantined with the reason.
+- Every log has a device key pair (Ed25519, :mod:`fieldlog.db.devkeys`); the private key
+  lives in the log's ``meta`` (so it is encrypted with an encrypted log), made on first need.
+- Every change and audit head pushed is signed (:meth:`Trust.sign`, :meth:`Trust.sign_head`);
+  every pulled change is checked (:meth:`Trust.verdict`): only changes signed by a device the
+  department enrolled, and not revoked, apply (on PostgreSQL also only when pushed by the
+  database role the device registered from); the rest are quarantined with the reason.
+- The store's trust log is replayed by :mod:`fieldlog.db.trustlog`. A laptop pins, at its
+  first sync with a store, the founder's key and what it read of the trust log
+  (``sync:{store_id}:founder``, ``sync:{store_id}:trust``): a trust log later replaced,
+  shortened or rewritten stops every change from that store applying until a supervisor
+  checks (``fieldlog dept pin``). docs/devices.md says what this does and does not prevent.
 """
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
+from fieldlog import dates
+from fieldlog.db import devkeys, trustlog
+from fieldlog.errors import NotFoundError, ValidationError
+
 if TYPE_CHECKING:
+    from fieldlog.db.devkeys import DeviceKey
     from fieldlog.db.remotes.types import Head, OutChange, Remote, RemoteChange
     from fieldlog.db.store import Store
+    from fieldlog.db.trustlog import Device, TrustState
+
+MIN_PREFIX = 6
+
+
+def founder_key(store_id: str) -> str:
+    return f"sync:{store_id}:founder"
+
+
+def seen_key(store_id: str) -> str:
+    return f"sync:{store_id}:trust"
+
+
+class TrustError(ValidationError):
+    """A ``dept`` command that cannot be done (not a supervisor, no such device)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("device", message)
 
 
 class Trust:
-    """The trust state of one sync round with one remote."""
+    """The trust state of one sync round (or one ``dept`` command) with one remote."""
 
     def __init__(self, store: Store, remote: Remote, store_id: str) -> None:
         self.store = store
         self.remote = remote
         self.store_id = store_id
+        self.state: TrustState = trustlog.TrustState()
+        self.problem: str | None = None  # set: nothing from this store applies (the reason)
+        self.legacy_ok = True
+        self.founded = False
+        self._key: DeviceKey | None = None
+        self._who: dict[tuple[str, int], str] = {}
 
+    # ------------------------------------------------------------------ this device
+    @property
+    def key(self) -> DeviceKey:
+        """This device's key for its current device id (a copied log gets a new one)."""
+        if self._key is None or self._key.device != self.store.device_id():
+            self._key = devkeys.load(self.store)
+            assert self._key is not None
+        return self._key
+
+    def me(self) -> Device | None:
+        return self.state.find(self.key.device, self.key.public)
+
+    # ------------------------------------------------------------------ the round
     def prepare(self) -> list[str]:
         """Before pulling: make sure this device's key is registered with the remote, read
         and check the remote's trust log. Returns notices for the officer (one line each)."""
-        return []
+        key = self.key
+        self._read()
+        notices: list[str] = []
+        if self.problem is None and self.me() is None:
+            self._register()
+            self._read()
+        if self.problem is None:
+            self._pin()
+            self._check_legacy(notices)
+        if self.problem is not None:
+            return [self.problem]
+        me = self.me()
+        name = f"{key.device}, {self.store.officer()}, key {key.fingerprint}"
+        if self.founded:
+            notices.append(
+                f"This device ({name}) founded the trust list of this store: it is its "
+                f"supervisor. Enroll the other laptops with  fieldlog dept trust DEVICE"
+            )
+        elif me is None:
+            notices.append(f"This device ({name}) could not register with the store.")
+        elif me.revoked:
+            notices.append(
+                f"This device ({name}) was revoked by {me.revoked_by}: the department no "
+                "longer accepts its changes (a supervisor can tell you why)."
+            )
+        elif not me.trusted:
+            notices.append(
+                f"This device ({name}) is waiting for a supervisor to trust it: "
+                f"fieldlog dept trust {key.device}"
+            )
+        for other in self.state.of(key.device):
+            if other.key != key.public:
+                notices.append(
+                    f"Another key ({other.fingerprint}) is registered under this device's id "
+                    f"{key.device}: only {key.fingerprint} is this laptop's; a supervisor "
+                    "should not trust the other (docs/devices.md)."
+                )
+        return notices
+
+    def _read(self) -> None:
+        records = self.remote.trust_log()
+        self.state = trustlog.build(self.store_id, records)
+        meta = self.store.meta()
+        pinned = meta.get(founder_key(self.store_id))
+        founder = self.state.founder
+        if pinned and (founder is None or founder.key != pinned):
+            now = f"{founder.fingerprint} ({founder.officer})" if founder else "missing"
+            self.problem = (
+                f"The trust list of this store was replaced: its founder is now {now}, not "
+                f"{devkeys.fingerprint(pinned)} as this laptop first saw; nothing from it "
+                "applies until a supervisor checks (docs/devices.md, fieldlog dept pin)."
+            )
+            return
+        seen = _seen(meta.get(seen_key(self.store_id)))
+        if seen is not None:
+            n, digest = seen
+            if trustlog.prefix_digest(records, n) != digest:
+                self.problem = (
+                    "The trust list of this store was rewritten (entries this laptop read "
+                    "before are gone or changed); nothing from it applies until a supervisor "
+                    "checks (docs/devices.md, fieldlog dept pin)."
+                )
+                return
+        self.problem = None
+
+    def _register(self) -> None:
+        """Add this device's ``register`` entry; a device that finds the trust log empty
+        founds it: its self-``trust`` as supervisor and, on a store that already holds
+        changes (an upgrading department), the ``legacy`` entry follow."""
+        key = self.key
+        empty = self.state.founder is None
+        head = self.remote.head() if empty else 0
+        self._add("register", key.device, {"key": key.public, "officer": self.store.officer()})
+        if not empty:
+            return
+        self.state = trustlog.build(self.store_id, self.remote.trust_log())
+        founder = self.state.founder
+        if founder is None or founder.key != key.public or founder.device != key.device:
+            return  # another laptop founded it a moment before
+        self.founded = True
+        self._add("trust", key.device, {"key": key.public, "role": "supervisor"})
+        if head > 0:
+            count = head
+            check = getattr(self.remote, "check_seq", None)
+            if check is not None:
+                count = check(head).below
+            self._add("legacy", "", {"upto": head, "count": count})
+
+    def _add(self, kind: str, subject: str, fields: dict[str, object]) -> int:
+        key = self.key
+        data = {
+            **fields,
+            "kind": kind,
+            "store": self.store_id,
+            "device": subject,
+            "by": key.device,
+            "by_key": key.public,
+            "at": dates.stamp_now(),
+        }
+        record = devkeys.record_json(data)
+        sig = key.sign(devkeys.trust_text(record))
+        return self.remote.add_trust(kind, subject, record, sig, key.device)
+
+    def _pin(self) -> None:
+        """Keep the founder's key (first sync) and what was read of the trust log."""
+        founder = self.state.founder
+        meta = self.store.meta()
+        value = json.dumps({"n": self.state.count, "digest": self.state.digest})
+        want = {seen_key(self.store_id): value}
+        if founder is not None and not meta.get(founder_key(self.store_id)):
+            want[founder_key(self.store_id)] = founder.key
+        if all(meta.get(k) == v for k, v in want.items()):
+            return
+        with self.store.write() as tx:
+            for k, v in want.items():
+                tx.set_meta(k, v)
+
+    def _check_legacy(self, notices: list[str]) -> None:
+        """The legacy entry covers the changes numbered up to ``upto``; rows slipped in
+        under it since (more rows there than when it was made) void it."""
+        s = self.state
+        if not s.legacy_upto or s.legacy_count is None:
+            return
+        check = getattr(self.remote, "check_seq", None)
+        if check is None:
+            return
+        below = check(s.legacy_upto).below
+        if below > s.legacy_count:
+            self.legacy_ok = False
+            notices.append(
+                f"{below - s.legacy_count} unsigned change(s) were added to this store's "
+                f"history from before signatures (numbered up to {s.legacy_upto}) after it "
+                "was closed: unsigned changes from it are quarantined (docs/devices.md)."
+            )
 
     def sign(self, change: OutChange) -> str:
         """The signature of a change this device pushes."""
-        return ""
+        key = self.key
+        return key.sign(
+            devkeys.change_text(
+                self.store_id,
+                key.device,
+                change.origin_seq,
+                change.tbl,
+                change.row_id,
+                change.hlc,
+                change.body,
+            )
+        )
 
     def sign_head(self, seq: int, hash_: str) -> str:
         """The signature of this device's audit head."""
-        return ""
+        key = self.key
+        return key.sign(devkeys.head_text(self.store_id, key.device, seq, hash_))
 
     def verdict(self, change: RemoteChange) -> str | None:
         """None when ``change`` may apply; else why it is quarantined (one line)."""
+        if self.problem is not None:
+            return "the store's trust list was replaced or rewritten (see fieldlog sync)"
+        if not change.sig:
+            if self.legacy_ok and 0 < change.seq <= self.state.legacy_upto:
+                return None  # from before signatures, vouched for by the founder
+            return "not signed (an older fieldlog, or written straight into the store)"
+        text = devkeys.change_text(
+            self.store_id,
+            change.origin,
+            change.origin_seq,
+            change.tbl,
+            change.row_id,
+            change.hlc,
+            change.text,
+        )
+        candidates = self.state.of(change.origin)
+        if not candidates:
+            return (
+                f"device {change.origin} is not registered with this store (forged, or from "
+                "a laptop that has not synced with this version)"
+            )
+        dev = next((d for d in candidates if devkeys.verify(d.key, text, change.sig)), None)
+        if dev is None:
+            return "signature does not match (forged or altered in the store)"
+        if dev.revoked and not change.seq <= dev.revoked_upto:
+            return f"device {dev.device} ({dev.officer}) was revoked by {dev.revoked_by}"
+        if not dev.trusted:
+            return (
+                f"device {dev.device} ({dev.officer}) is not enrolled: a supervisor runs "
+                f"fieldlog dept trust {dev.device}"
+            )
+        if dev.pushed_by is not None and change.pushed_by != dev.pushed_by:
+            return (
+                f"pushed by database role {change.pushed_by or '(unknown)'} but device "
+                f"{dev.device} enrolled from role {dev.pushed_by}"
+            )
+        self._who[(change.origin, change.origin_seq)] = dev.officer
         return None
 
     def head_ok(self, head: Head) -> bool:
         """Whether a head the store holds was signed by its device."""
-        return True
+        text = devkeys.head_text(self.store_id, head.origin, head.seq, head.hash)
+        key = self.key
+        if head.origin == key.device:
+            return devkeys.verify(key.public, text, head.sig)
+        return any(devkeys.verify(d.key, text, head.sig) for d in self.state.of(head.origin))
+
+    def who(self, change: RemoteChange) -> str:
+        """The enrolled officer of the change's device (for the audit entry of an applied
+        change); the body's ``officer`` when the change applied without a device (legacy)."""
+        found = self._who.get((change.origin, change.origin_seq))
+        if found is not None:
+            return found
+        officer = (change.body or {}).get("officer")
+        return str(officer) if officer else change.origin
+
+    # ------------------------------------------------------------------ dept commands
+    def devices(self) -> list[Device]:
+        return list(self.state.devices)
+
+    def resolve(self, text: str) -> Device:
+        """The registered device a ``dept`` argument names: a device id, or a unique prefix
+        (at least 6 characters) of a device id or of a key's fingerprint."""
+        given = text.strip().lower()
+        if len(given) < MIN_PREFIX:
+            raise TrustError(
+                f"'{text}' is too short to name a device: give at least {MIN_PREFIX} "
+                "characters of its id (fieldlog dept devices lists them)."
+            )
+        exact = [d for d in self.state.devices if d.device == given]
+        found = exact or [
+            d
+            for d in self.state.devices
+            if d.device.startswith(given) or d.fingerprint.startswith(given)
+        ]
+        if not found:
+            raise NotFoundError(
+                f"No device '{text}' is registered with this store: its laptop syncs once "
+                "first (fieldlog dept devices lists the registered ones)."
+            )
+        if len(found) > 1:
+            names = ", ".join(f"{d.device} key {d.fingerprint}" for d in found)
+            raise TrustError(
+                f"'{text}' names {len(found)} registered keys ({names}): give the fingerprint "
+                "the officer reads from  fieldlog dept key"
+            )
+        return found[0]
+
+    def _supervisor(self, doing: str) -> Device:
+        if self.problem is not None:
+            raise TrustError(self.problem)
+        me = self.me()
+        if me is None or not me.supervisor:
+            raise TrustError(
+                f"Only a trusted supervisor's laptop can {doing}: this device "
+                f"({self.key.device}) is {me.status if me else 'not registered'}"
+                f"{'' if me is None or me.role != 'officer' else ' as an officer'}."
+            )
+        return me
+
+    def trust(self, text: str, role: str = "officer") -> Device:
+        """Enroll a registered device (``dept trust``); returns it as it now stands."""
+        if role not in trustlog.ROLES:
+            raise TrustError(f"'{role}' is not a role: officer or supervisor.")
+        self._supervisor("trust a device")
+        target = self.resolve(text)
+        if target.revoked:
+            raise TrustError(
+                f"Device {target.device} was revoked: a revoked key is never trusted again; "
+                "its laptop gets a new id by syncing a fresh log."
+            )
+        if target.trusted and target.role == role:
+            return target  # nothing to add: trusted so already
+        self._add("trust", target.device, {"key": target.key, "role": role})
+        self._read()
+        return self.state.find(target.device, target.key) or target
+
+    def revoke(self, text: str) -> Device:
+        """Revoke a registered device (``dept revoke``): its later changes never apply."""
+        me = self._supervisor("revoke a device")
+        target = self.resolve(text)
+        if target.revoked:
+            raise TrustError(f"Device {target.device} is revoked already.")
+        if target is me:
+            raise TrustError("A laptop cannot revoke itself: another supervisor does it.")
+        self._add("revoke", target.device, {"key": target.key, "upto": self.remote.head()})
+        self._read()
+        return self.state.find(target.device, target.key) or target
+
+    def pin(self, fingerprint: str) -> Device:
+        """Pin the store's founder after checking its fingerprint out of band; also accepts
+        the trust log as it now stands (after a supervisor checked a replaced one)."""
+        founder = self.state.founder
+        given = fingerprint.strip().lower()
+        if founder is None:
+            raise NotFoundError("This store has no trust list yet: sync once first.")
+        if len(given) < MIN_PREFIX or not founder.fingerprint.startswith(given):
+            raise TrustError(
+                f"The store's founder has key {founder.fingerprint} ({founder.officer}), not "
+                f"{fingerprint}: do not sync with it until a supervisor checks."
+            )
+        with self.store.write() as tx:
+            tx.set_meta(founder_key(self.store_id), founder.key)
+            tx.set_meta(
+                seen_key(self.store_id),
+                json.dumps({"n": self.state.count, "digest": self.state.digest}),
+            )
+        self.problem = None
+        return founder
+
+
+def _seen(value: str | None) -> tuple[int, str] | None:
+    if not value:
+        return None
+    try:
+        data = json.loads(value)
+        return int(data["n"]), str(data["digest"])
+    except (ValueError, KeyError, TypeError):
+        return None

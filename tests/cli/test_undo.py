@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from fieldlog.db import undo as undo_mod
 from fieldlog.db.remotes.factory import open_remote
 from fieldlog.db.store import Store
+from tests.lib.sync_helpers import enroll
 
 
 @cache
@@ -190,6 +191,7 @@ def test_refuses_when_a_synced_edit_changed_the_record_since(tmp_path, remote_ur
     run("--db", str(a_path), "edit", cid, "--summary", "Met the owner again")
     with Store.open(a_path) as a, Store.open(b_path) as b:
         b.set_officer("Sam Lee")
+        enroll(remote_url, a, b)  # b's changes apply on a only once the store enrolled b
         sync(a, remote_url)
         sync(b, remote_url)
         b.contacts.update(cid, {"summary": "Sam's wording"})
@@ -210,6 +212,7 @@ def test_an_edit_of_another_field_does_not_block_the_undo(tmp_path, remote_url):
     run("--db", str(a_path), "edit", cid, "--summary", "Met the owner again")
     with Store.open(a_path) as a, Store.open(b_path) as b:
         b.set_officer("Sam Lee")
+        enroll(remote_url, a, b)  # b's changes apply on a only once the store enrolled b
         sync(a, remote_url)
         sync(b, remote_url)
         b.contacts.update(cid, {"neighborhood": "Westside"})
@@ -229,6 +232,7 @@ def test_refuses_to_delete_a_contact_that_gained_a_concern_from_someone_else(tmp
     cid = run.json("--db", str(a_path), "add", "Met the owner")["id"]
     with Store.open(a_path) as a, Store.open(b_path) as b:
         b.set_officer("Sam Lee")
+        enroll(remote_url, a, b)  # b's changes apply on a only once the store enrolled b
         sync(a, remote_url)
         sync(b, remote_url)
         b.concerns.add(cid, category="noise", description="late music")

@@ -30,7 +30,7 @@ from fieldlog.db.synclog import SyncLog
 from fieldlog.errors import ValidationError
 from tests.lib.portable import hard_kill
 from tests.lib.run import RUN_COUNTS, run_fieldlog
-from tests.lib.sync_helpers import content, do_sync, fresh_copy, shared_contact
+from tests.lib.sync_helpers import content, do_sync, enroll, fresh_copy, shared_contact
 
 # pg_url, for any_url's PostgreSQL half (a real throwaway server).
 
@@ -195,15 +195,18 @@ class Faulty:
         self._tick()
         return self.inner.pull(after, limit)
 
-    def push(self, origin, changes: list[OutChange]):
+    def push(self, origin, changes: list[OutChange], head=None):
         self._tick()
-        n = self.inner.push(origin, changes)
+        n = self.inner.push(origin, changes, head=head)
         if self.calls == self.fail_at and self.after:
             raise SyncError("connection dropped after the commit")
         return n
 
     def origin_changes(self, origin, after, limit):
         return self.inner.origin_changes(origin, after, limit)
+
+    def __getattr__(self, name):  # the rest of the interface (trust log, heads, check_seq)
+        return getattr(self.inner, name)
 
     def close(self):
         self.inner.close()
@@ -222,6 +225,7 @@ def test_a_copied_log_gets_a_new_device_id(pair, any_url, tmp_path):
     do_sync(a, any_url)
     r = do_sync(copy, any_url)
     assert r.new_device_id
+    enroll(any_url, a, copy)  # a new device id is a new device: the supervisor enrolls it
     do_sync(a, any_url)
     do_sync(b, any_url)
     summaries = sorted(c["summary"] for c in b.contacts.list())
@@ -439,6 +443,7 @@ def run_replicas(ops, url: str, folder: Path) -> None:
     try:
         for i, s in enumerate(replicas):
             s.set_officer(f"Officer {i}")
+        enroll(url, *replicas)
         for op in ops:
             kind, s = op[0], replicas[op[1]]
             live = [c["id"] for c in s.contacts.list(limit=1000)]

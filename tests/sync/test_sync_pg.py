@@ -58,7 +58,11 @@ def test_tables_are_created_once_and_the_url_hides_the_password(pg_server, pg_ur
     assert again.store_id == store_id
     again.close()
     meta = dict(pg_server.execute(pg_url, "SELECT key, value FROM fieldlog_meta"))
-    assert meta == {"kind": "fieldlog-remote", "sync_schema": "1", "store_id": store_id}
+    assert {k: meta[k] for k in ("kind", "sync_schema", "store_id")} == {
+        "kind": "fieldlog-remote",
+        "sync_schema": "1",
+        "store_id": store_id,
+    }  # and the store's own counters (docs/sync-postgres.md)
 
 
 def test_push_is_idempotent_and_numbers_in_order(pg_url):
@@ -167,7 +171,9 @@ def test_a_shared_database_with_other_tables_is_fine(pg_server, pg_url, pair):
     assert do_sync(a, pg_url).pushed == 1
     tables = {r[0] for r in pg_server.execute(pg_url, "SELECT tablename FROM pg_tables "
                                               "WHERE schemaname = 'public'")}  # fmt: skip
-    assert tables == {"people", "fieldlog_meta", "fieldlog_changes"}
+    assert tables == {
+        "people", "fieldlog_meta", "fieldlog_changes", "fieldlog_heads", "fieldlog_trust"
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -298,7 +304,11 @@ def test_no_permission_to_create_tables(pg_server, pg_url, cli):
     open_remote(pg_url).close()
     r = run_fieldlog("sync", url)
     one_line_error(r, "refused clerk access to fieldlog's tables")
-    pg_server.execute(pg_url, "GRANT SELECT, INSERT ON fieldlog_meta, fieldlog_changes TO clerk")
+    pg_server.execute(
+        pg_url,
+        "GRANT SELECT, INSERT ON fieldlog_changes, fieldlog_heads, fieldlog_trust TO clerk; "
+        "GRANT SELECT, UPDATE ON fieldlog_meta TO clerk",
+    )  # what the refusal says to grant
     r = run_fieldlog("sync", url, "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)[0]["pushed"] == 1
@@ -357,16 +367,19 @@ class KillsItsConnection:
     def pull(self, after, limit):
         return self.inner.pull(after, limit)
 
-    def push(self, origin, changes):
+    def push(self, origin, changes, head=None):
         self.pushes += 1
         if self.pushes == self.at:
             pid = self.inner.conn.info.backend_pid
             with self.server.admin_connect("postgres") as admin:
                 admin.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])
-        return self.inner.push(origin, changes)
+        return self.inner.push(origin, changes, head=head)
 
     def origin_changes(self, origin, after, limit):
         return self.inner.origin_changes(origin, after, limit)
+
+    def __getattr__(self, name):  # the rest of the interface (trust log, heads, check_seq)
+        return getattr(self.inner, name)
 
     def close(self):
         self.inner.close()
@@ -394,10 +407,10 @@ def test_dropped_connection_via_the_cli_is_one_line(pg_server, pg_url, pair, mon
     a.contacts.add({"summary": "hello"})
     real_push = PostgresRemote.push
 
-    def push_then_server_restarts(self, origin, changes):
+    def push_then_server_restarts(self, origin, changes, head=None):
         with pg_server.admin_connect("postgres") as admin:
             admin.execute("SELECT pg_terminate_backend(%s, 5000)", [self.conn.info.backend_pid])
-        return real_push(self, origin, changes)
+        return real_push(self, origin, changes, head)
 
     monkeypatch.setattr(PostgresRemote, "push", push_then_server_restarts)
     r = cli("--db", str(a.path), "sync", pg_url, code=1)
