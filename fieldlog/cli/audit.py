@@ -1,6 +1,6 @@
 """`fieldlog verify`, `fieldlog history` and `fieldlog purge`.
 
-The checks and the purge live in fieldlog/db/audit.py and fieldlog/db/retention.py; this
+The checks and the purge live in fieldlog/db/audit/ and fieldlog/db/retention.py; this
 module parses, asks, and prints plain lines (no Rich: nothing here needs it).
 """
 
@@ -13,29 +13,67 @@ from typing import Annotated, Any
 import typer
 
 from fieldlog import records
-from fieldlog.cli.common import JsonOpt, _typer, emit_json, store_of
+from fieldlog.cli.common import JsonOpt, _typer, ask_remote_passphrase, emit_json, store_of
 from fieldlog.errors import AmbiguousIdError, NotFoundError, ValidationError
 from fieldlog.text import plural, printable
 
 app = _typer()
 
 
-@app.command()
-def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
-    """Check the log: SQLite's integrity, the audit chain, every record against its audit."""
-    from fieldlog.db import audit
+ExpectOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--expect",
+        metavar="SEQ:HASH",
+        help="An anchor kept outside the log (a head verify printed, written down or held by "
+        "your supervisor): entry SEQ must still have HASH (16+ hex characters). Repeatable.",
+    ),
+]
+RemoteOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--remote",
+        metavar="REMOTE",
+        help="Also check the chain against the audit heads this device pushed to a store (a "
+        "saved remote's name, a path or a postgresql:// URL).",
+    ),
+]
 
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    expect: ExpectOpt = None,
+    remote: RemoteOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the log: SQLite's integrity, the audit chain, every record against its audit,
+    the outbox, meta and the search index; and the chain against anchors kept elsewhere."""
+    from fieldlog.db import audit
+    from fieldlog.db.audit import witness
+
+    anchors = []
+    for text in expect or []:
+        try:
+            anchors.append(witness.parse_expect(text))
+        except ValueError as exc:
+            raise ValidationError("expect", str(exc)) from None
     store = store_of(ctx)
-    rep = audit.verify(store.conn)
+    heads, where = _remote_heads(ctx, store, remote) if remote is not None else ([], "")
+    rep = audit.verify(store.conn, expect=anchors, heads=heads)
     if as_json:
-        emit_json({"log": str(store.path), **rep.as_dict()})
+        emit_json({"log": str(store.path), **rep.as_dict(), **({"remote": where} if where else {})})
     elif rep.ok:
+        keyed = ", keyed" if rep.keyed_from else ""
         typer.echo(
             f"OK: {store.path} is sound: SQLite integrity ok, {plural(rep.entries, 'audit entry')} "
-            f"chained (head {rep.head[:12]}), {plural(rep.records, 'record')} "
+            f"chained{keyed} (head {rep.seq}:{rep.head[: witness.MIN_PREFIX]}), "
+            f"{plural(rep.records, 'record')} "
             + ("matches its" if rep.records == 1 else "match their")
             + " last entry"
-            + (f", {rep.purged} purged." if rep.purged else ".")
+            + (f", {rep.purged} purged" if rep.purged else "")
+            + (f"; {plural(rep.anchors, 'anchor')} held" if rep.anchors else "")
+            + "."
         )
     else:
         for problem in rep.problems:
@@ -56,8 +94,42 @@ def verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
                 "earlier fieldlog (the audit chain is not at fault): run the command given "
                 "with each."
             )
+    if not as_json:
+        for note in rep.notes:
+            typer.echo(printable(f"(note: {note})"), err=True)
     if not rep.ok:
         raise typer.Exit(1)
+
+
+def _remote_heads(ctx: typer.Context, store: Any, name: str) -> tuple[list[Any], str]:
+    """The audit heads this device pushed to the store ``name`` names (a saved remote, a
+    path or a URL), those its device did not sign left out; and the store, for messages."""
+    from fieldlog.db.remotes.factory import open_remote
+    from fieldlog.db.remotes.types import SyncError, safe_url
+    from fieldlog.sync import choose
+
+    targets = choose(store.sync.remotes(), name, default=None, default_from="")
+    label, url = targets[0]
+    ask_remote_passphrase(targets)  # an encrypted store file: asked on a terminal
+    origin = store.meta().get("device_id") or ""
+    remote = open_remote(url, create=False)  # verify never makes a store
+    try:
+        if not hasattr(remote, "heads"):
+            raise SyncError(
+                f"The store {safe_url(label)} does not keep audit heads: upgrade fieldlog on "
+                "every laptop that syncs with it, sync, then verify again."
+            )
+        heads = list(remote.heads(origin)) if origin else []
+        try:
+            from fieldlog.db.devices import Trust
+
+            trust = Trust(store, remote, remote.store_id)
+            heads = [h for h in heads if trust.head_ok(h)]
+        except ImportError:
+            pass
+    finally:
+        remote.close()
+    return heads, safe_url(label)
 
 
 NOUN_CMD = "fieldlog list (contacts), concern list, referral list or org list"
@@ -200,6 +272,9 @@ def print_history(trail: dict[str, Any]) -> None:
         )
         if e.get("erased"):
             typer.echo("      (content erased by the retention purge)")
+            continue
+        if e.get("unreadable"):
+            typer.echo("      (content unreadable: changed outside fieldlog, see fieldlog verify)")
             continue
         changes = e["changes"] or {}
         if e["action"] == "purge":

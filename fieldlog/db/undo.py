@@ -477,10 +477,11 @@ def peek(store: Store) -> Plan:
 
 
 def _next_seq(conn: Any) -> int:
-    """The number the next audit entry gets (as the chain numbers them)."""
-    last = conn.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()[0]
-    used = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
-    return int(max(last, used[0] if used else 0)) + 1
+    """The number the next audit entry gets (as the chain numbers them: after its last
+    entry, never from ``sqlite_sequence``, which is not trusted)."""
+    from fieldlog.db.audit import next_seq
+
+    return next_seq(conn)
 
 
 def _decode(table: str, values: Mapping[str, Any]) -> dict[str, Any]:

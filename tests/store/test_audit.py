@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -176,9 +177,10 @@ def test_removed_entry_is_named(cli, db_path, logged):
 
 def test_removed_last_entry_is_named(cli, db_path, logged):
     tamper(db_path, "DELETE FROM audit WHERE seq = 7")
-    assert "The last audit entry (#7) is missing: removed from the end of the chain." in problems(
-        cli
-    )
+    assert (
+        "SQLite's counter says the audit chain reached entry #7, but it ends at #6: entries "
+        "after #6 were removed from the end of the chain."
+    ) in problems(cli)
 
 
 def test_rewritten_entry_with_a_fresh_hash_breaks_the_next_link(cli, db_path, logged):
@@ -225,7 +227,8 @@ def test_writes_by_every_path_verify(cli, db_path, tmp_path):
     for row in table:
         if row["id"] == cid:  # an edit made elsewhere, later: the import updates the record
             row["summary"] = "Porch chat (imported edit)"
-            row["updated_at"] = str(int(row["updated_at"][:4]) + 1) + row["updated_at"][4:]
+            later = datetime.fromisoformat(row["updated_at"]) + timedelta(minutes=1)
+            row["updated_at"] = later.isoformat(timespec="milliseconds")
     with out.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=list(table[0]))
         w.writeheader()

@@ -40,6 +40,9 @@ def test_only_the_tx_writes_record_rows_and_the_outbox():
     for rel, text in sources():
         for m in WRITE.finditer(text):
             target = m.group(1).split(".")[-1]
+            # verify's FTS5 'integrity-check' command is written as an INSERT into the index.
+            if target.split("}")[-1] == "_fts":
+                continue
             # A table named at run time ("{table}") could be any of them.
             if target in guarded or target.startswith("{"):
                 line = text.count("\n", 0, m.start()) + 1

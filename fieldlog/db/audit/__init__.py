@@ -3,8 +3,9 @@
 An entry says who (the officer logged in on the device that wrote), when, on which device
 (``origin``), which record (table and id), the action (``genesis``, ``insert``, ``update``,
 ``delete``, ``purge``, or what sync passes) and what changed (the new values of the fields
-written, as stored). Its ``hash`` is the SHA-256 of a canonical JSON of its fields, the
-previous entry's hash (``prev``) included, so changing, removing or reordering one entry breaks
+written, as stored). Its ``hash`` is the SHA-256 of a canonical JSON of its fields (on an
+encrypted log an HMAC-SHA256 under the log's audit key: :mod:`.keyed`), the previous entry's
+hash (``prev``) included, so changing, removing or reordering one entry breaks
 every later link. Two more hashes make the chain check the records themselves and survive a
 retention purge:
 
@@ -16,8 +17,10 @@ retention purge:
   the text, so a purge can erase the personal data an old entry holds (``changes`` set to NULL)
   and the chain still verifies.
 
-Two modules: :mod:`.chain` writes it (the hashes; the entries the store's write path, migration
-0006, sync and a purge append) and :mod:`.check` reads it back (``verify``, ``history``); this
+:mod:`.chain` writes it (the hashes; the entries the store's write path, migration 0006, sync
+and a purge append), :mod:`.keyed` keys it on an encrypted log, :mod:`.check` reads it back
+(``verify``, ``history``) with :mod:`.consistency` (outbox, meta, purges, search index), and
+:mod:`.witness` holds it against anchors kept elsewhere (the store's heads, ``--expect``); this
 package is their public face, so callers write ``from fieldlog.db import audit`` and
 ``audit.record(...)`` / ``audit.verify(...)``. Everything here imports only the standard
 library and the record registry at module level: it is on the ``fieldlog add`` path.
@@ -34,10 +37,12 @@ from fieldlog.db.audit.chain import (
     append,
     append_inserted,
     canonical,
+    entry_digest,
     entry_hash,
     entry_text,
     genesis,
     migration_statements,
+    next_seq,
     purge_entries,
     read_row,
     record,
@@ -61,12 +66,14 @@ __all__ = [
     "append_inserted",
     "canonical",
     "differing_fields",
+    "entry_digest",
     "entry_hash",
     "entry_text",
     "find_record",
     "genesis",
     "history",
     "migration_statements",
+    "next_seq",
     "purge_entries",
     "read_row",
     "record",

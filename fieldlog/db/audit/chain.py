@@ -8,8 +8,13 @@ for why. Entries are appended by the store's one write path (the transaction cal
 always inside the caller's transaction. Reading the chain back (verify, history) is
 :mod:`fieldlog.db.audit.check`.
 
-It imports only the standard library (``hashlib``, ``json``, ``sqlite3``) and the record
-registry at module level: it is on the ``fieldlog add`` path.
+On an encrypted log the entry hashes are keyed (HMAC-SHA256 from ``meta.audit_keyed_from``
+on: :mod:`fieldlog.db.audit.keyed`); :func:`_next` reads the key with the chain's last entry,
+in one statement per transaction. The next seq follows the last entry, never SQLite's
+``sqlite_sequence`` (a hint for verify, not a source of truth).
+
+It imports only the standard library (``hashlib``, ``hmac``, ``json``, ``sqlite3``) and the
+record registry at module level: it is on the ``fieldlog add`` path.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
+import fieldlog.db.audit.keyed as keyed
 from fieldlog import records
 
 RECORD_TABLES = records.in_sync_order()
@@ -80,6 +86,14 @@ def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def entry_digest(entry: Mapping[str, Any], key: bytes | None) -> str:
+    """An entry's hash as the chain computes it: HMAC-SHA256 under ``key`` (an entry of a
+    keyed chain, see :mod:`fieldlog.db.audit.keyed`), else :func:`entry_hash`."""
+    if key is None:
+        return entry_hash(entry)
+    return keyed.hmac_text(key, entry_text(entry))
+
+
 def row_texts(row: Mapping[str, Any]) -> tuple[str, str]:
     """Canonical JSON of a row's sync bookkeeping and of its other fields, each without the
     NULL columns (so a migration that adds a NULL column changes no hash). The second text
@@ -104,9 +118,10 @@ def row_hash(row: Mapping[str, Any]) -> str:
 
 
 def entry_hash(entry: Mapping[str, Any]) -> str:
-    """SHA-256 of ``canonical()`` of the entry's fields, written out by hand (the keys are
-    known and sorted; strings escaped by json's own encoder): a third of the cost of a
-    dumps call, on every row of a bulk insert. test_audit checks both texts are equal."""
+    """The plain (unkeyed) entry hash: SHA-256 of ``canonical()`` of the entry's fields,
+    written out by hand (the keys are known and sorted; strings escaped by json's own
+    encoder): a third of the cost of a dumps call, on every row of a bulk insert. test_audit
+    checks both texts are equal."""
     return sha256(entry_text(entry))
 
 
@@ -122,12 +137,47 @@ def entry_text(e: Mapping[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------- appending
-def _next(conn: sqlite3.Connection) -> tuple[int, str]:
-    """The next entry's number and the hash it must follow."""
-    last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    used = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
-    seq = max(last[0] if last else 0, used[0] if used else 0)
-    return seq + 1, last[1] if last else FIRST_PREV
+_NEXT_SQL = (  # one statement: as cheap as the two it replaced (last entry, sqlite_sequence)
+    "SELECT (SELECT max(seq) FROM audit), (SELECT hash FROM audit ORDER BY seq DESC LIMIT 1), "
+    f"(SELECT value FROM meta WHERE key = '{keyed.KEY}'), "
+    f"(SELECT value FROM meta WHERE key = '{keyed.FROM}')"
+)
+
+
+def _next(conn: sqlite3.Connection) -> tuple[int, str, keyed.Hasher]:
+    """The next entry's number, the hash it must follow, and how entries are hashed (SHA-256,
+    or HMAC under the log's audit key): one statement, once per transaction.
+
+    The number follows the chain's last entry, never ``sqlite_sequence``: that counter is
+    only a hint verify reads (an entry removed from the end leaves it higher), and a value
+    planted in it must not stop the log from writing."""
+    try:
+        seq, prev, key_text, from_text = conn.execute(_NEXT_SQL).fetchone()
+    except Exception as exc:  # sqlite3's or sqlcipher3's OperationalError
+        if "no such table: meta" in str(exc):  # a bare chain (no settings yet): unkeyed
+            seq, prev = conn.execute(_NEXT_SQL.split(", (SELECT value")[0]).fetchone()
+            key_text = from_text = None
+        elif "no such table" in str(exc):
+            raise missing_table() from None
+        else:
+            raise
+    return int(seq or 0) + 1, prev or FIRST_PREV, keyed.hasher(key_text, from_text)
+
+
+def missing_table() -> Exception:
+    """What a write or a read of the chain raises when the audit table is gone."""
+    from fieldlog.errors import StorageError
+
+    return StorageError(
+        "This log's audit table is missing: its history was removed outside fieldlog, so "
+        "nothing more is written to it. Run fieldlog verify, keep this copy for your "
+        "supervisor and restore from a backup or a sync remote."
+    )
+
+
+def next_seq(conn: sqlite3.Connection) -> int:
+    """The number the next audit entry gets."""
+    return _next(conn)[0]
 
 
 def _chain(conn: sqlite3.Connection, items: Iterable[tuple[Any, ...]]) -> int:
@@ -135,7 +185,7 @@ def _chain(conn: sqlite3.Connection, items: Iterable[tuple[Any, ...]]) -> int:
     ``changes`` is the canonical text of what was written and ``state`` the row's
     :func:`state_text` (None: the row is gone). Must run inside the caller's write
     transaction; returns how many entries were written."""
-    seq, prev = _next(conn)
+    seq, prev, digest = _next(conn)
     batch: list[tuple[Any, ...]] = []
     n = 0
     for at, officer, origin, tbl, rid, action, text, state in items:
@@ -151,7 +201,7 @@ def _chain(conn: sqlite3.Connection, items: Iterable[tuple[Any, ...]]) -> int:
             "row_hash": sha256(state) if state is not None else None,
             "prev": prev,
         }
-        prev = entry_hash(entry)
+        prev = digest(seq, entry_text(entry))
         batch.append((*entry.values(), text, prev))
         seq += 1
         n += 1

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
+import fieldlog.db.audit.keyed as keyed
+import fieldlog.db.audit.witness as witness
 from fieldlog.db.audit.chain import (
     BATCH,
     BOOKKEEPING,
@@ -19,11 +21,16 @@ from fieldlog.db.audit.chain import (
     FIRST_PREV,
     NOUN,
     RECORD_TABLES,
+    entry_digest,
     entry_hash,
+    missing_table,
     read_row,
     row_hash,
     sha256,
 )
+
+if TYPE_CHECKING:
+    from fieldlog.db.remotes.types import Head
 
 
 def _name(table: str, rid: str) -> str:
@@ -43,6 +50,10 @@ class Report:
         self.records = 0
         self.purged = 0
         self.head = FIRST_PREV
+        self.seq = 0  # the chain's last entry
+        self.keyed_from = 0  # the first keyed entry (0: the chain is not keyed)
+        self.anchors = 0  # heads and --expect anchors checked
+        self.notes: list[str] = []  # what could not be checked, and why (not problems)
 
     @property
     def ok(self) -> bool:
@@ -58,31 +69,67 @@ class Report:
             "records": self.records,
             "purged": self.purged,
             "head": self.head,
+            "seq": self.seq,
+            "keyed_from": self.keyed_from or None,
+            "anchors": self.anchors,
+            "notes": self.notes,
         }
 
 
-def verify(conn: sqlite3.Connection) -> Report:
-    """Check SQLite's integrity, the chain, and every row against its last entry.
+def verify(
+    conn: sqlite3.Connection,
+    *,
+    expect: Sequence[witness.Anchor] = (),
+    heads: Sequence[Head] = (),
+) -> Report:
+    """Check SQLite's integrity, the chain, every row against its last entry, the outbox,
+    ``meta`` and the search index, and the chain against its anchors: the head this device
+    last pushed (kept in meta), ``expect`` (``--expect``) and ``heads`` (a store's, for this
+    device: ``--remote``).
 
     Runs in one read transaction (a snapshot: a write made meanwhile by the TUI cannot look
-    like tampering)."""
+    like tampering). A table that is missing or holds values fieldlog never writes is one
+    line each, never an exception."""
+    import fieldlog.db.audit.consistency as consistency
+    from fieldlog.db.audit.consistency import guarded as _guarded
+
     rep = Report()
+    errors = consistency.errors_of(conn)
     began = not conn.in_transaction
     if began:
         conn.execute("BEGIN")
     try:
-        _check_integrity(conn, rep)
-        last = _check_chain(conn, rep)
-        _check_rows(conn, rep, last)
-        _check_links(conn, rep)
+        tables = consistency.tables(conn)
+        _guarded(conn, rep, errors, "SQLite's integrity", _check_integrity, conn, rep)
+        if not consistency.check_schema(conn, rep, tables):
+            return rep  # no audit table: nothing below can be checked against it
+        last = _guarded(conn, rep, errors, "the audit chain", _check_chain, conn, rep, tables)
+        if last is not None:
+            _guarded(conn, rep, errors, "the records", _check_rows, conn, rep, last, tables)
+        _guarded(conn, rep, errors, "the links", _check_links, conn, rep, tables)
+        consistency.check_all(conn, rep, tables, errors)
+        _guarded(conn, rep, errors, "the anchors", _check_anchors, conn, rep, expect, heads)
     finally:
         if began and conn.in_transaction:
             conn.execute("COMMIT")
+    consistency.check_fts_index(conn, rep, errors)
     return rep
 
 
+def _check_anchors(
+    conn: sqlite3.Connection,
+    rep: Report,
+    expect: Sequence[witness.Anchor],
+    heads: Sequence[Head],
+) -> None:
+    pushed = witness.remembered(conn)
+    anchors = [*([pushed] if pushed else []), *expect, *witness.store_anchors(heads)]
+    rep.anchors = len(anchors)
+    rep.problems += witness.contradictions(conn, anchors)
+
+
 def _check_integrity(conn: sqlite3.Connection, rep: Report) -> None:
-    lines = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+    lines = [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
     if lines != ["ok"]:
         rep.integrity = "damaged"
         rep.problems += [f"SQLite integrity check: {line}" for line in lines]
@@ -94,18 +141,53 @@ def _check_integrity(conn: sqlite3.Connection, rep: Report) -> None:
         )
 
 
-def _check_chain(conn: sqlite3.Connection, rep: Report) -> dict[str, tuple[str, str, Any, int]]:
+_TEXT_FIELDS = ("at", "officer", "origin", "tbl", "row_id", "action", "changes_hash", "prev",
+                "hash")  # fmt: skip
+MAX_ALTERED = 20  # lines naming altered entries one by one; the rest are counted
+
+
+def _odd_value(e: Mapping[str, Any]) -> str | None:
+    """The first field of an entry fieldlog could not have written (None: all readable)."""
+    if not isinstance(e["seq"], int):
+        return "seq"
+    for f in _TEXT_FIELDS:
+        if not isinstance(e[f], str):
+            return f
+    for f in ("row_hash", "changes"):
+        if e[f] is not None and not isinstance(e[f], str):
+            return f
+    return None
+
+
+def _check_chain(
+    conn: sqlite3.Connection, rep: Report, tables: set[str]
+) -> dict[str, tuple[str, str, Any, int]]:
     """Walk the chain; returns ``id -> (table, action, row_hash, seq)`` of each record's last
     entry."""
-    purged = {r[0] for r in conn.execute("SELECT row_id FROM purged")}
+    purged = {str(r[0]) for r in conn.execute("SELECT row_id FROM purged")} if (
+        "purged" in tables
+    ) else set()  # fmt: skip
     rep.purged = len(purged)
+    key, keyed_from = _key(conn, rep)
     last: dict[str, tuple[str, str, Any, int]] = {}
     expect_seq, prev = 1, FIRST_PREV
+    altered = 0
     cur = conn.execute(f"SELECT {', '.join(ENTRY_FIELDS)}, changes, hash FROM audit ORDER BY seq")
     names = [*ENTRY_FIELDS, "changes", "hash"]
     while rows := cur.fetchmany(BATCH):
         for raw in rows:
             e = dict(zip(names, raw, strict=True))
+            odd = _odd_value(e)
+            if odd is not None:
+                rep.problems.append(
+                    f"Audit entry #{e['seq']} holds a value fieldlog never writes (its {odd} "
+                    f"is {_kind(e[odd])}): it was changed outside fieldlog."
+                )
+                if isinstance(e["seq"], int):
+                    expect_seq = e["seq"] + 1
+                prev = e["hash"] if isinstance(e["hash"], str) else prev
+                rep.entries += 1
+                continue
             seq = e["seq"]
             what = f"audit entry #{seq} ({e['action']} of {_name(e['tbl'], e['row_id'])})"
             if seq != expect_seq:
@@ -119,8 +201,18 @@ def _check_chain(conn: sqlite3.Connection, rep: Report) -> dict[str, tuple[str, 
                     f"The chain is broken at {what}: it does not follow entry #{seq - 1} "
                     "(an entry was replaced or reordered)."
                 )
-            if entry_hash(e) != e["hash"]:
-                rep.problems.append(f"The {what} was altered: its hash does not match it.")
+            keyed_entry = key is not None and seq >= keyed_from
+            if entry_digest(e, key if keyed_entry else None) != e["hash"]:
+                altered += 1
+                if altered <= MAX_ALTERED:
+                    if keyed_entry and entry_hash(e) == e["hash"]:
+                        rep.problems.append(
+                            f"The {what} was not written by fieldlog: its hash is plain "
+                            f"SHA-256, but this log's chain is keyed from entry #{keyed_from} "
+                            "on (it was added or rewritten by someone without the audit key)."
+                        )
+                    else:
+                        rep.problems.append(f"The {what} was altered: its hash does not match it.")
             if e["changes"] is None:
                 if e["row_id"] not in purged:
                     rep.problems.append(
@@ -133,16 +225,14 @@ def _check_chain(conn: sqlite3.Connection, rep: Report) -> dict[str, tuple[str, 
             prev = e["hash"]
             expect_seq = seq + 1
             rep.entries += 1
-    rep.head = prev
-    used = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
-    top = used[0] if used else 0
-    if top >= expect_seq:
-        span = f"#{expect_seq}" if top == expect_seq else f"#{expect_seq}–#{top}"
+    if altered > MAX_ALTERED:
         rep.problems.append(
-            f"The last audit entr{'y' if top == expect_seq else 'ies'} ({span}) "
-            f"{'is' if top == expect_seq else 'are'} missing: removed from the end of the chain."
+            f"… and {altered - MAX_ALTERED} more audit entries whose hash does not match them."
         )
-    for rid in purged:
+    rep.head = prev
+    rep.seq = expect_seq - 1
+    _check_counter(conn, rep, tables)
+    for rid in sorted(purged):
         if rid not in last or last[rid][1] != "purge":
             rep.problems.append(
                 f"Record {rid} is listed as purged but the audit has no purge entry for it."
@@ -150,10 +240,70 @@ def _check_chain(conn: sqlite3.Connection, rep: Report) -> dict[str, tuple[str, 
     return last
 
 
+def _kind(value: Any) -> str:
+    if value is None:
+        return "empty (NULL)"
+    return f"a {type(value).__name__} value"
+
+
+def _key(conn: sqlite3.Connection, rep: Report) -> tuple[bytes | None, int]:
+    """The audit key and the first keyed seq (None, 0: the chain is not keyed)."""
+    try:
+        got = keyed.parse(*keyed.read(conn))
+    except keyed.BadKey as exc:
+        rep.problems.append(
+            f"The audit key in meta is damaged ({exc.what}): it was changed outside "
+            "fieldlog, and the keyed entries cannot be checked."
+        )
+        return None, 0
+    if got is None:
+        return None, 0
+    rep.keyed_from = got[1]
+    return got
+
+
+def _check_counter(conn: sqlite3.Connection, rep: Report, tables: set[str]) -> None:
+    """SQLite's own counter of audit entries is a hint, not the truth: higher than the
+    chain's end means entries were removed from the end; lower, it was set back by hand."""
+    if "sqlite_sequence" not in tables:
+        return
+    used = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'audit'").fetchone()
+    top = used[0] if used else None
+    end = rep.seq
+    if top is None:
+        if end:
+            rep.problems.append(
+                "SQLite's counter of audit entries (sqlite_sequence) was deleted: it was "
+                "edited outside fieldlog."
+            )
+        return
+    if not isinstance(top, int):
+        rep.problems.append(
+            f"SQLite's counter of audit entries (sqlite_sequence) holds {_kind(top)}: it was "
+            "edited outside fieldlog."
+        )
+    elif top > end:
+        rep.problems.append(
+            f"SQLite's counter says the audit chain reached entry #{top}, but it ends at "
+            f"#{end}: entries after #{end} were removed from the end of the chain."
+        )
+    elif top < end:
+        rep.problems.append(
+            f"SQLite's counter of audit entries (sqlite_sequence) was set back to {top}, below "
+            f"the chain's last entry #{end}: it was edited outside fieldlog."
+        )
+
+
 def _check_rows(
-    conn: sqlite3.Connection, rep: Report, last: dict[str, tuple[str, str, Any, int]]
+    conn: sqlite3.Connection,
+    rep: Report,
+    last: dict[str, tuple[str, str, Any, int]],
+    tables: set[str],
 ) -> None:
     for table in RECORD_TABLES:
+        if table not in tables:  # named by the schema check
+            last = {k: v for k, v in last.items() if v[0] != table}
+            continue
         cur = conn.execute(f"SELECT * FROM {table} ORDER BY rowid")
         names = [d[0] for d in cur.description]
         while rows := cur.fetchmany(BATCH):
@@ -197,9 +347,11 @@ def _check_rows(
             )
 
 
-def _check_links(conn: sqlite3.Connection, rep: Report) -> None:
+def _check_links(conn: sqlite3.Connection, rep: Report, tables: set[str]) -> None:
     """Live referrals that answer a concern of another contact: ``refer --concern`` accepted
     them before issue 11 (the concern was marked referred for the wrong person)."""
+    if not {"referrals", "concerns"} <= tables:
+        return
     for rid, cid, kid, owner in conn.execute(
         "SELECT r.id, r.contact_id, r.concern_id, k.contact_id FROM referrals r "
         "JOIN concerns k ON k.id = r.concern_id WHERE r.deleted = 0 AND k.contact_id != "
@@ -229,7 +381,7 @@ def differing_fields(conn: sqlite3.Connection, table: str, row: Mapping[str, Any
     for action, text in conn.execute(
         "SELECT action, changes FROM audit WHERE row_id = ? ORDER BY seq", [row["id"]]
     ):
-        changes = json.loads(text) if text else {}
+        changes = _decoded(text) or {}
         if action in ("genesis", "insert"):
             expected = {k: v for k, v in changes.items() if k not in BOOKKEEPING}
         elif action == "delete":
@@ -244,10 +396,30 @@ def differing_fields(conn: sqlite3.Connection, table: str, row: Mapping[str, Any
     return names
 
 
+def _decoded(text: Any) -> dict[str, Any] | None:
+    """An entry's ``changes`` as a dict; None when erased or not a JSON object (edited
+    outside fieldlog: verify names the entry, history shows it unreadable)."""
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
 # ---------------------------------------------------------------------- history
+def _require_audit(conn: sqlite3.Connection) -> None:
+    if not conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit'"
+    ).fetchone():
+        raise missing_table()
+
+
 def find_record(conn: sqlite3.Connection, prefix: str) -> list[tuple[str, str]]:
     """``(table, id)`` of every record, of any type, live, deleted or purged, whose id starts
     with ``prefix`` (already normalised), at most 11."""
+    _require_audit(conn)
     hi = prefix + "g"
     found: dict[str, str] = {}
     for tbl, rid in conn.execute(
@@ -267,6 +439,7 @@ def history(conn: sqlite3.Connection, table: str, rid: str) -> dict[str, Any]:
     """A record's audit trail, oldest first: each entry with what it set (``changes``) and,
     for updates, what those fields held before (``before``), and whether the row as it is now
     matches its last entry (``current``: ``matches``, ``changed``, ``missing``, ``purged``)."""
+    _require_audit(conn)
     entries: list[dict[str, Any]] = []
     state: dict[str, Any] = {}
     for seq, at, officer, origin, action, text, rh, h in conn.execute(
@@ -274,7 +447,7 @@ def history(conn: sqlite3.Connection, table: str, rid: str) -> dict[str, Any]:
         "WHERE row_id = ? ORDER BY seq",
         [rid],
     ):
-        changes = json.loads(text) if text is not None else None
+        changes = _decoded(text)
         entry: dict[str, Any] = {
             "seq": seq,
             "at": at,
@@ -284,8 +457,10 @@ def history(conn: sqlite3.Connection, table: str, rid: str) -> dict[str, Any]:
             "changes": changes,
             "hash": h,
         }
-        if changes is None:
+        if text is None:
             entry["erased"] = True  # by a purge: the entry's content is gone, its hash is not
+        elif changes is None:
+            entry["unreadable"] = True  # not a JSON object: changed outside fieldlog
         elif action in ("genesis", "insert"):
             state = dict(changes)
         elif action not in ("delete", "purge"):
