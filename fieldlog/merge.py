@@ -30,11 +30,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fieldlog import records
+from fieldlog import pulled, records
 from fieldlog.clock import parse_stamp
 
-MAX_SKEW_MS = 60 * 60 * 1000  # one hour: more than a laptop clock drifts, less than a shift
-META_FIELDS = ("officer", "origin", "created_at", "updated_at")
+MAX_SKEW_MS = pulled.MAX_SKEW_MS  # one hour: more than a laptop clock drifts, less than a shift
+META_FIELDS = pulled.META_FIELDS
 SYNC_FIELDS = {t: (*f, "deleted") for t, f in records.TABLE_FIELDS.items()}
 
 
@@ -74,34 +74,12 @@ def is_conflict(
 
 def check_body(tbl: str, body: Any) -> dict[str, list[Any]]:
     """The fields of a pulled change as ``{name: [value, stamp]}``, refusing anything a
-    fieldlog would not have written (a remote is input like any other: field names become
-    SQL column names).
-
-    A body holds ``values`` (every field of the record), ``clocks`` (the record's clocks as
-    stored: a stamp per field changed since its creation, ``*`` for the rest), ``changed``
-    (the fields this change touched, ``*`` for a creation), and the record's ``officer``,
-    ``origin``, ``created_at`` and ``updated_at``."""
-    if tbl not in SYNC_FIELDS or not isinstance(body, dict):
-        raise ValueError(f"unknown table {tbl!r}")
-    values, clocks = body.get("values"), body.get("clocks")
-    if not isinstance(values, dict) or not values or not isinstance(clocks, dict):
-        raise ValueError("no values")
-    known = SYNC_FIELDS[tbl]
-    fields: dict[str, list[Any]] = {}
-    for name, value in values.items():
-        if name not in known:
-            raise ValueError(f"unknown field {name!r}")
-        if not (value is None or isinstance(value, str | int | float)):
-            raise ValueError(f"bad value for {name!r}")
-        stamp = stamp_of(clocks, name)
-        if not isinstance(stamp, str):
-            raise ValueError(f"bad clock for {name!r}")
-        parse_stamp(stamp)
-        fields[name] = [value, stamp]
-    for name in META_FIELDS:
-        if not isinstance(body.get(name), str):
-            raise ValueError(f"no {name}")
-    return fields
+    fieldlog would not have written (:func:`fieldlog.pulled.check_body`: the registry's rules,
+    as typed input; a remote is input like any other). Raises :class:`fieldlog.pulled.Invalid`
+    (a ValueError) with the reason."""
+    if tbl not in SYNC_FIELDS:
+        raise pulled.Invalid(f"unknown table {tbl!r}")
+    return pulled.check_body(tbl, body).fields
 
 
 def too_far_ahead(fields: Mapping[str, list[Any]], now_ms: int | None = None) -> str | None:

@@ -10,13 +10,14 @@ is :mod:`fieldlog.db.remotes`. This module never speaks SQL.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from fieldlog.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from fieldlog.db.remotes.types import Remote
+    from fieldlog.db.devices import Trust
+    from fieldlog.db.remotes.types import Head, Remote
     from fieldlog.db.store import Store
 
 PAGE = 2000  # changes per remote round trip and per local transaction
@@ -99,22 +100,73 @@ def unknown_remote(saved: Mapping[str, str], word: str, where: str = "") -> str:
 # ---------------------------------------------------------------------- the round
 @dataclass
 class Result:
+    """What one round with one remote did, and what it found (:meth:`line` is the summary
+    line ``fieldlog sync`` prints: a contract, extended only at its end)."""
+
     remote: str
     pushed: int = 0
     pulled: int = 0
     conflicts: int = 0
     held: int = 0
     new_device_id: bool = False
+    quarantined: int = 0  # changes not applied: invalid, untrusted, out of sequence
+    notices: list[str] = field(default_factory=list)  # device trust, one line each
+    audit_problems: list[str] = field(default_factory=list)  # this log's chain vs the store
+    seq_problems: list[str] = field(default_factory=list)  # the store's sequence
 
     def line(self) -> str:
         extra = f", held {self.held} (clock ahead or waiting)" if self.held else ""
+        if self.quarantined:
+            extra += f", quarantined {self.quarantined} (fieldlog sync --held)"
         return (
             f"{self.remote}: pushed {self.pushed}, pulled {self.pulled}, "
             f"conflicts {self.conflicts}{extra}"
         )
 
+    @property
+    def alarm(self) -> bool:
+        """Whether the round found this log's audit chain contradicted by the store (the
+        command then exits non-zero, after the round)."""
+        return bool(self.audit_problems)
+
 
 Progress = Callable[[int, int], None]
+
+
+class PlainRemoteError(ValidationError):
+    """An encrypted log asked to sync into a plaintext file remote."""
+
+    def __init__(self, where: str, *, new: bool = False) -> None:
+        from fieldlog.db.remotes.types import REMOTE_PASSPHRASE_ENV
+
+        fix = (
+            f"set {REMOTE_PASSPHRASE_ENV} (the department's passphrase) to create it encrypted"
+            if new
+            else f"sync with an encrypted remote (a new one is made encrypted when "
+            f"{REMOTE_PASSPHRASE_ENV} is set)"
+        )
+        super().__init__(
+            "remote",
+            f"This log is encrypted and the remote {where} would be a plaintext file: {fix}, "
+            "or pass --allow-plain-remote to sync into plaintext anyway.",
+        )
+
+
+def _is_file(remote: Remote) -> bool:
+    from fieldlog.db.remotes.types import is_postgres
+
+    found = getattr(remote, "is_file", None)
+    return bool(found) if found is not None else not is_postgres(remote.url)
+
+
+def check_plain(store: Store, remote: Remote, *, allow_plain_remote: bool = False) -> None:
+    """Refuse to copy an encrypted log's records into a plaintext remote *file* (a file on a
+    share or a stick can be copied and read by anyone). A PostgreSQL remote is a server with
+    its own access control and transport encryption, not a file: it is not refused."""
+    if allow_plain_remote or not store.encrypted:
+        return
+    if _is_file(remote) and not getattr(remote, "encrypted", False):
+        raise PlainRemoteError(remote.url)
 
 
 def sync_with(
@@ -124,17 +176,39 @@ def sync_with(
     page: int = PAGE,
     progress: Progress | None = None,
     label: str | None = None,
+    allow_plain_remote: bool = False,
 ) -> Result:
     """One full round with one remote: pull everything new, then push everything unpushed.
 
     Every page is one transaction on each side and moves its cursor in that same
     transaction (the pull cursor in the log; the remote ignores a re-pushed change), so a
     round killed anywhere resumes where it stopped, and a repeated round does nothing.
+
+    Before pulling: this log's audit chain checked against the heads the store kept
+    (:mod:`fieldlog.db.audit.witness`), the device's trust (:class:`fieldlog.db.devices.Trust`:
+    its notices go into the result), and the store's sequence (``check_seq``). Every
+    pulled change is checked (signature, then contents) before it merges; what fails is
+    quarantined, never applied and never fatal: the rest of the page applies, the cursor
+    moves and the push still runs. Every pushed change is signed, and the push carries this
+    log's audit head.
     """
+    from fieldlog.db.audit import witness
+    from fieldlog.db.devices import Trust
+
+    check_plain(store, remote, allow_plain_remote=allow_plain_remote)
     result = Result(label or remote.url)
     store_id = remote.store_id
+    trust = Trust(store, remote, store_id)
+    # The witness first, under the device id as it is now: a log cut back below what it
+    # pushed would otherwise look like a copy (next step) and take a new id, with no heads.
+    origin = store.device_id()
+    heads = [h for h in remote.heads(origin) if trust.head_ok(h)]
+    result.audit_problems.extend(witness.check(store.conn, heads))
     result.new_device_id = store.sync.check_origin(store_id, remote, page)
+    result.notices.extend(trust.prepare())
+    origin = store.device_id()
     pulled, pushed = store.sync.cursors(store_id)
+    result.seq_problems.extend(store.sync.check_seq(store_id, remote, pulled))
     head = remote.head()
     todo = max(head - pulled, 0) + store.sync.outbox_count(pushed)
     done = 0
@@ -146,23 +220,33 @@ def sync_with(
         batch = remote.pull(pulled, page)
         if not batch:
             break
-        applied, conflicts, _held = store.sync.apply(store_id, batch)
-        result.pulled += applied
-        result.conflicts += conflicts
-        pulled = batch[-1].seq
+        got = store.sync.apply(store_id, batch, trust=trust, after=pulled)
+        result.pulled += got.applied
+        result.conflicts += got.conflicts
+        result.seq_problems.extend(got.seq_problems)
+        moved = store.sync.cursors(store_id)[0]
+        if moved <= pulled:  # a remote handing back only rows it gave before: stop here
+            break
+        pulled = moved
         done += len(batch)
         if progress:
             progress(done, todo)
     # Changes held back (a record that had not arrived, a clock ahead) get another chance
-    # now that the whole page run is in.
-    result.held = store.sync.retry_held(store_id)
-    origin = store.device_id()
+    # now that the whole page run is in: those due, and, when the store's trust log changed,
+    # those quarantined for trust (a device enrolled since is released).
+    recheck = store.sync.trust_changed(store_id, remote, trust)
+    result.held = store.sync.retry_held(store_id, trust=trust, recheck_trust=recheck)
+    result.quarantined = store.sync.quarantined_count(store_id)
     while True:
         out, last = store.sync.outbox_page(pushed, page)
         if last is None:
             break
-        remote.push(origin, out)
+        signed = [replace(c, sig=trust.sign(c)) for c in out]
+        top = _head(store, trust, origin)
+        remote.push(origin, signed, head=top)
         store.sync.set_pushed(store_id, last)
+        if top is not None:
+            store.sync.pushed_head(top)
         result.pushed += len(out)
         done += len(out)
         pushed = last
@@ -172,11 +256,45 @@ def sync_with(
     return result
 
 
+def _head(store: Store, trust: Trust, origin: str) -> Head | None:
+    """This log's audit head, signed, for the push (None: an empty chain)."""
+    from fieldlog import dates
+    from fieldlog.db.audit import witness
+    from fieldlog.db.remotes.types import Head
+
+    top = witness.head(store.conn)
+    if top is None:
+        return None
+    seq, hash_ = top
+    return Head(origin, seq, hash_, dates.stamp_now(), trust.sign_head(seq, hash_))
+
+
+def refuse_plain_file(store: Store, url: str, *, allow_plain_remote: bool = False) -> None:
+    """Before a file remote is opened (or created): refuse an encrypted log's sync into a
+    plaintext file, without touching it, so no new plaintext remote is left behind
+    (:func:`check_plain` checks the opened remote too)."""
+    from pathlib import Path
+
+    from fieldlog.db.remotes.factory import encrypted_file
+    from fieldlog.db.remotes.types import is_postgres, remote_passphrase
+
+    if allow_plain_remote or not store.encrypted or is_postgres(url):
+        return
+    path = Path(url.removeprefix("sqlite://")).expanduser()
+    if path.is_dir():
+        return  # the remote says what is wrong with that
+    if path.exists() and not encrypted_file(str(path)):
+        raise PlainRemoteError(str(path))
+    if not path.exists() and remote_passphrase() is None:
+        raise PlainRemoteError(str(path), new=True)
+
+
 def run(
     store: Store,
     targets: Iterable[tuple[str, str]],
     *,
     progress: Callable[[str], Progress | None] | None = None,
+    allow_plain_remote: bool = False,
 ) -> list[Result]:
     """Sync with each ``(label, url)`` in turn; the first failure stops the run (what was
     committed before it stays committed)."""
@@ -188,6 +306,7 @@ def run(
     page = settings.sync_page(PAGE)
     results = []
     for label, url in targets:
+        refuse_plain_file(store, url, allow_plain_remote=allow_plain_remote)
         remote = open_remote(url)
         try:
             results.append(
@@ -197,6 +316,7 @@ def run(
                     page=page,
                     progress=progress(label) if progress else None,
                     label=label,
+                    allow_plain_remote=allow_plain_remote,
                 )
             )
         finally:

@@ -8,12 +8,20 @@ only parses, calls and prints. Rich is imported only to draw a progress bar on a
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, State, _typer, emit_json, progress, state_of, store_of
+from fieldlog.cli.common import (
+    JsonOpt,
+    State,
+    _typer,
+    ask_remote_passphrase,
+    emit_json,
+    progress,
+    state_of,
+    store_of,
+)
 from fieldlog.errors import ValidationError
 from fieldlog.text import printable
 
@@ -50,19 +58,44 @@ def sync_cmd(
             metavar="[REMOTE]",
         ),
     ] = None,
+    held: Annotated[
+        bool,
+        typer.Option(
+            "--held",
+            help="List the pulled changes not applied (held until due or waiting for their "
+            "record, quarantined with the reason) and problems found in a store's sequence, "
+            "for every remote; syncs nothing.",
+        ),
+    ] = False,
+    allow_plain_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-plain-remote",
+            help="Let an encrypted log sync into a plaintext remote file (refused otherwise).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Sync with the department store: pull everyone's changes, push yours."""
+    """Sync with the department store: pull everyone's changes, push yours.
+
+    Exits 1 after the round when the store contradicts this log's audit chain (it was
+    truncated or rewritten since the store last saw it): see fieldlog verify."""
     from fieldlog import sync
     from fieldlog.db.remotes.types import safe_url
 
+    if held:
+        _held(ctx, as_json)
+        return
     state = state_of(ctx)
     targets = _targets(state, remote)
     store = state.store()  # a new laptop's first sync makes its log (and says so)
-    _ask_remote_passphrase(targets)
+    ask_remote_passphrase(targets)
     with progress(quiet=as_json, counts=True) as bars:
         results = sync.run(
-            store, targets, progress=lambda label: bars.task(f"Syncing with {label}")
+            store,
+            targets,
+            progress=lambda label: bars.task(f"Syncing with {label}"),
+            allow_plain_remote=allow_plain_remote,
         )
     if as_json:
         emit_json(
@@ -74,45 +107,93 @@ def sync_cmd(
                     "conflicts": r.conflicts,
                     "held": r.held,
                     "new_device_id": r.new_device_id,
+                    "quarantined": r.quarantined,
+                    "notices": r.notices,
+                    "audit_problems": r.audit_problems,
+                    "sequence_problems": r.seq_problems,
                 }
                 for r in results
             ]
         )
-        return
-    for r in results:
-        typer.echo(safe_url(r.line()))
-        if r.new_device_id:
+    else:
+        for r in results:
+            _report(r)
+        open_conflicts = store.conflicts.count()
+        if open_conflicts:
             typer.echo(
-                "  This log is a copy of one that synced before (a restored backup or a cloned "
-                "laptop): it now has a new device id, so nothing it writes is lost.",
+                f"{open_conflicts} conflict{'s' if open_conflicts != 1 else ''} to review: "
+                "fieldlog conflicts",
                 err=True,
             )
-    open_conflicts = store.conflicts.count()
-    if open_conflicts:
+    if any(r.alarm for r in results):
+        raise typer.Exit(1)
+
+
+def _line(text: str) -> str:
+    return printable(str(text), newlines=False)
+
+
+def _report(r: Any) -> None:
+    """One round's lines: the summary on stdout; what the officer must know on stderr."""
+    from fieldlog.db.remotes.types import safe_url
+
+    typer.echo(safe_url(r.line()))
+    if r.new_device_id:
         typer.echo(
-            f"{open_conflicts} conflict{'s' if open_conflicts != 1 else ''} to review: "
-            "fieldlog conflicts",
+            "  This log is a copy of one that synced before (a restored backup or a cloned "
+            "laptop): it now has a new device id, so nothing it writes is lost.",
+            err=True,
+        )
+    for notice in r.notices:
+        typer.echo(f"  {_line(notice)}", err=True)
+    for problem in r.seq_problems:
+        typer.echo(f"  Store sequence: {_line(problem)} (fieldlog sync --held)", err=True)
+    if r.quarantined:
+        typer.echo(
+            f"  {r.quarantined} pulled change{'s' if r.quarantined != 1 else ''} quarantined "
+            "(not applied): fieldlog sync --held lists them with the reason.",
+            err=True,
+        )
+    for problem in r.audit_problems:
+        typer.echo(f"  AUDIT PROBLEM: {_line(problem)}", err=True)
+    if r.audit_problems:
+        typer.echo(
+            "  This log's audit chain does not match what the store saw of it: check it with "
+            "fieldlog verify, and tell your supervisor.",
             err=True,
         )
 
 
-def _ask_remote_passphrase(targets: list[tuple[str, str]]) -> None:
-    """An encrypted remote file and no $FIELDLOG_REMOTE_PASSPHRASE: ask on a terminal (once,
-    for this run only); in a script the remote says what to set."""
-    import os
-    from pathlib import Path
-
-    from fieldlog.db.remotes.sqlite import looks_encrypted
-    from fieldlog.db.remotes.types import REMOTE_PASSPHRASE_ENV, is_postgres
-
-    if os.environ.get(REMOTE_PASSPHRASE_ENV) or not sys.stdin.isatty():
+def _held(ctx: typer.Context, as_json: bool) -> None:
+    """``sync --held``: one line per held change, quarantined change and sequence problem."""
+    state = state_of(ctx)
+    rows = state.store().sync.held_list() if state.exists() else []  # no log: none made
+    if as_json:
+        emit_json(rows)
         return
-    for label, url in targets:
-        if not is_postgres(url) and looks_encrypted(Path(url.removeprefix("sqlite://"))):
-            os.environ[REMOTE_PASSPHRASE_ENV] = typer.prompt(
-                f"Department passphrase for {label}", hide_input=True, err=True
-            )
-            return
+    if not rows:
+        typer.echo("Nothing held or quarantined.")
+        return
+    for r in rows:
+        typer.echo(_line(_held_line(r)))
+
+
+def _held_line(r: dict[str, Any]) -> str:
+    from fieldlog import records
+
+    seq = f"seq {r['seq']}" if r["seq"] is not None else "seq ?"
+    if r["status"] == "anomaly":
+        times = f", seen {r['times']} times" if r.get("times", 1) > 1 else ""
+        return f"anomaly      store {str(r['store_id'])[:8]}  {seq}  {r['reason']}{times}"
+    noun = records.NOUN.get(r["tbl"] or "", str(r["tbl"] or "?"))
+    rid = str(r["row_id"] or "?")[:12]
+    who = f"device {r['origin'] or '?'}"
+    if r["officer"]:
+        who += f" ({r['officer'][:40]})"
+    if r["status"] == "held":
+        when = f", due {r['due']}" if r["due"] else ", retried every sync"
+        return f"held         {noun} {rid}  {who}  {seq}  {r['reason']}{when}"
+    return f"quarantined  {noun} {rid}  {who}  {seq}  [{r['kind']}] {r['reason']}"
 
 
 # ---------------------------------------------------------------------- remotes

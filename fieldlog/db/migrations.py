@@ -199,6 +199,32 @@ STEPS.append(
 # The audit chain and the ids a retention purge removed (fieldlog/db/audit/). Existing rows
 # get a "genesis" entry each (a Python step: SQLite has no SHA-256), so older logs verify.
 STEPS.append(("0006_audit", audit_migration()))
+# --- 0007_quarantine
+# Pulled changes that may never apply as they are (not what a fieldlog writes, not signed by an
+# enrolled device, out of the store's sequence), kept with the reason for the officer
+# (fieldlog sync --held); anomalies of a store's sequence (rows missing or slipped in under
+# the cursor, planted above the counter); and the time a held change is due (ms since the
+# epoch; 0: retried every round), so a far-ahead change is not reprocessed by every sync.
+STEPS.append(
+    (
+        "0007_quarantine",
+        [
+            """CREATE TABLE sync_quarantine (
+                store_id TEXT NOT NULL, seq INTEGER NOT NULL,
+                origin TEXT, origin_seq INTEGER, tbl TEXT, row_id TEXT, hlc TEXT,
+                kind TEXT NOT NULL, reason TEXT NOT NULL,
+                text TEXT NOT NULL DEFAULT '', sig TEXT, pushed_by TEXT,
+                found_at TEXT NOT NULL, PRIMARY KEY (store_id, seq))""",
+            "CREATE INDEX sync_quarantine_kind ON sync_quarantine(store_id, kind)",
+            """CREATE TABLE sync_anomalies (
+                store_id TEXT NOT NULL, reason TEXT NOT NULL, seq INTEGER,
+                first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+                times INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (store_id, reason))""",
+            "ALTER TABLE sync_held ADD COLUMN due_ms INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX sync_held_due ON sync_held(store_id, due_ms)",
+        ],
+    )
+)
 
 LATEST = len(STEPS)
 MIGRATION_SET = "fieldlog"

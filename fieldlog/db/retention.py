@@ -256,6 +256,10 @@ def purge(store: Store, older_than: str, *, dry_run: bool = False) -> PurgeResul
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'conflicts'"
             ).fetchone():
                 conn.executemany("DELETE FROM conflicts WHERE row_id = ?", [(r,) for _, r in gone])
+            # Held and quarantined copies of these records keep their text: personal data too.
+            from fieldlog.db import quarantine
+
+            quarantine.forget(conn, [r for _, r in gone])
             audit.purge_entries(
                 conn,
                 gone,

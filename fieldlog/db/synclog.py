@@ -3,7 +3,8 @@ changes; and the conflicts they leave for the officer (``store.conflicts``).
 
 The merge rules are :mod:`fieldlog.merge`; a merged change is written by the one write path
 (:meth:`fieldlog.db.tx.Tx.apply_remote`). This module reads the outbox and keeps the sync
-bookkeeping of its own tables (``sync_held``, ``conflicts``) and meta keys.
+bookkeeping of its own tables (``conflicts``) and meta keys; pulled changes are checked, held
+and quarantined by :mod:`fieldlog.db.pull` and :mod:`fieldlog.db.quarantine`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from fieldlog import dates, ids, merge, records
+from fieldlog import dates, ids, records
 from fieldlog.db.repos.base import Rows
 from fieldlog.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
-    from fieldlog.db.remotes.types import OutChange, Remote, RemoteChange
+    from fieldlog.db.devices import Trust
+    from fieldlog.db.pull import Applied
+    from fieldlog.db.remotes.types import Head, OutChange, Remote, RemoteChange
     from fieldlog.db.store import Store
-    from fieldlog.db.tx import Tx
 
 REMOTE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 REMOTE_PREFIX = "remote:"
@@ -83,6 +85,14 @@ class SyncLog:
     def set_pushed(self, store_id: str, seq: int) -> None:
         with self.store.write() as tx:
             tx.set_meta(f"sync:{store_id}:pushed", str(seq))
+
+    def pushed_head(self, head: Head) -> None:
+        """Keep the audit head a push carried, for plain ``verify``
+        (:func:`fieldlog.db.audit.witness.remember`)."""
+        from fieldlog.db.audit import witness
+
+        with self.store.write() as tx:
+            witness.remember(tx.conn, head)
 
     def done(self, store_id: str) -> None:
         with self.store.write() as tx:
@@ -193,126 +203,68 @@ class SyncLog:
         return out, rows[-1][0]
 
     # ------------------------------------------------------------------ pull
-    def _pending(self, store_id: str, row_ids: Sequence[str]) -> dict[str, set[str]]:
-        """The fields of ``row_ids`` changed here and not pushed yet (what can conflict)."""
-        _, pushed = self.cursors(store_id)
-        out: dict[str, set[str]] = {}
-        for chunk in range(0, len(row_ids), 500):
-            part = list(row_ids[chunk : chunk + 500])
-            for row_id, fields in self.store.conn.execute(
-                f"SELECT row_id, fields FROM changes WHERE seq > ? AND row_id IN "
-                f"({', '.join('?' * len(part))})",
-                [pushed, *part],
-            ):
-                out.setdefault(row_id, set()).update(fields.split(","))
-        return out
-
-    def apply(self, store_id: str, batch: Sequence[RemoteChange]) -> tuple[int, int, int]:
-        """Merge a page of pulled changes in one transaction that also moves the pull cursor.
-        Returns (applied, conflicts, held)."""
-        me = self.store.device_id()
-        others = [c for c in batch if c.origin != me]
-        pending = self._pending(store_id, [c.row_id for c in others])
-        counts = [0, 0, 0]
-        with self.store.write() as tx:
-            for change in others:
-                self._apply_one(tx, store_id, change, pending, counts)
-            tx.set_meta(f"sync:{store_id}:pulled", str(batch[-1].seq))
-        return counts[0], counts[1], counts[2]
-
-    def retry_held(self, store_id: str) -> int:
-        """Apply held changes whose time has come; returns how many are still held."""
-        from fieldlog.db.remotes.types import RemoteChange
-
-        rows = self.store.conn.execute(
-            "SELECT seq, body FROM sync_held WHERE store_id = ? ORDER BY seq", [store_id]
-        ).fetchall()
-        if not rows:
-            return 0
-        changes = [RemoteChange(**json.loads(body)) for _, body in rows]
-        pending = self._pending(store_id, [c.row_id for c in changes])
-        counts = [0, 0, 0]
-        with self.store.write() as tx:
-            for seq, _ in rows:
-                tx.conn.execute(
-                    "DELETE FROM sync_held WHERE store_id = ? AND seq = ?", [store_id, seq]
-                )
-            for change in changes:
-                self._apply_one(tx, store_id, change, pending, counts)
-        return counts[2]
-
-    @staticmethod
-    def _hold(tx: Tx, store_id: str, change: RemoteChange, reason: str) -> None:
-        body = {
-            "seq": change.seq, "origin": change.origin, "origin_seq": change.origin_seq,
-            "tbl": change.tbl, "row_id": change.row_id, "hlc": change.hlc, "body": change.body,
-        }  # fmt: skip
-        tx.conn.execute(
-            "INSERT OR REPLACE INTO sync_held (store_id, seq, reason, body) VALUES (?, ?, ?, ?)",
-            [store_id, change.seq, reason, json.dumps(body)],
-        )
-
-    def _apply_one(
+    def apply(
         self,
-        tx: Tx,
         store_id: str,
-        change: RemoteChange,
-        pending: dict[str, set[str]],
-        counts: list[int],
-    ) -> None:
-        tbl, rid = change.tbl, change.row_id
+        batch: Sequence[RemoteChange],
+        *,
+        trust: Trust | None = None,
+        after: int | None = None,
+    ) -> Applied:
+        """Merge a page of pulled changes in one transaction that also moves the pull cursor
+        (:class:`fieldlog.db.pull.Pull`: checked, trusted, merged, held or quarantined).
+        ``after``: the cursor the page was pulled from (its seqs are checked against it)."""
+        from fieldlog.db.pull import Pull
+
+        return Pull(self.store, store_id, trust).page(batch, after)
+
+    def retry_held(
+        self, store_id: str, *, trust: Trust | None = None, recheck_trust: bool = True
+    ) -> int:
+        """Apply held changes whose time has come, and (``recheck_trust``) check the changes
+        quarantined for trust again; returns how many are still held."""
+        from fieldlog.db.pull import Pull
+
+        return Pull(self.store, store_id, trust).retry(recheck_trust=recheck_trust)
+
+    def trust_changed(self, store_id: str, remote: Remote, trust: Trust) -> bool:
+        """Whether the store's trust log (or this laptop's view of it) changed since the
+        changes quarantined for trust were last checked: only then can a verdict differ, so
+        20,000 changes from a laptop nobody enrolled are not checked again every sync."""
+        key = f"sync:{store_id}:trust_seen"
+        raw = self.store.meta().get(key) or ""
         try:
-            fields = merge.check_body(tbl, change.body)
-        except (ValueError, TypeError):
-            return  # not something a fieldlog wrote: skipped (never applied half)
-        if not ids.is_hex(rid) or len(rid) != 32:
-            return
-        if _is_purged(tx, rid):
-            return
-        if merge.too_far_ahead(fields):
-            self._hold(tx, store_id, change, "clock ahead")
-            counts[2] += 1
-            return
-        cur = tx.conn.execute(f"SELECT * FROM {tbl} WHERE id = ?", [rid])
-        raw = cur.fetchone()
-        local = (
-            None if raw is None else {d[0]: v for d, v in zip(cur.description, raw, strict=True)}
-        )
-        local_clocks = json.loads(local["clocks"] or "{}") if local else None
-        result = merge.merge(
-            local, local_clocks, tbl, change.body, pending.get(rid, set()), fields=fields
-        )
-        if result.action == "insert":
-            parent = records.get(tbl).parent
-            if parent is not None and not _exists(tx, parent[0], result.values.get(parent[1])):
-                self._hold(tx, store_id, change, f"waiting for its {records.NOUN[parent[0]]}")
-                counts[2] += 1
-                return
-        body = change.body
-        if not tx.apply_remote(tbl, rid, result, body, local, merge.newest_stamp(fields)):
-            return
-        for c in result.conflicts:
-            tx.conn.execute(
-                "INSERT INTO conflicts (tbl, row_id, field, mine, theirs, kept, mine_hlc, "
-                "theirs_hlc, theirs_officer, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [tbl, rid, c["field"], json.dumps(c["mine"]), json.dumps(c["theirs"]),
-                 c["kept"], c["mine_hlc"], c["theirs_hlc"], body["officer"], tx.now],
-            )  # fmt: skip
-            counts[1] += 1
-        counts[0] += 1
+            seen = int(raw.split(":", 1)[0])
+        except ValueError:
+            seen = 0
+        top = max((r.id for r in remote.trust_log(after=seen)), default=seen)
+        problem = int(bool(getattr(trust, "problem", None)))
+        legacy = int(bool(getattr(trust, "legacy_ok", True)))
+        mark = f"{top}:{problem}:{legacy}"
+        if mark == raw:
+            return False
+        with self.store.write() as tx:
+            tx.set_meta(key, mark)
+        return True
 
+    def check_seq(self, store_id: str, remote: Remote, cursor: int) -> list[str]:
+        """The remote's sequence problems seen from ``cursor`` (kept for ``sync --held``)."""
+        from fieldlog.db.pull import Pull
 
-def _exists(tx: Tx, table: str, rid: Any) -> bool:
-    return tx.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", [rid]).fetchone() is not None
+        return Pull(self.store, store_id).check_seq(remote, cursor)
 
+    def quarantined_count(self, store_id: str | None = None) -> int:
+        """Changes quarantined from ``store_id`` (None: from every store)."""
+        from fieldlog.db import quarantine
 
-def _is_purged(tx: Tx, rid: str) -> bool:
-    try:
-        return (
-            tx.conn.execute("SELECT 1 FROM purged WHERE row_id = ?", [rid]).fetchone() is not None
-        )
-    except Exception:  # no purge table in this schema (sqlite3's or sqlcipher3's error)
-        return False
+        return quarantine.count(self.store.conn, store_id)
+
+    def held_list(self) -> list[dict[str, Any]]:
+        """Everything held, quarantined or found wrong with a store's sequence
+        (:func:`fieldlog.db.quarantine.listing`), for ``fieldlog sync --held``."""
+        from fieldlog.db import quarantine
+
+        return quarantine.listing(self.store)
 
 
 class Conflicts:

@@ -54,7 +54,15 @@ class Tx:
         if not self.origin:
             self.origin = ids.uuid7_hex()[-12:]
             self.set_meta("device_id", self.origin)
-        self.clock = HLC.from_stamp(self.origin, meta.get("hlc"))
+        try:
+            self.clock = HLC.from_stamp(self.origin, meta.get("hlc"))
+        except (ValueError, TypeError):
+            from fieldlog.errors import StorageError
+
+            raise StorageError(
+                "This log's clock (meta 'hlc') is damaged, so nothing can be written to it: "
+                "run fieldlog verify, and restore from a backup or a sync remote."
+            ) from None
         self.officer = meta.get("officer") or store.officer()
         self.now = dates.stamp_now()
         self.last_stamp: str | None = None
@@ -218,16 +226,18 @@ class Tx:
         }  # fmt: skip
 
     @contextmanager
-    def bulk_index(self, tables: Sequence[str]) -> Iterator[None]:
+    def bulk_index(self, tables: Sequence[str], cache_kib: int = 262144) -> Iterator[None]:
         """Suspend the per-row search triggers of ``tables`` and index the new rows in one
-        statement at the end (15x faster for 100,000 rows).
+        statement at the end (15x faster for 100,000 rows). SQLite's page cache is
+        ``cache_kib`` meanwhile (256 MB by default), and back to its default afterwards, also
+        after an error.
 
         The triggers are dropped and re-created from their own stored SQL inside this
         transaction, so other connections never see them missing and a rollback restores them.
         """
         saved = []
         marks = {}
-        self.conn.execute("PRAGMA cache_size = -262144")  # 256 MB while loading
+        self.conn.execute(f"PRAGMA cache_size = -{cache_kib}")  # a big cache while loading
         for table in tables:
             marks[table] = self._max_rowid(table)
             for name, sql in self.conn.execute(
@@ -237,17 +247,19 @@ class Tx:
             ).fetchall():
                 saved.append(sql)
                 self.conn.execute(f"DROP TRIGGER {name}")
-        yield
-        for table in tables:
-            cols = ", ".join(records.FTS_COLUMNS[table])
-            self.conn.execute(
-                f"INSERT INTO {table}_fts (rowid, {cols}) SELECT rowid, {cols} FROM {table} "
-                "WHERE rowid > ? AND deleted = 0",
-                [marks[table]],
-            )
-        for sql in saved:
-            self.conn.execute(sql)
-        self.conn.execute("PRAGMA cache_size = -2000")  # back to SQLite's default
+        try:
+            yield
+            for table in tables:
+                cols = ", ".join(records.FTS_COLUMNS[table])
+                self.conn.execute(
+                    f"INSERT INTO {table}_fts (rowid, {cols}) SELECT rowid, {cols} FROM {table} "
+                    "WHERE rowid > ? AND deleted = 0",
+                    [marks[table]],
+                )
+            for sql in saved:
+                self.conn.execute(sql)
+        finally:
+            self.conn.execute("PRAGMA cache_size = -2000")  # back to SQLite's default
 
     def _max_rowid(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0])
@@ -289,13 +301,19 @@ class Tx:
         body: Mapping[str, Any],
         local: Mapping[str, Any] | None,
         newest: str,
+        *,
+        officer: str | None = None,
     ) -> bool:
         """Write the outcome of merging a pulled change (:func:`fieldlog.merge.merge`) into
         the local row ``local`` (None: not here yet). A pulled write keeps its origin's
         officer, device and stamps, goes into the audit chain as ``sync insert``/``sync
         update``, and never into the outbox (it came from there). The device clock observes
         ``newest`` (the change's newest stamp) when something was applied. Returns True then;
-        False when the change brought nothing new (``updated_at`` still moves forward)."""
+        False when the change brought nothing new (``updated_at`` still moves forward).
+
+        ``officer``: who the audit entry names (the officer the department enrolled the
+        pushing device for); by default the change's own ``officer``, which only says what the
+        store claims. The record keeps the change's officer either way (who wrote it)."""
         if result.action == "insert":
             row = {
                 "id": rid,
@@ -308,7 +326,7 @@ class Tx:
                 **result.values,
             }
             self._insert_row(table, row)
-            self._audit_pulled(table, rid, "insert", result.values, body)
+            self._audit_pulled(table, rid, "insert", result.values, body, officer)
         elif result.action == "update":
             sets = dict(result.values)
             sets["clocks"] = json.dumps(result.clocks, sort_keys=True)
@@ -319,19 +337,25 @@ class Tx:
                 f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
                 [*sets.values(), rid],
             )
-            self._audit_pulled(table, rid, "update", result.values, body)
+            self._audit_pulled(table, rid, "update", result.values, body, officer)
         else:  # nothing new here; keep updated_at the newest either side has seen
             if local is not None and body["updated_at"] > (local.get("updated_at") or ""):
                 self.conn.execute(
                     f"UPDATE {table} SET updated_at = ? WHERE id = ?", [body["updated_at"], rid]
                 )
-                self._audit_pulled(table, rid, "update", {}, body)
+                self._audit_pulled(table, rid, "update", {}, body, officer)
             return False
         self.observe(newest)
         return True
 
     def _audit_pulled(
-        self, table: str, rid: str, action: str, values: Mapping[str, Any], body: Mapping
+        self,
+        table: str,
+        rid: str,
+        action: str,
+        values: Mapping[str, Any],
+        body: Mapping,
+        officer: str | None = None,
     ) -> None:
         """Pulled writes go into the audit chain like typed ones: who wrote the change (its
         officer and device), and the row as it now stands."""
@@ -341,7 +365,7 @@ class Tx:
             row_id=rid,
             action=f"sync {action}",
             changes=dict(values),
-            officer=str(body.get("officer") or ""),
+            officer=officer if officer is not None else str(body.get("officer") or ""),
             origin=str(body.get("origin") or ""),
             at=self.now,
         )

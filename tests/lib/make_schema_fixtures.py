@@ -11,8 +11,9 @@ How a log at version N is made: a small log is written with today's ``fieldlog``
 (real rows: sync stamps, field clocks, the outbox, an edit, a tombstone), its rows are copied
 into a new file created at version 1 (``ensure_schema(stop_before=...)``), and that file is
 upgraded one step at a time up to N, adding after each step the rows only that step can hold
-(``EXTRAS``: conflicts and held changes once sync's tables exist). So each fixture holds rows
-valid for its version, and the audit chain of a version with audit is the one an upgrade made.
+(``EXTRAS``: conflicts and held changes once sync's tables exist, a quarantined change and a
+sequence anomaly once step 0007 made their tables). So each fixture holds rows valid for its
+version, and the audit chain of a version with audit is the one an upgrade made.
 """
 
 from __future__ import annotations
@@ -108,9 +109,35 @@ def sync_rows(conn: sqlite3.Connection) -> None:
     conn.commit()
 
 
+def quarantine_rows(conn: sqlite3.Connection) -> None:
+    """Step 0007 made the quarantine and the sequence anomalies, and gave held changes a due
+    time: one quarantined change, one anomaly, one held change due in the far future."""
+    conn.execute(
+        "INSERT INTO sync_quarantine (store_id, seq, origin, origin_seq, tbl, row_id, hlc, kind, "
+        "reason, text, sig, pushed_by, found_at) VALUES ('store-1', 9, 'cccc', 4, 'contacts', "
+        "?, '1772483400000-00000-cccc', 'invalid', 'kind ''evil'' is not a contact kind', ?, "
+        "NULL, NULL, '2026-03-02T20:32:00.000Z')",
+        ["0" * 32, '{"values": {"kind": "evil"}}'],
+    )
+    conn.execute(
+        "INSERT INTO sync_anomalies (store_id, reason, seq, first_seen, last_seen) VALUES "
+        "('store-1', 'seqs 3 to 5 missing from the store (deleted from it?)', 3, "
+        "'2026-03-02T20:32:00.000Z', '2026-03-02T20:32:00.000Z')"
+    )
+    conn.execute(
+        "INSERT INTO sync_held (store_id, seq, reason, body, due_ms) VALUES "
+        "('store-1', 8, 'clock ahead', ?, 9999999999999)",
+        ['{"seq": 8, "tbl": "contacts", "row_id": "y", "hlc": "9999999999999-00000-bbbb"}'],
+    )
+    conn.commit()
+
+
 # Rows to add once a step has run (a new table's first rows). A later migration that adds a
 # table adds its entry here, then this script makes that version's fixture.
-EXTRAS: dict[str, Callable[[sqlite3.Connection], None]] = {"0005_sync": sync_rows}
+EXTRAS: dict[str, Callable[[sqlite3.Connection], None]] = {
+    "0005_sync": sync_rows,
+    "0007_quarantine": quarantine_rows,
+}
 
 
 def make(version: int, src: Path, dest: Path) -> None:

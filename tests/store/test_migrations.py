@@ -17,7 +17,8 @@ from fieldlog.db.store import Store
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 VERSIONS = list(range(1, migrations.LATEST + 1))
 KEPT_TABLES = ("organizations", "contacts", "concerns", "referrals", "changes", "meta",
-               "conflicts", "sync_held", "audit", "purged")  # fmt: skip
+               "conflicts", "sync_held", "audit", "purged", "sync_quarantine",
+               "sync_anomalies")  # fmt: skip
 
 
 def _sql(text: str | None) -> str | None:
@@ -147,3 +148,40 @@ def test_every_shipped_version_upgrades_to_the_fresh_schema(version, fresh, tmp_
         assert backups == []  # up to date: nothing to back up
     Store.open(path).close()  # a second open is a no-op: no second backup
     assert len(list(tmp_path.glob(f"{frozen.name}.v*-*.bak"))) == len(backups)
+
+
+@pytest.mark.parametrize("version", [5, 6])
+def test_held_changes_of_an_older_log_are_due_after_the_upgrade(version, tmp_path):
+    """A change held by an older fieldlog (step 0005's table, no due time) is retried at the
+    next sync after the upgrade, and one it cannot read is quarantined, never fatal."""
+    from fieldlog.db.pull import Pull
+
+    path = tmp_path / "old.db"
+    shutil.copyfile(FIXTURES / f"schema_v{version}.db", path)
+    store = Store.open(path)
+    try:
+        assert store.scalar("SELECT due_ms FROM sync_held WHERE store_id = 'store-1'") == 0
+        assert Pull(store, "store-1").retry() == 0
+        (entry,) = [e for e in store.sync.held_list() if e["status"] == "quarantined"]
+        assert entry["kind"] == "invalid" and entry["seq"] == 7
+    finally:
+        store.close()
+
+
+def test_a_held_change_not_due_is_left_alone(tmp_path):
+    from fieldlog.db.pull import Pull
+
+    path = tmp_path / "v7.db"
+    shutil.copyfile(FIXTURES / "schema_v7.db", path)
+    store = Store.open(path)
+    try:
+        assert Pull(store, "store-1").retry() == 1  # seq 8, due in the year 2286, stays
+        got = sorted((e["status"], e["kind"], e["seq"]) for e in store.sync.held_list())
+        assert got == [
+            ("anomaly", "sequence", 3),
+            ("held", "clock", 8),
+            ("quarantined", "invalid", 7),  # step 0005's unreadable held row, now retried
+            ("quarantined", "invalid", 9),
+        ]
+    finally:
+        store.close()

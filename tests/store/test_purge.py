@@ -223,3 +223,23 @@ def test_purge_is_one_line_on_an_empty_log(cli):
         "referrals": 0,
         "organizations": 0,
     }
+
+
+def test_purge_forgets_held_and_quarantined_copies(cli, db_path, aged):
+    """A change held or quarantined by sync keeps the record's text (personal data): a purge
+    of that record removes those copies too."""
+    from fieldlog.db import quarantine
+    from fieldlog.db.remotes.types import RemoteChange
+    from fieldlog.db.store import Store
+
+    body = {"values": {"summary": "Ana Secret again"}, "row_id": aged["old"]}
+    change = RemoteChange(7, "evil", 1, "contacts", aged["old"], "h", body, json.dumps(body))
+    with Store.open(db_path) as s, s.write() as tx:
+        quarantine.put(tx.conn, "store1", change, "invalid", "a test")
+        tx.conn.execute(
+            "INSERT INTO sync_held (store_id, seq, reason, body) VALUES (?, ?, ?, ?)",
+            ["store1", 8, "waiting", json.dumps({"row_id": aged["old"], "body": body})],
+        )
+    cli("purge", "--older-than", "2y", "--yes")
+    assert q(db_path, "SELECT count(*) FROM sync_quarantine") == [(0,)]
+    assert q(db_path, "SELECT count(*) FROM sync_held") == [(0,)]

@@ -1,0 +1,387 @@
+"""Applying a page of pulled changes: trusted, checked, merged, held or quarantined.
+
+Each change of a page goes through, in order:
+
+1. its place in the store's sequence: a seq not after the one before it is quarantined
+   (``sequence``); seqs skipped between them are a gap, reported and kept
+   (:func:`fieldlog.db.quarantine.note`);
+2. its signature (:meth:`fieldlog.db.devices.Trust.verdict`): not signed by an enrolled,
+   unrevoked device, quarantined (``trust``; checked again every round);
+3. its contents, like typed input (:func:`fieldlog.pulled.check`): quarantined (``invalid``)
+   when it is not what a fieldlog writes;
+4. its time: stamped ahead of this laptop's clock, held until due (``sync_held.due_ms``);
+5. the merge (:mod:`fieldlog.merge`) and the one write path
+   (:meth:`fieldlog.db.tx.Tx.apply_remote`), inside a savepoint: a change whose record has not
+   arrived (a concern before its contact, or moved to a contact this log does not hold) is
+   held as waiting; one the database still refuses is rolled back alone and quarantined.
+
+Nothing of this is ever fatal: the rest of the page applies and the pull cursor moves in the
+page's transaction. The sync log (:mod:`fieldlog.db.synclog`) is the way in
+(``store.sync.apply``, ``store.sync.retry_held``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fieldlog import merge, pulled, records
+from fieldlog.db import quarantine
+
+if TYPE_CHECKING:
+    from fieldlog.db.devices import Trust
+    from fieldlog.db.remotes.types import Remote, RemoteChange
+    from fieldlog.db.store import Store
+    from fieldlog.db.tx import Tx
+
+
+@dataclass
+class Applied:
+    """What a page (or a retry) did."""
+
+    applied: int = 0
+    conflicts: int = 0
+    held: int = 0
+    quarantined: int = 0
+    seq_problems: list[str] = field(default_factory=list)
+
+    def __iter__(self):  # noqa: ANN204 - (applied, conflicts, held), as apply returned before
+        return iter((self.applied, self.conflicts, self.held))
+
+
+def _below_key(store_id: str) -> str:
+    return f"sync:{store_id}:below"
+
+
+def _integrity_error(conn: Any) -> type[Exception]:
+    """sqlite3's IntegrityError, or sqlcipher3's (another class) for an encrypted log."""
+    if isinstance(conn, sqlite3.Connection):
+        return sqlite3.IntegrityError
+    from fieldlog.db.connect import db_error
+
+    base = db_error(conn)
+    return getattr(sys.modules.get(base.__module__), "IntegrityError", base)
+
+
+# What a change the database refuses, or that a planted value trips in Python, raises: the
+# change is rolled back alone and quarantined. Anything else (a full disk, a lock) still stops
+# the round, with the page not committed.
+_REFUSED = (ValueError, TypeError, KeyError, OverflowError, AttributeError)
+
+
+class Pull:
+    """Pulled changes into one log, from the store ``store_id``; ``trust`` checks signatures
+    (None: not checked, for tests that feed changes by hand)."""
+
+    def __init__(self, store: Store, store_id: str, trust: Trust | None = None) -> None:
+        self.store = store
+        self.store_id = store_id
+        self.trust = trust
+        self._counted: tuple[int, int, int] | None = None  # the counts before a merge
+
+    # ------------------------------------------------------------------ the store's sequence
+    def check_seq(self, remote: Remote, cursor: int) -> list[str]:
+        """The store's sequence seen from ``cursor`` (``remote.check_seq``), compared with what
+        this laptop remembers: rows slipped in under the cursor (or gone from under it) since
+        the last page. Every problem is kept (``sync --held``) and returned, one line each."""
+        report = remote.check_seq(cursor)
+        problems = [str(p) for p in report.problems]
+        if report.beyond and not problems:
+            problems.append(
+                f"{report.beyond} row(s) in the store above its counter ({report.counter}): "
+                "never pulled (planted in the store?)"
+            )
+        known = self._known_below(cursor)
+        if known is not None and report.below != known:
+            if report.below > known:
+                problems.append(
+                    f"{report.below - known} row(s) appeared in the store at or below seq "
+                    f"{cursor}, which this laptop had pulled up to: never pulled (written "
+                    "into the store by hand?)"
+                )
+            else:
+                problems.append(
+                    f"{known - report.below} row(s) are gone from the store at or below seq "
+                    f"{cursor} (deleted from the store?)"
+                )
+        if problems or known != report.below:
+            with self.store.write() as tx:
+                for p in problems:
+                    quarantine.note(tx.conn, self.store_id, p, cursor)
+                tx.set_meta(_below_key(self.store_id), f"{cursor}:{report.below}")
+        return problems
+
+    def _known_below(self, cursor: int) -> int | None:
+        raw = self.store.meta().get(_below_key(self.store_id)) or ""
+        at, _, n = raw.partition(":")
+        try:
+            return int(n) if int(at) == cursor else None
+        except ValueError:
+            return None
+
+    # ------------------------------------------------------------------ a page
+    def page(self, batch: Sequence[RemoteChange], after: int | None = None) -> Applied:
+        """Apply a page in one transaction that also moves the pull cursor. ``after``: the
+        cursor the page was pulled from (None: changes fed by hand, out of any order)."""
+        got = Applied()
+        me = self.store.device_id()
+        rids = [c.row_id for c in batch if c.origin != me and isinstance(c.row_id, str)]
+        pending = self._pending(rids)
+        known = self._known_below(after) if after is not None else None
+        last = after
+        counted = 0
+        with self.store.write() as tx:
+            for change in batch:
+                if last is not None:
+                    if not isinstance(change.seq, int) or change.seq <= last:
+                        reason = f"seq {change.seq} is not after {last}: out of the store's order"
+                        quarantine.put(tx.conn, self.store_id, change, "sequence", reason)
+                        got.quarantined += 1
+                        continue
+                    if change.seq > last + 1:
+                        gap = (
+                            f"seq {last + 1}" if change.seq == last + 2
+                            else f"seqs {last + 1} to {change.seq - 1}"
+                        )  # fmt: skip
+                        problem = f"{gap} missing from the store (deleted from it?)"
+                        quarantine.note(tx.conn, self.store_id, problem, last + 1)
+                        got.seq_problems.append(problem)
+                    last = change.seq
+                    counted += 1
+                if change.origin == me:
+                    continue
+                self._one(tx, change, pending, got)
+            if after is None:
+                cursor = batch[-1].seq if batch else None
+            else:
+                cursor = last
+                if known is not None:
+                    tx.set_meta(_below_key(self.store_id), f"{last}:{known + counted}")
+            if cursor is not None:
+                tx.set_meta(f"sync:{self.store_id}:pulled", str(cursor))
+        return got
+
+    def _pending(self, row_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The fields of ``row_ids`` changed here and not pushed yet (what can conflict)."""
+        _, pushed = self.store.sync.cursors(self.store_id)
+        out: dict[str, set[str]] = {}
+        for chunk in range(0, len(row_ids), 500):
+            part = list(row_ids[chunk : chunk + 500])
+            for row_id, fields in self.store.conn.execute(
+                f"SELECT row_id, fields FROM changes WHERE seq > ? AND row_id IN "
+                f"({', '.join('?' * len(part))})",
+                [pushed, *part],
+            ):
+                out.setdefault(row_id, set()).update(fields.split(","))
+        return out
+
+    # ------------------------------------------------------------------ held and quarantined
+    def retry(self, *, recheck_trust: bool = True) -> int:
+        """Apply the held changes that are due, and (``recheck_trust``: the trust log changed)
+        check again the changes quarantined for trust (a device enrolled since is released);
+        returns how many are still held."""
+        conn = self.store.conn
+        now = pulled.now_ms()
+        rows = conn.execute(
+            "SELECT seq, body FROM sync_held WHERE store_id = ? AND due_ms <= ? ORDER BY seq",
+            [self.store_id, now],
+        ).fetchall()
+        untrusted = (
+            quarantine.trust_held(conn, self.store_id)
+            if self.trust is not None and recheck_trust
+            else []
+        )
+        if rows or untrusted:
+            changes = [(_held_change(body, seq), True) for seq, body in rows]
+            changes += [(c, False) for c in untrusted]
+            changes.sort(key=lambda pair: pair[0].seq)
+            pending = self._pending([c.row_id for c, _ in changes if isinstance(c.row_id, str)])
+            got = Applied()
+            with self.store.write() as tx:
+                for seq, _ in rows:
+                    tx.conn.execute(
+                        "DELETE FROM sync_held WHERE store_id = ? AND seq = ?",
+                        [self.store_id, seq],
+                    )
+                for change, was_held in changes:
+                    if not was_held:
+                        assert self.trust is not None
+                        if self.trust.verdict(change):
+                            continue  # still untrusted: stays quarantined as it was
+                        quarantine.release(tx.conn, self.store_id, change.seq)
+                    self._one(tx, change, pending, got, verify=was_held)
+        return int(
+            conn.execute(
+                "SELECT count(*) FROM sync_held WHERE store_id = ?", [self.store_id]
+            ).fetchone()[0]
+        )
+
+    def _hold(self, tx: Tx, change: RemoteChange, reason: str, due_ms: int = 0) -> None:
+        body = asdict(change)
+        tx.conn.execute(
+            "INSERT OR REPLACE INTO sync_held (store_id, seq, reason, body, due_ms) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [self.store_id, change.seq, reason, json.dumps(body, default=str), due_ms],
+        )
+
+    def _quarantine(self, tx: Tx, change: RemoteChange, kind: str, reason: str, got: Applied):
+        quarantine.put(tx.conn, self.store_id, change, kind, reason)
+        got.quarantined += 1
+
+    # ------------------------------------------------------------------ one change
+    def _one(
+        self,
+        tx: Tx,
+        change: RemoteChange,
+        pending: dict[str, set[str]],
+        got: Applied,
+        *,
+        verify: bool = True,
+    ) -> None:
+        if verify and self.trust is not None:
+            reason = self.trust.verdict(change)
+            if reason:
+                self._quarantine(tx, change, "trust", reason, got)
+                return
+        try:
+            checked = pulled.check(change.tbl, change.row_id, change.body, change.hlc)
+        except pulled.Invalid as exc:
+            self._quarantine(tx, change, "invalid", exc.reason, got)
+            return
+        if _is_purged(tx, change.row_id):
+            return
+        if checked.ahead_ms is not None:
+            self._hold(tx, change, "clock ahead", checked.ahead_ms - pulled.MAX_SKEW_MS)
+            got.held += 1
+            return
+        tx.conn.execute("SAVEPOINT pulled_change")
+        before = _cross_linked(tx, change.tbl, change.row_id)
+        try:
+            self._merge(tx, change, checked, pending, got)
+            if not before and _cross_linked(tx, change.tbl, change.row_id):
+                raise pulled.Invalid(
+                    "it would link a referral to a concern of another contact (a typed "
+                    "referral cannot)"
+                )
+        except pulled.Invalid as exc:
+            tx.conn.execute("ROLLBACK TO pulled_change")
+            self._undo(got)
+            self._quarantine(tx, change, "invalid", exc.reason, got)
+        except (_integrity_error(tx.conn), *_REFUSED) as exc:
+            tx.conn.execute("ROLLBACK TO pulled_change")
+            self._undo(got)
+            reason = f"refused by this log ({type(exc).__name__}: {str(exc)[:120]})"
+            self._quarantine(tx, change, "invalid", reason, got)
+        finally:
+            tx.conn.execute("RELEASE pulled_change")
+
+    def _undo(self, got: Applied) -> None:
+        """Forget what :meth:`_merge` counted for a change rolled back after it."""
+        if self._counted is not None:
+            got.applied, got.conflicts, got.held = self._counted
+            self._counted = None
+
+    def _merge(
+        self,
+        tx: Tx,
+        change: RemoteChange,
+        checked: pulled.Checked,
+        pending: dict[str, set[str]],
+        got: Applied,
+    ) -> None:
+        tbl, rid, body = change.tbl, change.row_id, change.body
+        assert body is not None
+        self._counted = (got.applied, got.conflicts, got.held)
+        cur = tx.conn.execute(f"SELECT * FROM {tbl} WHERE id = ?", [rid])
+        raw = cur.fetchone()
+        local = (
+            None if raw is None else {d[0]: v for d, v in zip(cur.description, raw, strict=True)}
+        )
+        local_clocks = json.loads(local["clocks"] or "{}") if local else None
+        result = merge.merge(
+            local, local_clocks, tbl, body, pending.get(rid, set()), fields=checked.fields
+        )
+        parent = records.get(tbl).parent
+        if parent is not None and result.action in ("insert", "update"):
+            column = parent[1]
+            if (result.action == "insert" or column in result.values) and not _exists(
+                tx, parent[0], result.values.get(column)
+            ):
+                self._hold(tx, change, f"waiting for its {records.NOUN[parent[0]]}")
+                got.held += 1
+                return
+        officer = self._who(change, body)
+        if not tx.apply_remote(tbl, rid, result, body, local, checked.newest, officer=officer):
+            return
+        for c in result.conflicts:
+            tx.conn.execute(
+                "INSERT INTO conflicts (tbl, row_id, field, mine, theirs, kept, mine_hlc, "
+                "theirs_hlc, theirs_officer, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [tbl, rid, c["field"], json.dumps(c["mine"]), json.dumps(c["theirs"]),
+                 c["kept"], c["mine_hlc"], c["theirs_hlc"], officer, tx.now],
+            )  # fmt: skip
+            got.conflicts += 1
+        got.applied += 1
+
+    def _who(self, change: RemoteChange, body: dict[str, Any]) -> str:
+        """Who the audit entry names for an applied change: the officer the department
+        enrolled the pushing device for (:meth:`Trust.who`), else the change's own claim."""
+        who = getattr(self.trust, "who", None)
+        if who is not None:
+            name = who(change)
+            if name:
+                return str(name)
+        return str(body.get("officer") or "")
+
+
+def _held_change(text: str, seq: int) -> RemoteChange:
+    """A held change as it was pulled (a row of an older log holds fewer fields)."""
+    from fieldlog.db.remotes.types import RemoteChange
+
+    try:
+        raw = json.loads(text)
+        known = RemoteChange.__dataclass_fields__
+        return RemoteChange(**{k: v for k, v in raw.items() if k in known})
+    except (ValueError, TypeError, AttributeError):
+        return RemoteChange(seq, "", 0, "", "", "", None, str(text)[: quarantine.TEXT_CAP])
+
+
+_LINKS = {
+    "referrals": "r.id = ?",
+    "concerns": "k.id = ?",
+}
+
+
+def _cross_linked(tx: Tx, table: str, rid: str) -> bool:
+    """Whether a live referral of record ``rid`` (a referral, or a concern it answers) answers
+    a concern of another contact (``fieldlog verify`` reports those)."""
+    where = _LINKS.get(table)
+    if where is None:
+        return False
+    return (
+        tx.conn.execute(
+            "SELECT 1 FROM referrals r JOIN concerns k ON k.id = r.concern_id "
+            f"WHERE {where} AND r.deleted = 0 AND k.contact_id != r.contact_id LIMIT 1",
+            [rid],
+        ).fetchone()
+        is not None
+    )
+
+
+def _exists(tx: Tx, table: str, rid: Any) -> bool:
+    if not isinstance(rid, str):
+        return False
+    return tx.conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", [rid]).fetchone() is not None
+
+
+def _is_purged(tx: Tx, rid: str) -> bool:
+    try:
+        return (
+            tx.conn.execute("SELECT 1 FROM purged WHERE row_id = ?", [rid]).fetchone() is not None
+        )
+    except Exception:  # no purge table in this schema (sqlite3's or sqlcipher3's error)
+        return False

@@ -1,0 +1,179 @@
+"""Writing straight into a sync store, as anyone who can write the shared file or the database
+can: rows no fieldlog pushed (malformed, forged, or signed by an enrolled laptop running a
+modified fieldlog), rows at chosen seqs, rows deleted. For the poison tests
+(tests/sync/test_sync_poison.py); both backends."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from fieldlog.db.devices import Trust
+from fieldlog.db.remotes.factory import open_remote
+from fieldlog.db.remotes.types import OutChange, is_postgres
+from fieldlog.db.store import Store
+
+COLUMNS = ("seq", "origin", "origin_seq", "tbl", "row_id", "hlc", "body", "sig")
+COUNTER = "seq_counter"  # fieldlog_meta: the highest seq the store handed out
+MAX_SEQ = 2**63 - 1
+
+
+def stamp(device: str, ahead_ms: int = 0) -> str:
+    """A clock stamp of now (plus ``ahead_ms``) for ``device``."""
+    return f"{int(time.time() * 1000) + ahead_ms:013d}-00000-{device}"
+
+
+def store_id(url: str) -> str:
+    remote = open_remote(url)
+    try:
+        return remote.store_id
+    finally:
+        remote.close()
+
+
+def body_of(store: Store, tbl: str, rid: str) -> dict[str, Any]:
+    """The body ``store`` pushes for record ``rid`` (its whole state), decoded."""
+    after = 0
+    while True:
+        out, last = store.sync.outbox_page(after, 10_000)
+        if last is None:
+            raise LookupError(rid)
+        for change in out:
+            if change.row_id == rid and change.tbl == tbl:
+                return json.loads(change.body)
+        after = last
+
+
+def signed(
+    signer: Store,
+    url: str,
+    *,
+    tbl: Any,
+    row_id: Any,
+    hlc: Any,
+    body: Any,
+    origin_seq: int,
+) -> dict[str, Any]:
+    """A row signed by ``signer`` (an enrolled laptop): what a laptop running a modified
+    fieldlog could push. ``body``: a dict (made JSON text here) or text as it is."""
+    text = body if isinstance(body, str) else json.dumps(body)
+    remote = open_remote(url)
+    try:
+        trust = Trust(signer, remote, remote.store_id)
+        trust.prepare()
+        device = trust.key.device
+        sig = trust.sign(OutChange(origin_seq, tbl, row_id, hlc, text))
+    finally:
+        remote.close()
+    return {
+        "origin": device, "origin_seq": origin_seq, "tbl": tbl, "row_id": row_id,
+        "hlc": hlc, "body": text, "sig": sig,
+    }  # fmt: skip
+
+
+def plant(
+    url: str, rows: Iterable[Mapping[str, Any]], *, move_counter: bool = True
+) -> list[int | None]:
+    """Insert ``rows`` into the store's ``fieldlog_changes``. A row without ``seq`` gets the
+    one after the store's counter, and the counter moves over it (``move_counter``) so laptops
+    pull it; a row with its own ``seq`` leaves the counter alone. A row the table refuses (it
+    collides with one there, or a column is NULL) is skipped. Returns each row's seq (None:
+    skipped)."""
+    open_remote(url).close()  # the store exists, in the current layout
+    if is_postgres(url):
+        return _plant_pg(url, list(rows), move_counter)
+    return _plant_sqlite(url, list(rows), move_counter)
+
+
+def _bindable(v: Any) -> Any:
+    """A value SQLite takes as it is; anything else (a list, a huge number) as JSON text."""
+    if v is None or isinstance(v, str | float):
+        return v
+    if isinstance(v, int) and -(2**63) <= v < 2**63:
+        return v
+    return json.dumps(v)
+
+
+def _values(row: Mapping[str, Any], seq: int, pg: bool) -> list[Any]:
+    out: list[Any] = [seq]
+    for col in COLUMNS[1:]:
+        v = row.get(col, "" if col != "origin_seq" else 1)
+        if not pg:
+            v = _bindable(v)
+        else:  # typed columns: text as text, numbers in bigint's range
+            if col == "origin_seq":
+                v = v if isinstance(v, int) and not isinstance(v, bool) and abs(v) < MAX_SEQ else 1
+            elif v is not None or col != "sig":
+                v = v if isinstance(v, str) else json.dumps(v)
+                v = v.replace("\x00", "")  # PostgreSQL text holds no NUL
+        out.append(v)
+    return out
+
+
+def _plant_sqlite(url: str, rows: list[Mapping[str, Any]], move: bool) -> list[int]:
+    conn = sqlite3.connect(url, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        counter = int(
+            conn.execute("SELECT value FROM fieldlog_meta WHERE key = ?", [COUNTER]).fetchone()[0]
+        )
+        done: list[int | None] = []
+        for row in rows:
+            seq = row.get("seq")
+            if seq is None:
+                seq = counter + 1
+            cur = conn.execute(
+                f"INSERT OR IGNORE INTO fieldlog_changes ({', '.join(COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(COLUMNS))})",
+                _values(row, seq, pg=False),
+            )
+            done.append(seq if cur.rowcount else None)
+            if cur.rowcount and row.get("seq") is None and move:
+                counter = seq
+        conn.execute("UPDATE fieldlog_meta SET value = ? WHERE key = ?", [str(counter), COUNTER])
+        conn.execute("COMMIT")
+        return done
+    finally:
+        conn.close()
+
+
+def _plant_pg(url: str, rows: list[Mapping[str, Any]], move: bool) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        counter = int(
+            conn.execute("SELECT value FROM fieldlog_meta WHERE key = %s", [COUNTER]).fetchone()[0]
+        )
+        done: list[int | None] = []
+        for row in rows:
+            seq = row.get("seq")
+            if seq is None:
+                seq = counter + 1
+            cur = conn.execute(
+                f"INSERT INTO fieldlog_changes ({', '.join(COLUMNS)}) "
+                f"VALUES ({', '.join(['%s'] * len(COLUMNS))}) ON CONFLICT DO NOTHING",
+                _values(row, seq, pg=True),
+            )
+            done.append(seq if cur.rowcount else None)
+            if cur.rowcount and row.get("seq") is None and move:
+                counter = seq
+        conn.execute("UPDATE fieldlog_meta SET value = %s WHERE key = %s", [str(counter), COUNTER])
+    return done
+
+
+def delete_seq(url: str, seq: int) -> None:
+    """Remove the row at ``seq`` from the store (a gap in its sequence)."""
+    if is_postgres(url):
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            conn.execute("DELETE FROM fieldlog_changes WHERE seq = %s", [seq])
+        return
+    conn = sqlite3.connect(url, isolation_level=None)
+    try:
+        conn.execute("DELETE FROM fieldlog_changes WHERE seq = ?", [seq])
+    finally:
+        conn.close()
