@@ -176,25 +176,46 @@ def _typer(help_text: str | None = None, **kw: Any) -> typer.Typer:
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
+MAX_LIMIT = 1_000_000_000  # --limit's largest value (SQLite's LIMIT takes at most 2**63 - 1)
+
+
+class UsageProblem(FieldlogError):
+    """A value the command line cannot take: one line, exit code 2 like Click's usage errors."""
+
+    exit_code = 2
+
+
+def check_limit(value: int | None) -> int | None:
+    """``--limit N``: a whole number from 1 to :data:`MAX_LIMIT`, else one line naming the
+    option and the range (a huge number would reach SQLite as "Python int too large" and be
+    blamed on --db). Typer has parsed it as an int already: any size, any sign."""
+    if value is not None and not 1 <= value <= MAX_LIMIT:
+        shown = str(value) if len(str(value)) <= 30 else str(value)[:27] + "..."
+        raise UsageProblem(f"--limit must be a whole number from 1 to {MAX_LIMIT:,} (got {shown}).")
+    return value
+
+
+def limit_option(help_text: str) -> Any:
+    """A ``--limit N`` / ``-n N`` option checked by :func:`check_limit`."""
+    return typer.Option("--limit", "-n", metavar="N", help=help_text, callback=check_limit)
+
+
 def page_option(on_screen: int) -> Any:
     """``--limit N`` of a list: on screen the first ``on_screen`` rows (the list then says
     "Showing N of M"), with ``--json`` every row unless it is given: a script never gets a
     silently cut list."""
-    return typer.Option(
-        "--limit",
-        "-n",
-        metavar="N",
-        min=1,
-        help=f"Show at most N rows (default: {on_screen} on screen, all with --json).",
+    return limit_option(
+        f"Show at most N rows (default: {on_screen} on screen, all with --json; N up to "
+        f"{MAX_LIMIT:,})."
     )
 
 
 def page_size(limit: int | None, as_json: bool, on_screen: int) -> int | None:
     """How many rows a list asks for: ``--limit``, else all for JSON, else a screenful."""
-    return limit or (None if as_json else on_screen)
+    return check_limit(limit) or (None if as_json else on_screen)
 
 
-LimitOpt = Annotated[int, typer.Option("--limit", "-n", help="Show at most N rows.", min=1)]
+LimitOpt = Annotated[int, limit_option("Show at most N rows.")]
 
 
 # ---------------------------------------------------------------------- the log
@@ -249,6 +270,7 @@ class State:
                 raise NoLogError(missing_log_message(path, self.db))
             folder = _first_missing_folder(path) if new else None
             self._store = Store.open(path, ask=ask_passphrase, encrypt=encrypt)
+            say_notices(self._store.notices)
             if new:
                 self._new, self._new_folder = path, folder
         return self._store
@@ -280,6 +302,21 @@ class State:
                 folder = folder.parent
         except OSError:
             pass  # best effort: the error the officer sees is the command's own
+
+
+def say_notices(lines: list[str]) -> None:
+    """What the store found and fixed on open (a temporary copy a killed decrypt left beside
+    the log, removed): one line each on stderr, so a script's stdout stays its own."""
+    for line in lines:
+        typer.echo(printable(line), err=True)
+
+
+def sweep_beside(path: Path) -> None:
+    """Remove (and say) the temporary copies killed commands left beside ``path`` (a log or
+    a backup) before a command that opens it without the store (encrypt, restore, backup)."""
+    from fieldlog.db.leftovers import sweep
+
+    say_notices(sweep(path))
 
 
 def missing_log_message(path: Path, db: str | None) -> str:
@@ -471,3 +508,22 @@ def progress(*, quiet: bool = False, counts: bool = False) -> Iterator[Bars]:
         yield bars
     finally:
         bars.stop()
+
+
+def ask_remote_passphrase(targets: list[tuple[str, str]]) -> None:
+    """An encrypted remote file and no $FIELDLOG_REMOTE_PASSPHRASE: ask on a terminal (once,
+    for this run only); in a script the remote says what to set. ``fieldlog sync``, the
+    ``dept`` commands and ``verify --remote`` all ask the same way."""
+    import os
+
+    from fieldlog.db.remotes.factory import encrypted_file
+    from fieldlog.db.remotes.types import REMOTE_PASSPHRASE_ENV
+
+    if os.environ.get(REMOTE_PASSPHRASE_ENV) or not sys.stdin.isatty():
+        return
+    for label, url in targets:
+        if encrypted_file(url):
+            os.environ[REMOTE_PASSPHRASE_ENV] = typer.prompt(
+                f"Department passphrase for {label}", hide_input=True, err=True
+            )
+            return

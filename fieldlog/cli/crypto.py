@@ -15,7 +15,15 @@ from typing import Annotated
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, _typer, ask_passphrase, emit_json, log_path, store_of
+from fieldlog.cli.common import (
+    JsonOpt,
+    _typer,
+    ask_passphrase,
+    emit_json,
+    log_path,
+    store_of,
+    sweep_beside,
+)
 from fieldlog.errors import FieldlogError, StorageError
 
 app = _typer()
@@ -76,6 +84,7 @@ def encrypt(ctx: typer.Context) -> None:
     from fieldlog.db.crypto import encrypt_log
 
     path = log_path(ctx)
+    sweep_beside(path)
     kind = log_kind(path)
     if kind == "new":
         raise StorageError(
@@ -101,6 +110,7 @@ def decrypt(ctx: typer.Context, yes: YesOpt = False) -> None:
     from fieldlog.db.crypto import decrypt_log
 
     path = log_path(ctx)
+    sweep_beside(path)
     if log_kind(path) == "encrypted":
         _confirm(f"Decrypt {path}? Anyone who can read the file will read the log.", yes)
     info = decrypt_log(path, ask=ask_passphrase)
@@ -114,6 +124,7 @@ def passphrase(ctx: typer.Context) -> None:
     from fieldlog.db.crypto import change_passphrase
 
     path = log_path(ctx)
+    sweep_beside(path)
     if log_kind(path) != "encrypted":
         raise StorageError(
             f"The log {path} is not encrypted: encrypt it with  fieldlog encrypt  first."
@@ -158,6 +169,7 @@ def backup(
         raise FieldlogError(f"{dest} already exists: choose a new name, or add --force.")
     if not dest.parent.is_dir():
         raise FieldlogError(f"The folder {dest.parent} does not exist: create it first.")
+    sweep_beside(dest)
     info = backup_log(store.conn, store.path, dest)
     if as_json:
         emit_json({"path": str(dest), "contacts": info.contacts, "encrypted": info.encrypted})
@@ -188,11 +200,16 @@ def restore(
     Refused while another fieldlog has the log open, and for a backup that is damaged, not a
     fieldlog log, or from a newer fieldlog.
     """
-    from fieldlog.db.backup import finish_restore, open_current, stage_restore
+    from fieldlog.db.backup import discard, finish_restore, open_current, stage_restore
+    from fieldlog.db.connect import log_kind
     from fieldlog.db.crypto import reopen_info
-    from fieldlog.db.logfile import remove_files
 
     log = log_path(ctx)
+    sweep_beside(log)
+    try:
+        current_was_encrypted = log_kind(log) == "encrypted"
+    except StorageError:  # a damaged log (--force replaces it): it says nothing either way
+        current_was_encrypted = False
     staged = stage_restore(source.expanduser(), log, ask=ask_passphrase)
     current = None
     try:
@@ -232,10 +249,16 @@ def restore(
     finally:
         if current is not None:
             current.close()
-        remove_files(staged.tmp)
-    info = reopen_info(log, staged.info.passphrase)
+        discard(staged)
+    info = reopen_info(log, staged.info.passphrase, key_audit=True)
     typer.echo(f"Restored {log} from {source}: {_contacts(info.contacts)}.")
     if kept is not None:
         typer.echo(f"The log it replaced is kept as {kept}.")
     if info.encrypted:
         typer.echo("The restored log opens with the passphrase the backup was made with.")
+    elif staged.info.passphrase is None and current_was_encrypted:
+        typer.echo(
+            "Warning: the backup was not encrypted, so the restored log is not either: "
+            "encrypt it with  fieldlog encrypt",
+            err=True,
+        )

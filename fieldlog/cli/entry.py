@@ -19,6 +19,7 @@ from fieldlog.cli.common import (
     _typer,
     check_can_encrypt,
     emit_json,
+    limit_option,
     page_option,
     page_size,
     progress,
@@ -486,12 +487,7 @@ def followups(
     until: Annotated[
         str | None, typer.Option("--until", help="Due by WHEN (default today), e.g. friday, 7d.")
     ] = None,
-    limit: Annotated[
-        int | None,
-        typer.Option(
-            "--limit", "-n", metavar="N", min=1, help="Show at most N, the oldest (default: all)."
-        ),
-    ] = None,
+    limit: Annotated[int | None, limit_option("Show at most N, the oldest (default: all).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Referrals and contacts whose follow-up is due or overdue, oldest first."""

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +20,31 @@ from fieldlog.text import plural
 app = _typer()
 
 TABLE_NAMES = (*records.TABLES, "flat", "all")
+
+
+def _to_stdout(write: Callable[[], int]) -> int:
+    """Run ``write`` (the CSV to stdout) and flush: a full disk behind a redirection (or
+    ``> /dev/full``) is one line, not a traceback; a reader that stopped early (``| head``)
+    ends the export quietly."""
+    try:
+        n = write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _drop_stdout()
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        _drop_stdout()
+        raise FieldlogError(
+            f"Cannot write the export to stdout: {exc.strerror or exc}. Free some space, or "
+            "give --out FILE on another drive."
+        ) from None
+    return n
+
+
+def _drop_stdout() -> None:
+    """Point stdout at nothing, so Python's own flush at exit does not fail a second time."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @app.command("export")
@@ -52,6 +80,12 @@ def export_cmd(
         str | None,
         typer.Option("--out", "-o", metavar="FILE|-", help="Where to write (default/-: stdout)."),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace the --out file (or the files in the folder) if it exists."
+        ),
+    ] = False,
     excel: Annotated[
         bool, typer.Option("--excel", help="For Excel: UTF-8 byte-order mark and CRLF.")
     ] = False,
@@ -71,6 +105,7 @@ def export_cmd(
 ) -> None:
     """Export the log as CSV (RFC 4180, UTF-8): one table, a flat view, or all of them."""
     from fieldlog import export
+    from fieldlog.export.files import check_out
 
     name = table.strip().lower()
     if name not in TABLE_NAMES:
@@ -87,6 +122,9 @@ def export_cmd(
         "since": since, "until": until, "officer": officer, "hood": hood,
         "category": category, "status": status, "tag": tag,
     }  # fmt: skip
+    if not to_stdout and name != "all":
+        target = Path(out).expanduser()  # type: ignore[arg-type]
+        check_out(target, force=force)  # a device, FIFO, folder, link or existing file
     store = store_of(ctx)
     store.exports.check(name, filters)  # bad dates or words fail before any file is made
     result: dict[str, Any] = {"table": name, "out": "-" if to_stdout else out}
@@ -104,7 +142,7 @@ def export_cmd(
 
             counts = export.export_all(
                 store, dest, filters=filters, excel=excel, raw=raw, redact=redact,
-                progress=step if tick else None,
+                progress=step if tick else None, force=force,
             )  # fmt: skip
             result["rows"] = counts
             result["out"] = str(dest)
@@ -117,14 +155,10 @@ def export_cmd(
                 "processes": 2,  # the CLI is single-threaded: a forked helper may share work
             }  # fmt: skip
             if to_stdout:
-                stream = sys.stdout
-                n = export.write_table(store, name, stream, **kw)
-                stream.flush()
+                n = _to_stdout(lambda: export.write_table(store, name, sys.stdout, **kw))
             else:
                 path = Path(out).expanduser()  # type: ignore[arg-type]
-                if path.is_dir():
-                    raise FieldlogError(f"{path} is a folder: give a file name, e.g. {name}.csv.")
-                with export.atomic_text(path) as fh:
+                with export.atomic_text(path, force=force) as fh:
                     n = export.write_table(store, name, fh, **kw)
                 result["out"] = str(path)
             result["rows"] = n

@@ -6,7 +6,10 @@ name. A restore copies the backup beside the log, checks the copy, then needs th
 itself (refused while another fieldlog has it open), keeps a copy of the log it replaces and
 renames the checked copy over it: a failure at any point leaves the log as it was. Backups and
 kept copies are owner-only files (0600 on POSIX), and every handle on a file is closed before
-a rename replaces it (Windows cannot replace an open file).
+a rename replaces it (Windows cannot replace an open file). Copies in the making have hidden
+names carrying the process id (:mod:`fieldlog.db.leftovers`), so what a killed backup or
+restore leaves is removed by the next open of the log (or the next backup beside it); the
+kept copy too is written under such a name and renamed when complete.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from fieldlog.db.connect import (
     open_cipher,
     passphrase_of,
 )
+from fieldlog.db.leftovers import release, temp_path
 from fieldlog.db.logfile import (
     SIDE_FILES,
     LogInfo,
@@ -42,7 +46,6 @@ from fieldlog.db.logfile import (
     remove_files,
     stamp,
     take_exclusive,
-    tmp_path,
     verify_file,
 )
 from fieldlog.errors import StorageError
@@ -52,7 +55,7 @@ def backup_log(conn: Any, log: Path | str, dest: Path) -> LogInfo:
     """A consistent copy of the open log into ``dest`` through the online backup API
     (encrypted with the log's passphrase if the log is encrypted), checked before it takes
     the name ``dest``. Other fieldlogs may keep writing meanwhile."""
-    part = tmp_path(dest, "part")
+    part = temp_path(dest, "backup")
     key = passphrase_of(conn)
     try:
         new_private_file(part)
@@ -71,6 +74,7 @@ def backup_log(conn: Any, log: Path | str, dest: Path) -> LogInfo:
         raise StorageError(f"Cannot write the backup {dest}: {exc.strerror or exc}.") from None
     finally:
         remove_files(part)
+        release(part)
     return LogInfo(path=dest, encrypted=key is not None, version=version, contacts=contacts)
 
 
@@ -110,7 +114,7 @@ def stage_restore(
     if kind == "new":
         raise StorageError(f"{source} is empty: it is not a backup of a log.")
     log.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = tmp_path(log, "restore")
+    tmp = temp_path(log, "restore")
 
     def reword(exc: StorageError) -> StorageError:
         return type(exc)(str(exc).replace(str(tmp), str(source)))
@@ -134,20 +138,31 @@ def stage_restore(
         finally:
             conn.close()
     except StorageError as exc:
-        remove_files(tmp)
+        _drop(tmp)
         raise reword(exc) from None
     except OSError as exc:
-        remove_files(tmp)
+        _drop(tmp)
         raise StorageError(
             f"Cannot copy the backup {source} beside the log: {exc.strerror or exc}."
         ) from None
     except BaseException:
-        remove_files(tmp)
+        _drop(tmp)
         raise
     info = LogInfo(
         path=source, encrypted=key is not None, version=version, contacts=contacts, passphrase=key
     )
     return Staged(source=source, tmp=tmp, info=info)
+
+
+def discard(staged: Staged) -> None:
+    """Remove a staged copy that was not used (or is gone already: nothing to do)."""
+    _drop(staged.tmp)
+
+
+def _drop(tmp: Path) -> None:
+    """Remove a temporary copy (and its side files) and stop counting it as in flight."""
+    remove_files(tmp)
+    release(tmp)
 
 
 def _open_backup(tmp: Path, source: Path, passphrase: str | None, ask: AskPassphrase) -> Any:
@@ -196,23 +211,28 @@ def finish_restore(staged: Staged, log: Path, current: Any | None) -> Path | Non
     ``--force``). A copy of the log being replaced is kept beside it (the backup API's copy,
     encrypted like the log, or the raw files when it cannot be opened); returns its path."""
     kept: Path | None = None
+    # The kept copy is written under a temporary name first, so a kill mid-copy leaves a
+    # temporary file the next open sweeps, not a partial "kept" copy.
+    keep_tmp = temp_path(log, "keep")
     try:
         if current is not None:
             try:
                 take_exclusive(current, log)
-                kept = keep_path(log)
                 try:
-                    new_private_file(kept)
-                    copy_log(current, kept)
+                    new_private_file(keep_tmp)
+                    copy_log(current, keep_tmp)
                 except db_error(current):  # too damaged for the backup API: keep its bytes
-                    remove_files(kept)
-                    _raw_copy(log, kept)
+                    remove_files(keep_tmp)
+                    _raw_copy(log, keep_tmp)
+                kept = keep_path(log)
+                _rename_copy(keep_tmp, kept)
             finally:
                 current.close()  # before the rename: Windows cannot replace an open file
                 current = None
         elif log.exists() and log.stat().st_size > 0:
+            _raw_copy(log, keep_tmp)
             kept = keep_path(log)
-            _raw_copy(log, kept)
+            _rename_copy(keep_tmp, kept)
             for side in SIDE_FILES:  # never let the old -wal be applied to the restored file
                 with contextlib.suppress(FileNotFoundError):
                     log.with_name(log.name + side).unlink()
@@ -228,8 +248,17 @@ def finish_restore(staged: Staged, log: Path, current: Any | None) -> Path | Non
     finally:
         if current is not None:
             current.close()
-        remove_files(staged.tmp)
+        _drop(staged.tmp)
+        _drop(keep_tmp)
     return kept
+
+
+def _rename_copy(tmp: Path, dest: Path) -> None:
+    """A finished copy (and the -wal/-journal a raw copy may have) takes its name."""
+    for side in ("-wal", "-journal"):
+        if tmp.with_name(tmp.name + side).exists():
+            os.replace(tmp.with_name(tmp.name + side), dest.with_name(dest.name + side))
+    os.replace(tmp, dest)
 
 
 def _raw_copy(log: Path, dest: Path) -> None:

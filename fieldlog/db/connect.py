@@ -350,7 +350,13 @@ def copy_log(conn: Any, dest: Path) -> None:
     online backup API, keyed like ``conn``: an encrypted log's copy is encrypted with the same
     passphrase. One self-contained file (no -wal), readable by its owner only."""
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.close(fd)
+    try:
+        if hasattr(os, "fchmod"):  # a file that was there keeps its mode otherwise (0644?)
+            os.fchmod(fd, 0o600)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
     if isinstance(conn, sqlite3.Connection):
         target = sqlite3.connect(dest)
     else:  # the backup API needs both ends in one library; keyed (or not) like ``conn``

@@ -10,6 +10,13 @@ the rename: Windows cannot rename a file over one that is open. SQLCipher's
 ``sqlcipher_export()`` copies between a plain and an encrypted file (the backup API cannot);
 ``PRAGMA rekey`` changes a passphrase in place, in one transaction.
 
+The new file is written under a hidden name carrying the process id
+(:func:`fieldlog.db.leftovers.temp_path`): encrypted for ``encrypt``, in clear only for
+``decrypt`` (its result is in clear anyway), which keeps it no longer than the write and the
+check. A process killed in between leaves it; the next open of the log removes it
+(overwritten with zeros first when in clear) and says so. After ``encrypt`` the log's audit
+chain is keyed (:meth:`fieldlog.db.store.Store.key_audit`).
+
 A conversion is an operation over a log, so this module may open a :class:`Store` (to describe
 the result); the store never imports it. Backups and restores are :mod:`fieldlog.db.backup`;
 the file checks both use are :mod:`fieldlog.db.logfile`.
@@ -32,6 +39,7 @@ from fieldlog.db.connect import (
     log_kind,
     open_cipher,
 )
+from fieldlog.db.leftovers import release, temp_path, wipe
 from fieldlog.db.logfile import (
     LogInfo,
     check_log,
@@ -41,7 +49,6 @@ from fieldlog.db.logfile import (
     open_copy,
     remove_files,
     take_exclusive,
-    tmp_path,
     verify_file,
 )
 from fieldlog.errors import StorageError
@@ -101,11 +108,12 @@ def _link_aside(path: Path) -> Path | None:
     """A second name (a hard link) for the old log's file, so its plaintext can be wiped after
     the new file took the name, with no handle open during the rename; None where the file
     system has no hard links (FAT, exFAT)."""
-    aside = tmp_path(path, "old")
+    aside = temp_path(path, "encrypt-old")
     remove_files(aside)
     try:
         os.link(path, aside)
     except (OSError, AttributeError, NotImplementedError):
+        release(aside)
         return None
     return aside
 
@@ -116,18 +124,21 @@ def replaces_open_files() -> bool:
 
 
 def _wipe_aside(aside: Path) -> None:
-    try:
-        _wipe(os.open(aside, os.O_WRONLY))
-    except OSError:
-        pass
+    wipe(aside)
     remove_files(aside)
+    release(aside)
 
 
 def _convert(path: Path, src: Any, passphrase: str | None, *, wipe_old: bool) -> None:
     """Write the log held by ``src`` (already exclusive) to a new file keyed with
     ``passphrase`` (None: plain), check it, close every handle, rename it over the log; with
-    ``wipe_old`` the old file's bytes are overwritten with zeros once it has no name left."""
-    tmp = tmp_path(path, "convert")
+    ``wipe_old`` the old file's bytes are overwritten with zeros once it has no name left.
+
+    The new file is written under a hidden name carrying this process's id: if the process
+    is killed, the next open of the log finds it, overwrites it with zeros when it is in clear
+    (a decrypt's) and removes it (:mod:`fieldlog.db.leftovers`). A decrypt's copy in clear
+    that fails its check is overwritten with zeros too before it goes."""
+    tmp = temp_path(path, "decrypt" if passphrase is None else "encrypt")
     aside: Path | None = None
     old_fd: int | None = None
     replaced = False
@@ -157,7 +168,12 @@ def _convert(path: Path, src: Any, passphrase: str | None, *, wipe_old: bool) ->
     except OSError as exc:
         raise StorageError(f"Cannot write beside the log {path}: {exc.strerror or exc}.") from None
     finally:
+        if not replaced and passphrase is None:
+            for side in ("", "-journal", "-wal"):
+                if tmp.with_name(tmp.name + side).exists():
+                    wipe(tmp.with_name(tmp.name + side))
         remove_files(tmp)
+        release(tmp)
         # The old bytes are wiped only once the new file has the name: until then the aside
         # and old_fd are the log itself.
         if old_fd is not None:
@@ -170,6 +186,7 @@ def _convert(path: Path, src: Any, passphrase: str | None, *, wipe_old: bool) ->
                 _wipe_aside(aside)
             else:
                 remove_files(aside)  # only the second name: the log keeps its first
+                release(aside)
 
 
 def plain_copies(path: Path) -> list[Path]:
@@ -210,7 +227,7 @@ def encrypt_log(path: Path, passphrase: str) -> LogInfo:
         src.close()
         raise
     _convert(path, src, passphrase, wipe_old=True)
-    return reopen_info(path, passphrase)
+    return reopen_info(path, passphrase, key_audit=True)
 
 
 def decrypt_log(
@@ -257,11 +274,15 @@ def change_passphrase(
     return reopen_info(path, new)
 
 
-def reopen_info(path: Path, passphrase: str | None) -> LogInfo:
-    """Open the log as every command does (WAL back on, upgraded if older) and describe it."""
+def reopen_info(path: Path, passphrase: str | None, *, key_audit: bool = False) -> LogInfo:
+    """Open the log as every command does (WAL back on, upgraded if older) and describe it;
+    ``key_audit``: an encrypted log's audit chain is keyed from now on (after encrypt, and a
+    restore of an encrypted backup; :meth:`Store.key_audit`)."""
     from fieldlog.db.store import Store
 
     with Store.open(path, passphrase=passphrase) as store:
+        if key_audit:
+            store.key_audit()
         return LogInfo(
             path=path,
             encrypted=store.encrypted,

@@ -64,6 +64,10 @@ def _row(cur: sqlite3.Cursor, raw: tuple, lists: frozenset[str]) -> Row:
     return row
 
 
+def _schema_version(conn: Any) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
 class Store:
     """A log file opened for use. ``Store.open(path)`` checks and migrates it."""
 
@@ -79,6 +83,9 @@ class Store:
         # Transactions this store has committed: the TUI compares it to refresh its status
         # line after its own writes (``changed_elsewhere`` sees only other connections').
         self.commits = 0
+        # One line per temporary copy a killed encrypt, decrypt, restore or backup left
+        # beside the log, found and removed when the log was opened: the CLI prints them.
+        self.notices: list[str] = []
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -91,15 +98,63 @@ class Store:
         encrypt: bool = False,
     ) -> Store:
         """Open, check and migrate a log; an encrypted one is keyed from ``passphrase``, else
-        ``$FIELDLOG_PASSPHRASE``, else ``ask`` (see :func:`fieldlog.db.connect.connect`)."""
+        ``$FIELDLOG_PASSPHRASE``, else ``ask`` (see :func:`fieldlog.db.connect.connect`).
+
+        Temporary copies a killed conversion, restore or backup left beside the log are
+        removed (overwritten with zeros first when in clear) and said in ``notices``; a new
+        encrypted log has its audit chain keyed from the start (:meth:`key_audit`)."""
         conn = connect(path, passphrase=passphrase, ask=ask, encrypt=encrypt)
         try:
+            fresh = passphrase_of(conn) is not None and _schema_version(conn) == 0
             ensure_schema(conn, path)
             use_wal(conn, path)
         except BaseException:
             conn.close()
             raise
-        return cls(conn, path)
+        store = cls(conn, path)
+        try:
+            if fresh:
+                store.key_audit()
+        except BaseException:
+            conn.close()
+            raise
+        if str(path) != ":memory:":
+            from fieldlog.db.leftovers import sweep
+
+            store.notices = sweep(path)
+        return store
+
+    def key_audit(self) -> bool:
+        """Key this encrypted log's audit chain from now on (HMAC with a key kept inside the
+        encryption: :func:`fieldlog.db.audit.keyed.start`, idempotent), in one write
+        transaction; False for a plain log (or a fieldlog without keyed audits)."""
+        if not self.encrypted:
+            return False
+        import importlib
+
+        name = "fieldlog.db.audit.keyed"
+        try:
+            keyed = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a fieldlog from before keyed audits
+            if exc.name != name:
+                raise
+            return False
+        start = getattr(keyed, "start", None)
+        if start is None:
+            return False
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                start(self.conn)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+        except self.db_error as exc:
+            raise explain(exc, self.path) from None
+        self._meta_cache = None
+        return True
 
     def close(self) -> None:
         self.conn.close()

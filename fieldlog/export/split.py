@@ -21,6 +21,38 @@ if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 
+SCRATCH_PREFIX = "fieldlog-export-"
+
+
+def _private(path: Path) -> int:
+    """A new owner-only file (0600), created exclusively."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    return os.open(path, flags, 0o600)
+
+
+def sweep_scratch(folder: str | None) -> None:
+    """Remove the temporary folders of split exports that were killed (their process gone;
+    only where a process id can be asked, see :func:`fieldlog.db.leftovers.pid_alive`)."""
+    import re
+    import shutil
+    import tempfile
+
+    from fieldlog.db.leftovers import pid_alive
+
+    where = folder or tempfile.gettempdir()
+    pattern = re.compile(re.escape(SCRATCH_PREFIX) + r"(\d{1,10})-")
+    try:
+        names = os.listdir(where)
+    except OSError:
+        return
+    for name in names:
+        m = pattern.match(name)
+        if m and int(m[1]) != os.getpid() and pid_alive(int(m[1])) is False:
+            path = os.path.join(where, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+
+
 def can_split() -> bool:
     """Whether this platform can fork a helper process (not Windows, which has no ``os.fork``:
     the split is skipped and one process writes the table there, the same bytes). Without
@@ -72,13 +104,18 @@ def write_split(
 
     lines = Lines(store, columns, raw=raw, eol=eol)  # the zone's table, inherited by the child
     # An encrypted log's rows in clear go to a memory-backed folder only (Store.scratch_dir).
-    with tempfile.TemporaryDirectory(prefix="fieldlog-export-", dir=store.scratch_dir()) as tmp:
+    # The folder (0700) carries this process's id: the next split export removes the folders
+    # of killed ones (sweep_scratch); the files in it are owner-only too.
+    scratch = store.scratch_dir()
+    sweep_scratch(scratch)
+    prefix = f"{SCRATCH_PREFIX}{os.getpid()}-"
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=scratch) as tmp:
         part = Path(tmp) / "parts.csv"
         index = Path(tmp) / "parts.json"
 
         def child() -> None:
             done = []
-            with store.reopen() as own, open(part, "wb") as fh:
+            with store.reopen() as own, open(_private(part), "wb") as fh:
                 mine = Lines(own, columns, raw=raw, eol=eol)
                 while (i := take(front=False)) is not None:
                     start, count = fh.tell(), 0
@@ -88,7 +125,8 @@ def write_split(
                         count += len(rows)
                         shared[2] += len(rows)
                     done.append((i, start, fh.tell(), count))
-            index.write_text(json.dumps(done))
+            with open(_private(index), "w", encoding="utf-8") as fh_index:
+                fh_index.write(json.dumps(done))
 
         for stream in (out, sys.stdout, sys.stderr):  # else the child would flush them too
             if stream is not None:

@@ -189,6 +189,9 @@ class FieldlogApp(KeysInOrderApp):
         (the dashboard's counts may hold it), so the keys work at once."""
         self._restore_theme()
         self.refresh_status()
+        # Leftovers of an interrupted encrypt/decrypt/restore the open swept away: say so.
+        for line in getattr(self.store, "notices", ()):
+            self.notify(line, severity="warning", markup=False, timeout=10)
         # A contact form left unsaved by a crash or a closed terminal is offered back. The
         # offer's module imports the contact form (~40 ms): only when the log holds a draft,
         # else once the dashboard is up (``_warm_up``), so the first ``n`` does not wait.

@@ -85,3 +85,42 @@ def test_delete_asks_in_good_grammar(cli):
 def test_demo_counts_in_good_grammar(cli):
     out = cli("demo", "--contacts", "1").stdout
     assert out.startswith("Added 1 contact, ")
+
+
+# ---------------------------------------------------------------- --limit out of range
+HUGE = "99999999999999999999"  # more than SQLite's 64-bit integers
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["list"],
+        ["search", "lighting"],
+        ["concern", "list"],
+        ["referral", "list"],
+        ["org", "list"],
+        ["followups"],
+    ],
+)
+@pytest.mark.parametrize("value", [HUGE, "9223372036854775808", "0", "-3"])
+def test_a_limit_out_of_range_is_one_line_naming_limit(cli, store, command, value):
+    store.contacts.add({"summary": "Street lighting out"})
+    r = cli(*command, "--limit", value, code=2)
+    line = r.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line, r.stderr
+    assert line.startswith("Error: --limit must be a whole number from 1 to 1,000,000,000")
+    assert "--db" not in line and "too large" not in line
+
+
+def test_the_largest_limit_is_accepted(cli, store):
+    store.contacts.add({"summary": "One"})
+    assert len(cli.json("list", "--limit", "1000000000")) == 1
+    assert len(cli.json("list", "-n", "1")) == 1
+
+
+def test_page_size_refuses_a_huge_limit_from_a_library_caller():
+    from fieldlog.cli.common import UsageProblem, page_size
+
+    assert page_size(None, False, 50) == 50 and page_size(None, True, 50) is None
+    with pytest.raises(UsageProblem, match="--limit"):
+        page_size(10**20, True, 50)

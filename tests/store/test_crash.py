@@ -4,6 +4,7 @@ the sync tests use it for kills mid-sync)."""
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import sqlite3
@@ -211,3 +212,123 @@ def test_kill_during_the_audit_upgrade(tmp_path, rng):
         _count("upgrade", run)
         state = open_and_verify(db)
         assert len(state.ids["contacts"]) == 10000 and state.entries == 10000
+
+
+# ---------------------------------------------------------------------- no leftovers
+# A conversion, a passphrase change or a restore killed at a random moment: the log opens
+# (with the old or the new passphrase), verifies and holds every contact; the next command
+# removes and reports the temporary copies the kill left; and no file beside the log holds a
+# resident's name in clear unless the log itself is in clear.
+RESIDENT = "Quackenbush"
+PASS1, PASS2 = "correct horse battery", "another staple"
+
+
+def _conversion_template(tmp_path, encrypted: bool):
+    """A log of 1,500 demo contacts and one resident (encrypted with PASS1 if asked)."""
+    db = tmp_path / ("enc.db" if encrypted else "plain.db")
+    env = {"FIELDLOG_PASSPHRASE": PASS1} if encrypted else {}
+    args = ["init", "--officer", "Ofc Crash", *(["--encrypt"] if encrypted else [])]
+    for cmd in (args, ["demo", "--contacts", "1500"],
+                ["add", f"Met Ada {RESIDENT}", "--name", f"Ada {RESIDENT}"]):  # fmt: skip
+        r = run_fieldlog("--db", str(db), *cmd, env=env)
+        assert r.returncode == 0, r.stderr
+    return db
+
+
+def _open_any(db):
+    """The log's passphrase after the kill: none, the old or the new one."""
+    from fieldlog.db.connect import WrongPassphrase, connect, log_kind
+
+    if log_kind(db) == "plain":
+        return None
+    for key in (PASS1, PASS2):
+        try:
+            connect(db, passphrase=key).close()
+            return key
+        except WrongPassphrase:
+            continue
+    raise AssertionError(f"neither passphrase opens {db} after the kill")
+
+
+def _no_plaintext_leftover(db, n_contacts: int) -> None:
+    folder = db.parent
+    key = _open_any(db)
+    hidden = [p for p in folder.iterdir() if p.name.startswith(f".{db.name}.")]
+    foreign = [p for p in hidden if not (p.exists() and os.path.samefile(p, db))]
+    env = {"FIELDLOG_PASSPHRASE": key} if key else {"FIELDLOG_PASSPHRASE": ""}
+    r = run_fieldlog("--db", str(db), "list", "--limit", "1", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    said = [line for line in r.stderr.splitlines() if line.startswith("Removed ")]
+    assert len(said) == len({p.name.split(".tmp")[0] for p in foreign}), (r.stderr, hidden)
+    assert "Traceback" not in r.stderr
+    left = [p.name for p in folder.iterdir() if p.name.startswith(f".{db.name}.")]
+    assert left == [], f"not swept: {left}"
+    for p in folder.iterdir():
+        if not p.is_file() or (key is None and p.name.startswith(db.name)):
+            continue  # the log in clear (and its -wal), by the officer's choice
+        assert RESIDENT.encode() not in p.read_bytes(), f"{RESIDENT} in clear in {p.name}"
+    with Store.open(db, passphrase=key) as store:
+        from fieldlog.db import audit
+
+        rep = audit.verify(store.conn)
+        assert rep.ok, "\n".join(rep.problems)
+        assert store.contacts.count() == n_contacts
+    if said:
+        RUN_COUNTS["crash: leftovers swept and said"] = RUN_COUNTS.get(
+            "crash: leftovers swept and said", 0
+        ) + len(said)
+
+
+def _kill_loop(name, tmp_path, rng, template, args, env, n_contacts, runs=4, aim=(0.3, 1.05)):
+    work = tmp_path / name
+    work.mkdir()
+    db = work / "log.db"
+    _fresh(template, db)
+    scratch = work / "timing.db"
+    _fresh(template, scratch)
+    t = kill_after(["--db", str(scratch), *args], delay=120, env=env)
+    assert t.returncode == 0, t.stderr
+    full = t.elapsed
+    for p in work.iterdir():
+        if p.name.startswith("timing") or p.name.startswith(".timing"):
+            p.unlink()
+    for _ in range(runs):
+        _fresh(template, db)
+        for p in work.glob("log.db.*"):
+            p.unlink()  # kept copies of an earlier round
+        run = kill_after(["--db", str(db), *args], delay=rng.uniform(*aim) * full, env=env)
+        _count(name, run)
+        if not run.killed:
+            assert run.returncode == 0, run.stderr
+        _no_plaintext_leftover(db, n_contacts)
+
+
+def test_kill_encrypt_leaves_no_plaintext_copy(tmp_path, rng):
+    template = _conversion_template(tmp_path, encrypted=False)
+    _kill_loop("encrypt", tmp_path, rng, template, ["encrypt"],
+               {"FIELDLOG_PASSPHRASE": PASS1}, 1501)  # fmt: skip
+
+
+def test_kill_decrypt_leaves_no_plaintext_copy(tmp_path, rng):
+    template = _conversion_template(tmp_path, encrypted=True)
+    _kill_loop("decrypt", tmp_path, rng, template, ["decrypt", "--yes"],
+               {"FIELDLOG_PASSPHRASE": PASS1}, 1501)  # fmt: skip
+
+
+def test_kill_passphrase_change_leaves_a_log_one_passphrase_opens(tmp_path, rng):
+    template = _conversion_template(tmp_path, encrypted=True)
+    env = {"FIELDLOG_PASSPHRASE": PASS1, "FIELDLOG_NEW_PASSPHRASE": PASS2}
+    # the rekey is the last part of the run (most of it is starting Python): aim there
+    _kill_loop("passphrase", tmp_path, rng, template, ["passphrase"], env, 1501, aim=(0.7, 1.0))
+
+
+def test_kill_restore_leaves_no_plaintext_copy(tmp_path, rng):
+    template = _conversion_template(tmp_path, encrypted=True)
+    backups = tmp_path / "backups"
+    backups.mkdir()
+    backup = backups / "b.db"
+    r = run_fieldlog("--db", str(template), "backup", str(backup),
+                     env={"FIELDLOG_PASSPHRASE": PASS1})  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    _kill_loop("restore", tmp_path, rng, template, ["restore", str(backup), "--yes"],
+               {"FIELDLOG_PASSPHRASE": PASS1}, 1501)  # fmt: skip

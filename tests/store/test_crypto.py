@@ -205,7 +205,11 @@ def _snapshot(store: Store) -> dict:
     return {
         "contacts": store.query("SELECT * FROM contacts ORDER BY id"),
         "concerns": store.query("SELECT * FROM concerns ORDER BY id"),
-        "meta": store.query("SELECT * FROM meta WHERE key != 'hlc' ORDER BY key"),
+        # encrypt adds the audit key (keyed chain from then on): compared apart
+        "meta": store.query(
+            "SELECT * FROM meta WHERE key NOT IN ('hlc', 'audit_key', 'audit_keyed_from') "
+            "ORDER BY key"
+        ),
         "changes": store.query("SELECT * FROM changes ORDER BY seq"),
         "search": [h["id"] for h in store.search.hits("bakery")],
         "version": store.scalar("PRAGMA user_version"),
@@ -229,6 +233,7 @@ def test_encrypt_then_decrypt_keeps_every_row(cli, db_path, monkeypatch):
     with Store.open(db_path) as store:
         assert store.encrypted
         assert _snapshot(store) == before
+        assert store.meta().get("audit_key") and store.meta().get("audit_keyed_from")
     cli("add", "After encryption")
     with Store.open(db_path) as store:  # AUTOINCREMENT went on from where it was
         assert store.scalar("SELECT max(seq) FROM changes") > seq

@@ -65,7 +65,7 @@ def test_exports_are_owner_only(cli, tmp_path):
     one = tmp_path / "contacts.csv"
     one.write_text("an older export, made world-readable")
     os.chmod(one, 0o644)
-    cli("export", "--out", str(one))
+    cli("export", "--out", str(one), "--force")
     assert mode(one) == 0o600
     folder = tmp_path / "all"
     cli("export", "all", "--out", str(folder))
@@ -78,14 +78,49 @@ def test_exports_are_owner_only(cli, tmp_path):
     assert mode(zipped) == 0o600
 
 
-def test_a_leftover_part_file_does_not_widen_the_export(cli, tmp_path):
+def test_a_file_beside_the_export_does_not_widen_it(cli, tmp_path):
+    """A file already at the old temporary name (a crash of an older fieldlog, or planted):
+    the export is created under a new exclusive name, owner-only, and leaves that file be."""
     cli("add", "Exported")
     out = tmp_path / "c.csv"
     part = tmp_path / "c.csv.part"
     part.write_text("left by a crash")
     os.chmod(part, 0o666)
     cli("export", "--out", str(out))
-    assert mode(out) == 0o600 and not part.exists()
+    assert mode(out) == 0o600 and part.read_text() == "left by a crash"
+
+
+def test_temporary_copies_of_encrypt_restore_and_backup_are_owner_only(
+    db_path, tmp_path, monkeypatch
+):
+    """The hidden copies beside the log (and beside a backup) while they are written."""
+    from fieldlog.db import backup as backup_mod
+
+    seen: dict[str, int] = {}
+    check = crypto._check_copy
+
+    def check_spy(path: Path, *args):
+        seen["encrypt"] = mode(path)
+        return check(path, *args)
+
+    monkeypatch.setattr(crypto, "_check_copy", check_spy)
+    with Store.open(db_path) as store:
+        store.contacts.add({"summary": "To encrypt"})
+    crypto.encrypt_log(db_path, PASS)
+    verify = backup_mod.verify_file
+
+    def verify_spy(conn, path):
+        for p in tmp_path.glob(".*.tmp"):
+            seen[p.name.split(".")[-2].rsplit("-", 1)[0]] = mode(p)
+        return verify(conn, path)
+
+    monkeypatch.setattr(backup_mod, "verify_file", verify_spy)
+    with Store.open(db_path, passphrase=PASS) as store:
+        backup_mod.backup_log(store.conn, db_path, tmp_path / "b.db")
+    staged = backup_mod.stage_restore(tmp_path / "b.db", db_path, passphrase=PASS)
+    backup_mod.discard(staged)
+    assert seen["encrypt"] == 0o600 and seen["backup"] == 0o600 and seen["restore"] == 0o600
+    assert not list(tmp_path.glob(".*.tmp*"))
 
 
 @pytest.mark.parametrize("passphrase", [None, PASS])
@@ -139,3 +174,18 @@ def test_raw_copies_are_owner_only(tmp_path):
     dest = tmp_path / "dest"
     private_copy(src, dest)
     assert dest.read_bytes() == src.read_bytes() and mode(dest) == 0o600
+
+
+def test_a_copy_over_an_existing_file_is_made_owner_only(tmp_path):
+    from fieldlog.db.connect import connect, copy_log
+
+    src = tmp_path / "log.db"
+    with Store.open(src) as store:
+        store.contacts.add({"summary": "Copied"})
+    dest = tmp_path / "copy.db"
+    dest.write_bytes(b"")
+    os.chmod(dest, 0o644)
+    conn = connect(src)
+    copy_log(conn, dest)
+    conn.close()
+    assert mode(dest) == 0o600

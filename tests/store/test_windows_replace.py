@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 REAL_REPLACE = os.replace
+REAL_LINK = os.link
 
 
 def open_paths() -> set[str]:
@@ -53,6 +54,18 @@ class WindowsReplace:
                     13, "The process cannot access the file because it is being used", str(p)
                 )
         REAL_REPLACE(src, dst, *args, **kwargs)
+        self.done.append((os.fspath(src), os.fspath(dst)))
+
+    def link(self, src, dst, *args, **kwargs):
+        """``os.link`` with the same check: an export takes its name by a hard link (which
+        never overwrites) from a temp file that must be closed first."""
+        held = open_paths()
+        for p in (src, dst):
+            if os.path.realpath(p) in held:
+                raise PermissionError(
+                    13, "The process cannot access the file because it is being used", str(p)
+                )
+        REAL_LINK(src, dst, *args, **kwargs)
         self.done.append((os.fspath(src), os.fspath(dst)))
 
 
@@ -151,7 +164,8 @@ def test_encrypted_backup_and_restore(cli, db_path, tmp_path, monkeypatch, windo
     assert _summaries(db_path, PASS) == {"Secret one"}
 
 
-def test_exports_close_their_files_first(cli, tmp_path, windows):
+def test_exports_close_their_files_first(cli, tmp_path, windows, monkeypatch):
+    monkeypatch.setattr(os, "link", windows.link)
     cli("add", "Exported", "--name", "Ada Quill")
     one = tmp_path / "contacts.csv"
     cli("export", "--out", str(one))
@@ -163,7 +177,8 @@ def test_exports_close_their_files_first(cli, tmp_path, windows):
 
 
 @pytest.mark.slow
-def test_the_tui_export_closes_its_file_first(tmp_path, windows):
+def test_the_tui_export_closes_its_file_first(tmp_path, windows, monkeypatch):
+    monkeypatch.setattr(os, "link", windows.link)
     from textual.widgets import Input
 
     from fieldlog.tui.app import make_app
@@ -189,4 +204,5 @@ def test_the_tui_export_closes_its_file_first(tmp_path, windows):
 
     run(flow)
     assert "From the app" in out.read_text(encoding="utf-8")
-    assert windows.done == [(str(out) + ".part", str(out))]
+    assert [Path(dst).name for _, dst in windows.done] == ["out.csv"]
+    assert Path(windows.done[0][0]).name.startswith(".out.csv.")

@@ -113,13 +113,13 @@ class ExportDialog(ModalScreen[int | None]):
 
             def answer(yes: bool | None) -> None:
                 if yes:
-                    self.start(path, since, excel)
+                    self.start(path, since, excel, force=True)
 
             self.app.push_screen(ConfirmDialog(f"{path} exists. Replace it?"), answer)
             return
         self.start(path, since, excel)
 
-    def start(self, path: Path, since: str | None, excel: bool) -> None:
+    def start(self, path: Path, since: str | None, excel: bool, *, force: bool = False) -> None:
         self.running = True
         for widget in self.query(Input).results():
             widget.disabled = True
@@ -141,7 +141,9 @@ class ExportDialog(ModalScreen[int | None]):
                             raise Cancelled
                         app.call_from_thread(bar.update, progress=read)
 
-                    with atomic_text(path) as out:  # the file appears only when complete
+                    # The file appears only when complete; it replaces one only when the
+                    # officer said so (force).
+                    with atomic_text(path, force=force) as out:
                         n = export_contacts_csv(
                             app.store, out, since=since, excel=excel, progress=progress
                         )

@@ -53,8 +53,13 @@ def lock_minutes(value: float | None = None) -> float:
 class IdleLock:
     """Covers the app with a :class:`LoginScreen` after a quiet spell (encrypted logs only).
 
-    ``clock`` (seconds, monotonic) is what the quiet spell is measured on: a test passes a fake
-    one and calls :meth:`check` itself instead of waiting for the interval timer.
+    The quiet spell is counted on two clocks and the larger count wins: ``clock`` (monotonic:
+    immune to the wall clock being set, but on some systems it stops while the laptop is
+    suspended) and ``wall`` (the time of day: it runs through a suspend). Each is counted
+    in steps between checks, and a step back (the wall clock set back, a daylight or NTP
+    correction) counts as nothing rather than undoing the time already counted, so a laptop
+    closed for 20 minutes wakes locked whatever its clocks did meanwhile. A test passes fake
+    clocks and calls :meth:`check` itself instead of waiting for the interval timer.
     """
 
     def __init__(
@@ -63,12 +68,14 @@ class IdleLock:
         minutes: float | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
         self.clock = clock
+        self.wall = wall
         self.seconds = lock_minutes(minutes) * 60
-        self.last = clock()
         self.locked = shell(app).store is None  # the start-up login counts as locked
+        self.touch()
 
     def start(self) -> None:
         if self.seconds > 0:
@@ -77,7 +84,17 @@ class IdleLock:
 
     def touch(self) -> None:
         """A key press or a mouse event: the officer is there."""
-        self.last = self.clock()
+        self._mono_at, self._wall_at = self.clock(), self.wall()
+        self._mono_idle = self._wall_idle = 0.0
+
+    def idle(self) -> float:
+        """Seconds without use so far: the larger of the two clocks' counts, each summed
+        over its forward steps since the last :meth:`touch`."""
+        mono, wall = self.clock(), self.wall()
+        self._mono_idle += max(0.0, mono - self._mono_at)
+        self._wall_idle += max(0.0, wall - self._wall_at)
+        self._mono_at, self._wall_at = mono, wall
+        return max(self._mono_idle, self._wall_idle)
 
     def check(self) -> None:
         """Lock if the log is encrypted and nothing happened for ``seconds`` (the interval
@@ -85,7 +102,7 @@ class IdleLock:
         store = shell(self.app).store
         if self.locked or store is None or not store.encrypted:
             return
-        if self.clock() - self.last >= self.seconds:
+        if self.idle() >= self.seconds:
             self.lock()
 
     def lock(self) -> None:
