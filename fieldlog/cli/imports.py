@@ -11,7 +11,7 @@ from fieldlog.cli.common import JsonOpt, Tick, _typer, emit_json, progress, stor
 
 app = _typer()
 
-PROGRESS_MIN_ROWS = 2000  # smaller files finish before a bar would be worth drawing
+PROGRESS_MIN_BYTES = 1 << 20  # smaller files finish before a bar would be worth drawing
 
 
 @app.command("import")
@@ -32,19 +32,38 @@ def import_(
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Import the good rows and list the bad ones.")
     ] = False,
+    zip_max: Annotated[
+        str,
+        typer.Option(
+            "--zip-max",
+            metavar="SIZE",
+            help="The most a .zip may unzip to, all files together (e.g. 1GB, 500MB).",
+        ),
+    ] = "1GB",
+    zip_ratio: Annotated[
+        float,
+        typer.Option(
+            "--zip-ratio",
+            metavar="N",
+            min=1,
+            help="The most a .zip may expand, unzipped bytes per zipped byte.",
+        ),
+    ] = 200,
     as_json: JsonOpt = False,
 ) -> None:
-    """Import records from CSV: checks every row first, writes all or nothing, never twice."""
+    """Import records from CSV: checks every row, writes all or nothing, never twice."""
     from pathlib import Path
 
     from fieldlog import importer
+    from fieldlog.importer.unzip import ZipLimits, parse_size
 
+    limits = ZipLimits(max_bytes=parse_size(zip_max), max_ratio=zip_ratio)
     store = store_of(ctx)
     with progress(quiet=as_json) as bars:
         ticks: list[Tick | None] = []  # the bar, made once the file's size is known
 
         def on_progress(done: int, total: int) -> None:
-            if total < 2 * PROGRESS_MIN_ROWS:
+            if total < PROGRESS_MIN_BYTES:
                 return
             if not ticks:
                 ticks.append(bars.task("Importing", total))
@@ -53,13 +72,20 @@ def import_(
                 tick(done, total)
 
         result = importer.import_path(
-            store, Path(file), dry_run=dry_run, skip_bad=skip_bad, progress=on_progress
+            store,
+            Path(file),
+            dry_run=dry_run,
+            skip_bad=skip_bad,
+            progress=on_progress,
+            limits=limits,
         )
     if as_json:
         emit_json(result.as_dict())
         return
     if result.bad:
-        typer.echo(f"Left out {len(result.bad)} bad rows:", err=True)
+        typer.echo(f"Left out {result.bad_count} bad rows:", err=True)
         for line in result.bad:
             typer.echo(f"  {line}", err=True)
+        if result.bad_count > len(result.bad):
+            typer.echo(f"  ... and {result.bad_count - len(result.bad)} more", err=True)
     typer.echo(("dry run: " if dry_run else "") + result.summary())

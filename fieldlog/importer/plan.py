@@ -1,22 +1,26 @@
 """Checking the rows of an import before anything is written: the plan of what to write.
 
-Every row of every file is checked first (cells parsed, the record's rules applied, its
-parent present in the log or in the files), so an import writes all of its good rows in one
-transaction or, with a bad row and no ``--skip-bad``, nothing. This module checks the tables
-of ``fieldlog export``; :mod:`fieldlog.importer.sheet` the officer sheet.
+Rows are checked in batches as the file is read (cells parsed, the record's rules applied,
+its parent present in the log or earlier in the files, stamps not in the future), and each
+batch's good rows are written at once inside the import's one transaction, so memory does not
+grow with the file; a bad row without ``--skip-bad`` rolls the whole import back at the end,
+so an import writes all of its good rows or nothing. This module checks the tables of
+``fieldlog export``; :mod:`fieldlog.importer.sheet` the officer sheet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fieldlog import dates, ids, models, records
 from fieldlog.errors import ValidationError
-from fieldlog.importer.read import TABLE_ORDER, Sheet
+from fieldlog.importer.read import Sheet
 from fieldlog.importer.result import ImportResult
+from fieldlog.merge import MAX_SKEW_MS
 from fieldlog.models import FORMULA_PREFIXES
 
 if TYPE_CHECKING:
@@ -86,24 +90,40 @@ def _id(value: str, column: str) -> str:
 
 
 # ---------------------------------------------------------------------- checking rows
+MAX_LISTED = 1000  # bad rows kept for the message and --json; the rest are counted
+
+
 @dataclass
 class Plan:
-    """Checked records to write, and what the checks found."""
+    """What the import found so far (bounded: counts, the first bad rows) and the checked
+    writes of the batch being checked (``writes``, ``conflicts``; the writer empties them)."""
 
-    writes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     result: ImportResult = field(default_factory=ImportResult)
-    seen: dict[str, set[str]] = field(default_factory=lambda: {t: set() for t in TABLE_ORDER})
     errors: list[str] = field(default_factory=list)
-    planned_orgs: dict[str, str] = field(default_factory=dict)  # name (casefold) -> id
-    concern_contacts: dict[str, str] = field(default_factory=dict)  # concern id -> contact id
+    bad: int = 0  # every bad row, listed or not
+    writes: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, action: str, table: str, row: dict[str, Any]) -> None:
         self.writes.append((action, table, row))
-        self.seen[table].add(row["id"])
         if action == "update":
             self.result.updated += 1
         else:
             setattr(self.result, table, getattr(self.result, table) + 1)
+
+    def error(self, message: str) -> None:
+        self.bad += 1
+        if len(self.errors) < MAX_LISTED:
+            self.errors.append(message)
+
+
+class Writer(Protocol):
+    """What checking needs of the import's transaction (:class:`fieldlog.db.repos.imports.
+    ImportWriter`): the log as this import has written it so far."""
+
+    def present(self, table: str, rids: Sequence[str]) -> dict[str, dict[str, Any]]: ...
+    def imported(self, table: str, rids: Sequence[str]) -> set[str]: ...
+    def exists(self, table: str, rids: Sequence[str]) -> set[str]: ...
 
 
 def line_ref(sheet: Sheet, line: int, single: bool) -> str:
@@ -111,77 +131,133 @@ def line_ref(sheet: Sheet, line: int, single: bool) -> str:
     return f"line {line}" if single else f"{sheet.name} line {line}"
 
 
-def check_export_table(
-    store: Store, table: str, sheet: Sheet, plan: Plan, single: bool, tick: Callable[[], None]
+def check_export_batch(
+    store: Store,
+    writer: Writer,
+    sheet: Sheet,
+    batch: Sequence[tuple[int, list[str]]],
+    plan: Plan,
+    single: bool,
 ) -> None:
-    """Check one exported table's rows into ``plan``: a record already in the log is skipped,
-    or updated when the file's ``updated_at`` is newer (export -> import is idempotent)."""
-    header = sheet.header
+    """Check a batch of one exported table's rows into ``plan``. The log as this import has
+    written it so far answers "is it here already" and "is its parent here", so memory does
+    not grow with the file. A record already in the log with the same ``updated_at`` is
+    skipped; one that differs is a conflict (:func:`collide`)."""
+    table, header = sheet.kind, sheet.header
     width = len(header)
-    present = store.imports.present(
-        table, [r[header.index("id")].strip().lower() for _, r in sheet.rows if len(r) == width]
-    )
-    # A child record (a concern, a referral) needs its parent in the log or in the files.
-    parent = records.get(table).parent
-    parents_present: dict[str, tuple[str, bool]] = {}
-    if parent is not None:
-        parent_table, parent_column = parent
-        parents_present = store.imports.present(
-            parent_table,
-            [
-                r[header.index(parent_column)].strip().lower()
-                for _, r in sheet.rows
-                if len(r) == width
-            ],
-        )
-    for line, cells in sheet.rows:
-        tick()
+    limit = future_limit()
+    parsed: list[tuple[str, dict[str, Any]]] = []
+    for line, cells in batch:
         where = line_ref(sheet, line, single)
         if len(cells) != width:
-            plan.errors.append(f"{where} has {len(cells)} cells, the header has {width}.")
+            plan.error(f"{where} has {len(cells)} cells, the header has {width}.")
             continue
         raw = {h: unneutralise(c) for h, c in zip(header, cells, strict=True)}
         try:
-            row = _export_row(table, raw)
-            rid = row["id"]
-            if rid in plan.seen[table]:
-                plan.result.skipped += 1  # the same record twice in the file
-                continue
-            if parent is not None:
-                pid = row[parent_column]
-                if pid not in plan.seen[parent_table] and pid not in parents_present:
-                    raise ValidationError(
-                        parent_column,
-                        f"{records.NOUN[parent_table]} {pid} is not in the log: import "
-                        f"{parent_table} first (or the folder or zip that 'fieldlog export all' "
-                        "makes).",
-                    )
-            if table == "organizations":
-                _check_org_name(store, plan, row)
-            elif table == "concerns":
-                plan.concern_contacts[rid] = row["contact_id"]
-            elif table == "referrals" and row.get("concern_id"):
-                _check_concern_link(store, plan, row)
+            parsed.append((where, _export_row(table, raw, limit)))
         except ValidationError as exc:
-            plan.errors.append(f"{where}: {exc}")
+            plan.error(f"{where}: {exc}")
+    if not parsed:
+        return
+    rids = [r["id"] for _, r in parsed]
+    present = writer.present(table, rids)
+    imported = writer.imported(table, list(present)) if present else set()
+    # A child record (a concern, a referral) needs its parent in the log or in the files.
+    parent = records.get(table).parent
+    parents: set[str] = set()
+    if parent is not None:
+        parents = writer.exists(parent[0], [r[parent[1]] for _, r in parsed])
+    seen: set[str] = set()
+    names: dict[str, str] = {}  # partners of this batch: name (casefold) -> id
+    for where, row in parsed:
+        rid = row["id"]
+        if rid in seen or rid in imported:
+            plan.result.skipped += 1  # the same record twice in the files
             continue
+        try:
+            if parent is not None and row[parent[1]] not in parents:
+                raise ValidationError(
+                    parent[1],
+                    f"{records.NOUN[parent[0]]} {row[parent[1]]} is not in the log: import "
+                    f"{parent[0]} first (or the folder or zip that 'fieldlog export all' "
+                    "makes).",
+                )
+            if table == "organizations":
+                _check_org_name(store, names, row)
+            elif table == "referrals" and row.get("concern_id"):
+                _check_concern_link(store, row)
+        except ValidationError as exc:
+            plan.error(f"{where}: {exc}")
+            continue
+        seen.add(rid)
         if rid in present:
-            stored_at, deleted = present[rid]
-            if not deleted and row["updated_at"] > (stored_at or ""):
-                plan.add("update", table, row)
-            else:
-                plan.seen[table].add(rid)
-                plan.result.skipped += 1
-            continue
-        plan.add("insert", table, row)
+            collide(plan, table, row, present[rid], limit)
+        else:
+            plan.add("insert", table, row)
 
 
-def _check_concern_link(store: Store, plan: Plan, row: dict[str, Any]) -> None:
-    """A referral answers a concern of its own contact only (as ``refer --concern``)."""
-    owner = plan.concern_contacts.get(row["concern_id"])
-    if owner is None:
-        store.referrals.check_concern(row["contact_id"], row["concern_id"])  # a stored concern
-    elif owner != row["contact_id"]:
+def collide(
+    plan: Plan, table: str, row: dict[str, Any], local: dict[str, Any], limit: datetime
+) -> None:
+    """A record of the file whose id is in the log already. Same ``updated_at``, or the same
+    fields: skipped. Otherwise the newer of the two by ``updated_at`` wins (a stored stamp
+    beyond the clock's allowance never wins: it cannot be real); each field where they differ
+    is kept in ``conflicts`` with the losing value, for the officer to review (``fieldlog
+    conflicts``). A record deleted in this log stays deleted."""
+    if local.get("deleted"):
+        plan.result.skipped += 1
+        return
+    theirs, mine = row["updated_at"], local.get("updated_at") or ""
+    differ = [f for f in records.TABLE_FIELDS[table] if f in row and enc(f, row[f]) != local.get(f)]
+    if theirs == mine or not differ:
+        plan.result.skipped += 1
+        return
+    file_wins = _stamp(theirs) > _stamp(mine) or _stamp(mine) > limit
+    if file_wins:
+        plan.add("update", table, row)
+    else:
+        plan.result.older += 1
+    clocks = json.loads(local.get("clocks") or "{}")
+    for f in differ:
+        plan.conflicts.append(
+            {
+                "tbl": table,
+                "row_id": row["id"],
+                "field": f,
+                "mine": json.dumps(local.get(f)),
+                "theirs": json.dumps(enc(f, row[f])),
+                "kept": "theirs" if file_wins else "mine",
+                "mine_hlc": clocks.get(f) or clocks.get("*"),
+                "theirs_officer": row["officer"],
+            }
+        )
+
+
+def enc(f: str, value: Any) -> Any:
+    """A value as its column stores it (lists as JSON text), to compare with a stored row."""
+    if f in records.LIST_FIELDS:
+        return json.dumps(value or [])
+    return value
+
+
+def _stamp(text: str) -> datetime:
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+    except (ValueError, AttributeError):
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def future_limit() -> datetime:
+    """The latest stamp a record may carry: now plus the clock skew sync allows."""
+    return datetime.now(UTC) + timedelta(milliseconds=MAX_SKEW_MS)
+
+
+def _check_concern_link(store: Store, row: dict[str, Any]) -> None:
+    """A referral answers a concern of its own contact only (as ``refer --concern``); the
+    concern is in the log, or was written by this import from concerns.csv."""
+    owner = store.scalar("SELECT contact_id FROM concerns WHERE id = ?", [row["concern_id"]])
+    if owner is not None and owner != row["contact_id"]:
         raise ValidationError(
             "concern_id",
             f"referral {row['id']} answers concern {row['concern_id']}, raised at contact "
@@ -190,9 +266,9 @@ def _check_concern_link(store: Store, plan: Plan, row: dict[str, Any]) -> None:
         )
 
 
-def _check_org_name(store: Store, plan: Plan, row: dict[str, Any]) -> None:
+def _check_org_name(store: Store, names: dict[str, str], row: dict[str, Any]) -> None:
     key = row["name"].casefold()
-    other = plan.planned_orgs.get(key)
+    other = names.get(key)
     if other is None:
         found = store.orgs.find(row["name"])
         other = found["id"] if found else None
@@ -202,10 +278,10 @@ def _check_org_name(store: Store, plan: Plan, row: dict[str, Any]) -> None:
             f"a different partner named '{row['name']}' is already in the directory "
             f"({other[:10]}): rename one of them.",
         )
-    plan.planned_orgs[key] = row["id"]
+    names[key] = row["id"]
 
 
-def _export_row(table: str, raw: dict[str, str]) -> dict[str, Any]:
+def _export_row(table: str, raw: dict[str, str], limit: datetime) -> dict[str, Any]:
     """One exported row, checked, as the values to store (UTC times, lists, ids)."""
     values: dict[str, Any] = {}
     for f in records.TABLE_FIELDS[table]:
@@ -245,4 +321,12 @@ def _export_row(table: str, raw: dict[str, str]) -> dict[str, Any]:
         if not raw.get(f, "").strip():
             raise ValidationError(f, f"{f} is empty: it is needed to tell newer from older.")
         row[f] = _utc(raw[f], f, millis=True)
+        if _stamp(row[f]) > limit:
+            raise ValidationError(
+                f,
+                f"{f} '{raw[f].strip()}' is in the future (more than "
+                f"{MAX_SKEW_MS // 60000} minutes ahead of this laptop's clock): a stamp from a "
+                "wrong clock would win over every later edit, so it is not stored; fix the "
+                "date, or this laptop's clock.",
+            )
     return row

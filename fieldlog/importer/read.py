@@ -1,6 +1,11 @@
 """Reading the files of an import: a CSV, a folder or a zip of ``fieldlog export all``,
 decoded (UTF-8, with or without a BOM) and split into rows, and told apart by the header.
 
+Files are **streamed**: a chunk of :data:`CHUNK` bytes at a time, cut at a line break, checked
+(no NUL byte anywhere, valid UTF-8) and handed to :mod:`csv` line by line, so memory does not
+grow with the file. The checks are done on every chunk, so a NUL or a stray Latin-1 byte at
+the 10 millionth line is found, and the message names its line.
+
 Officers save sheets from whatever spreadsheet is at hand, so every way a file can be wrong
 (empty, a workbook, another encoding, broken quoting, an unknown header) gets a message that
 says what to do: usually :data:`SAVE_AS`.
@@ -10,9 +15,9 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 
 from fieldlog import records
 from fieldlog.errors import FieldlogError
@@ -25,6 +30,9 @@ SHEET_COLUMNS = (
     "referral agency", "referral reason",
 )  # fmt: skip
 SAVE_AS = "save it from your spreadsheet as 'CSV UTF-8 (comma delimited)'"
+CHUNK = 1 << 20  # bytes read at a time
+MAX_LINE = 16 << 20  # a physical line longer than this is not a CSV anyone typed
+BOM = b"\xef\xbb\xbf"
 
 
 def export_columns() -> dict[str, tuple[str, ...]]:
@@ -37,56 +45,122 @@ def export_columns() -> dict[str, tuple[str, ...]]:
 
 @dataclass
 class Sheet:
-    """One CSV file, decoded and split into rows (with the line each row starts on)."""
+    """One CSV file being read: its header, and its rows (with the line each row starts
+    on) as an iterator that reads the file as it goes; ``size`` its bytes (for progress)."""
 
     name: str  # what messages call it
     header: list[str]
-    rows: list[tuple[int, list[str]]]
+    rows: Iterator[tuple[int, list[str]]]
+    kind: str = ""  # a table of the export, or "sheet"
+    size: int = 0
+    stream: CountingStream | None = None  # how far the reading is (progress)
 
 
-def _decode(data: bytes, name: str) -> str:
-    if not data.strip(b" \t\r\n\xef\xbb\xbf"):
-        raise FieldlogError(f"{name} is empty: there is nothing to import.")
-    if b"\x00" in data[:65536]:
-        raise FieldlogError(
-            f"{name} is not a CSV file (it holds binary data, e.g. a workbook or a picture): "
-            f"{SAVE_AS}."
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise FieldlogError(
-            f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}): {SAVE_AS}."
-        ) from None
+class CountingStream:
+    """A binary stream that counts the bytes read through it (progress, zip caps)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.done = 0
+
+    def read(self, n: int) -> bytes:
+        data = self.raw.read(n)
+        self.done += len(data)
+        return data
+
+    def close(self) -> None:
+        self.raw.close()
 
 
-def _parse(text: str, name: str) -> Sheet:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
-    rows: list[tuple[int, list[str]]] = []
-    header: list[str] | None = None
+def _breaks(data: bytes) -> int:
+    """Line breaks in ``data`` as the CSV reader counts them (LF, CR LF or a lone CR)."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+
+
+def iter_lines(stream: CountingStream | BinaryIO, name: str) -> Iterator[str]:
+    """The decoded lines of a file (line ends kept, as ``newline=""`` reads them), checked
+    chunk by chunk: a NUL byte or a byte that is not UTF-8 anywhere is an error naming its
+    line."""
+    buf = b""
+    first = True
+    lines_before = 0
+    while True:
+        data = stream.read(CHUNK)
+        eof = not data
+        buf += data
+        if eof:
+            piece, buf = buf, b""
+        else:
+            cut = buf.rfind(b"\n") + 1
+            if cut == 0:  # a lone CR ends a line too; keep a final CR, an LF may follow
+                cut = buf.rfind(b"\r", 0, len(buf) - 1) + 1
+            if cut == 0:
+                if len(buf) > MAX_LINE:
+                    raise FieldlogError(
+                        f"{name} line {lines_before + 1} is longer than "
+                        f"{MAX_LINE >> 20} MB without a line break: it is not a CSV file "
+                        f"fieldlog can read; {SAVE_AS}."
+                    )
+                continue
+            piece, buf = buf[:cut], buf[cut:]
+        if first:
+            first = False
+            if piece.startswith(BOM):
+                piece = piece[len(BOM) :]
+        nul = piece.find(b"\x00")
+        if nul >= 0:
+            line = lines_before + _breaks(piece[:nul]) + 1
+            raise FieldlogError(
+                f"{name} is not a CSV file (it holds binary data: a NUL byte on line {line}, "
+                f"as in a workbook or a picture): {SAVE_AS}."
+            )
+        try:
+            text = piece.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = lines_before + _breaks(piece[: exc.start]) + 1
+            raise FieldlogError(
+                f"{name} is not UTF-8 text (byte 0x{piece[exc.start]:02x} on line {line}): "
+                f"{SAVE_AS}."
+            ) from None
+        lines = io.StringIO(text, newline="").readlines()
+        del piece, text  # only the lines are held while the reader takes them
+        lines_before += len(lines)
+        yield from lines
+        if eof:
+            return
+
+
+def _rows(lines: Iterator[str], name: str) -> Iterator[tuple[int, list[str]]]:
+    """``(line, cells)`` of every row that is not blank, the header first."""
+    reader = csv.reader(lines, strict=False)
     try:
         while True:
             start = reader.line_num + 1
             try:
                 cells = next(reader)
             except StopIteration:
-                break
-            if header is None:
-                if not any(c.strip() for c in cells):
-                    continue  # blank lines before the header
-                header = [c.strip() for c in cells]
-                continue
+                return
             if not any(c.strip() for c in cells):
                 continue  # blank lines and rows of empty cells (spreadsheets write those)
-            rows.append((start, cells))
+            yield start, cells
     except csv.Error as exc:
         raise FieldlogError(
             f"{name} line {reader.line_num}: cannot read it as CSV ({exc}): {SAVE_AS}."
         ) from None
-    if header is None:
+
+
+def open_sheet(stream: CountingStream, name: str, size: int, table: str | None = None) -> Sheet:
+    """Start reading one CSV: its header is read and told apart (``table``: the header must
+    be that exported table's), its rows are read as the caller iterates."""
+    rows = _rows(iter_lines(stream, name), name)
+    first = next(rows, None)
+    if first is None:
         raise FieldlogError(f"{name} is empty: there is nothing to import.")
-    return Sheet(name, header, rows)
+    header = [c.strip() for c in first[1]]
+    kind = detect(header)
+    if table is not None and kind != table:
+        raise FieldlogError(f"{name} does not have the columns of exported {table}.")
+    return Sheet(name, header, rows, kind, size, stream)
 
 
 def norm_header(name: str) -> str:
@@ -128,51 +202,3 @@ def detect(header: list[str]) -> str:
         f"columns {', '.join(SHEET_COLUMNS)} (any case; summary and date required), or a table "
         f"of 'fieldlog export' — {accepted}."
     )
-
-
-def read_sources(path: Path) -> list[tuple[str, Sheet]]:
-    """The CSV files a path stands for, as ``(kind, sheet)`` in import order."""
-    if not path.exists():
-        raise FieldlogError(f"There is no file or folder '{path}': check the path.")
-    if path.is_dir():
-        found = {t: path / f"{t}.csv" for t in TABLE_ORDER if (path / f"{t}.csv").is_file()}
-        if not found:
-            raise FieldlogError(
-                f"The folder {path} holds none of {', '.join(f'{t}.csv' for t in TABLE_ORDER)} "
-                "(what 'fieldlog export all' writes)."
-            )
-        return [_table_source(f"{t}.csv", p.read_bytes(), t) for t, p in found.items()]
-    data = path.read_bytes()
-    if data[:4] == b"PK\x03\x04":
-        return _zip_sources(path, data)
-    sheet = _parse(_decode(data, path.name), path.name)
-    return [(detect(sheet.header), sheet)]
-
-
-def _table_source(name: str, data: bytes, table: str) -> tuple[str, Sheet]:
-    sheet = _parse(_decode(data, name), name)
-    kind = detect(sheet.header)
-    if kind != table:
-        raise FieldlogError(f"{name} does not have the columns of exported {table}.")
-    return kind, sheet
-
-
-def _zip_sources(path: Path, data: bytes) -> list[tuple[str, Sheet]]:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        members = {Path(n).name: n for n in zf.namelist() if not n.endswith("/")}
-        if "[Content_Types].xml" in members and not any(n.endswith(".csv") for n in members):
-            raise FieldlogError(f"{path.name} is a spreadsheet workbook, not CSV: {SAVE_AS}.")
-        out = [
-            _table_source(f"{t}.csv", zf.read(members[f"{t}.csv"]), t)
-            for t in TABLE_ORDER
-            if f"{t}.csv" in members
-        ]
-    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
-        raise FieldlogError(f"{path.name} is a damaged zip file ({exc}).") from None
-    if not out:
-        raise FieldlogError(
-            f"The zip {path.name} holds none of {', '.join(f'{t}.csv' for t in TABLE_ORDER)} "
-            "(what 'fieldlog export all' writes)."
-        )
-    return out

@@ -29,7 +29,10 @@ class ImportResult:
     organizations: int = 0
     skipped: int = 0  # already present (same id), left as they are
     updated: int = 0  # already present, replaced because the file's updated_at is newer
-    bad: list[str] = field(default_factory=list)  # "line N: reason", left out (--skip-bad)
+    older: int = 0  # already present and newer in the log: left as they are
+    conflicts: int = 0  # fields where the file and the log differ, kept for review
+    bad: list[str] = field(default_factory=list)  # "line N: reason" (the first MAX_LISTED)
+    bad_count: int = 0  # every bad row, listed or not
     dry_run: bool = False
     format: str = ""  # "export" or "sheet"
 
@@ -42,11 +45,20 @@ class ImportResult:
         if self.organizations:
             text += f", {plural(self.organizations, 'organization')}"
         extra = f"{self.skipped} skipped as already present"
+        would = "would be " if self.dry_run else ""
         if self.updated:
-            extra += f", {self.updated} {'would be ' if self.dry_run else ''}updated as newer"
+            extra += f", {self.updated} {would}updated as newer"
+        if self.older:
+            extra += f", {self.older} older than the log's, {would}left as they are"
         text += f" ({extra})"
-        if self.bad:
-            text += f"; {len(self.bad)} bad rows left out"
+        if self.conflicts:
+            text += (
+                f"; {plural(self.conflicts, 'differing field')} {would}kept for review "
+                "(fieldlog conflicts)"
+            )
+        bad = max(self.bad_count, len(self.bad))
+        if bad:
+            text += f"; {bad} bad rows left out"
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -57,7 +69,10 @@ class ImportResult:
             "organizations": self.organizations,
             "skipped": self.skipped,
             "updated": self.updated,
+            "older": self.older,
+            "conflicts": self.conflicts,
             "bad": self.bad,
+            "bad_count": max(self.bad_count, len(self.bad)),
             "dry_run": self.dry_run,
             "format": self.format,
             "summary": self.summary(),

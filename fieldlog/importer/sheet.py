@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from fieldlog import dates, ids, models, records
 from fieldlog.errors import FieldlogError, ValidationError
-from fieldlog.importer.plan import Plan, line_ref, unneutralise
+from fieldlog.importer.plan import Plan, Writer, line_ref, unneutralise
 from fieldlog.importer.read import SHEET_COLUMNS, Sheet, norm_header
 
 if TYPE_CHECKING:
@@ -34,21 +34,26 @@ def _sheet_ids(occurred_at: str, content: list[str]) -> tuple[str, str, str]:
     return one("contact"), one("concern"), one("referral")
 
 
-def check_sheet(
-    store: Store, sheet: Sheet, plan: Plan, single: bool, tick: Callable[[], None]
+def check_sheet_batch(
+    store: Store,
+    writer: Writer,
+    sheet: Sheet,
+    batch: Sequence[tuple[int, list[str]]],
+    plan: Plan,
+    single: bool,
 ) -> None:
-    """Check an officer sheet's lines into ``plan``: each line is one entry (a contact with
-    its concern and referral) through ``store.entries.clean``, the rule every path of
-    entry applies; a line already imported (same ids) is skipped."""
+    """Check a batch of an officer sheet's lines into ``plan``: each line is one entry (a
+    contact with its concern and referral) through ``store.entries.clean``, the rule every
+    path of entry applies; a line already imported (same ids, in the log or earlier in the
+    file) is skipped."""
     cols = [norm_header(h) for h in sheet.header]
     width = len(cols)
     # Per line: table -> (the id of its records, the records checked), parents first.
     checked: list[dict[str, tuple[str, list[dict[str, Any]]]]] = []
-    for line, cells in sheet.rows:
-        tick()
+    for line, cells in batch:
         where = line_ref(sheet, line, single)
         if len(cells) != width:
-            plan.errors.append(f"{where} has {len(cells)} cells, the header has {width}.")
+            plan.error(f"{where} has {len(cells)} cells, the header has {width}.")
             continue
         cell = {c: unneutralise(v).strip() for c, v in zip(cols, cells, strict=True)}
 
@@ -85,7 +90,7 @@ def check_sheet(
                 )
             contact, clean_concerns, clean_refs = store.entries.clean(values, concerns, referrals)
         except FieldlogError as exc:
-            plan.errors.append(f"{where}: {exc}")
+            plan.error(f"{where}: {exc}")
             continue
         content = [get(c) for c in SHEET_COLUMNS[1:]]
         cid, kid, rid = _sheet_ids(occurred_at, content)
@@ -95,15 +100,15 @@ def check_sheet(
         checked.append({t: entry[t] for t in records.in_sync_order() if t in entry})
 
     tables = list(checked[0]) if checked else []
-    present = {t: store.imports.present(t, [e[t][0] for e in checked]) for t in tables}
+    present = {t: writer.exists(t, [e[t][0] for e in checked]) for t in tables}
     for entry in checked:
         for table, (rec_id, recs) in entry.items():
             rtype = records.get(table)
             for rec in recs:
-                if rec_id in present[table] or rec_id in plan.seen[table]:
+                if rec_id in present[table]:
                     plan.result.skipped += 1
-                    plan.seen[table].add(rec_id)
                     continue
+                present[table].add(rec_id)
                 row = {**rec, "id": rec_id}
                 if rtype.parent is not None:  # the line's contact
                     parent_table, parent_column = rtype.parent

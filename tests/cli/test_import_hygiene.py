@@ -41,5 +41,5 @@ def test_add_path_stays_light(tmp_path):
         f"import sys\nfrom fieldlog.cli import main\nsys.argv = {argv!r}\n"
         "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code\n"
     )
-    for heavy in ("textual", "rich", "sqlite_utils", "platformdirs", "pluggy"):
+    for heavy in ("textual", "rich", "sqlite_utils", "platformdirs", "pluggy", "cryptography"):
         assert heavy not in loaded, heavy
