@@ -234,8 +234,14 @@ def sync_with(
     # Changes held back (a record that had not arrived, a clock ahead) get another chance
     # now that the whole page run is in: those due, and, when the store's trust log changed,
     # those quarantined for trust (a device enrolled since is released).
+    from fieldlog.db.pull import Applied
+
     recheck = store.sync.trust_changed(store_id, remote, trust)
-    result.held = store.sync.retry_held(store_id, trust=trust, recheck_trust=recheck)
+    released = Applied()
+    result.held = store.sync.retry_held(store_id, trust=trust, recheck_trust=recheck, got=released)
+    # Applied now (released from a hold or from quarantine): pulled, for the officer.
+    result.pulled += released.applied
+    result.conflicts += released.conflicts
     result.quarantined = store.sync.quarantined_count(store_id)
     while True:
         out, last = store.sync.outbox_page(pushed, page)

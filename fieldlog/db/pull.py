@@ -180,10 +180,11 @@ class Pull:
         return out
 
     # ------------------------------------------------------------------ held and quarantined
-    def retry(self, *, recheck_trust: bool = True) -> int:
+    def retry(self, *, recheck_trust: bool = True, got: Applied | None = None) -> int:
         """Apply the held changes that are due, and (``recheck_trust``: the trust log changed)
         check again the changes quarantined for trust (a device enrolled since is released);
-        returns how many are still held."""
+        returns how many are still held. ``got`` adds up what was applied (the round counts
+        released changes as pulled)."""
         conn = self.store.conn
         now = pulled.now_ms()
         rows = conn.execute(
@@ -200,7 +201,7 @@ class Pull:
             changes += [(c, False) for c in untrusted]
             changes.sort(key=lambda pair: pair[0].seq)
             pending = self._pending([c.row_id for c, _ in changes if isinstance(c.row_id, str)])
-            got = Applied()
+            got = got if got is not None else Applied()
             with self.store.write() as tx:
                 for seq, _ in rows:
                     tx.conn.execute(

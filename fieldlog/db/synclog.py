@@ -219,13 +219,19 @@ class SyncLog:
         return Pull(self.store, store_id, trust).page(batch, after)
 
     def retry_held(
-        self, store_id: str, *, trust: Trust | None = None, recheck_trust: bool = True
+        self,
+        store_id: str,
+        *,
+        trust: Trust | None = None,
+        recheck_trust: bool = True,
+        got: Applied | None = None,
     ) -> int:
         """Apply held changes whose time has come, and (``recheck_trust``) check the changes
-        quarantined for trust again; returns how many are still held."""
+        quarantined for trust again; returns how many are still held (``got``: what applied,
+        added up)."""
         from fieldlog.db.pull import Pull
 
-        return Pull(self.store, store_id, trust).retry(recheck_trust=recheck_trust)
+        return Pull(self.store, store_id, trust).retry(recheck_trust=recheck_trust, got=got)
 
     def trust_changed(self, store_id: str, remote: Remote, trust: Trust) -> bool:
         """Whether the store's trust log (or this laptop's view of it) changed since the

@@ -238,8 +238,9 @@ def test_an_unenrolled_device_waits_until_a_supervisor_trusts_it(pair, any_url, 
     assert "Only a trusted supervisor's laptop can trust a device" in out.stderr
     out = cli("--db", str(a.path), "dept", "trust", me[:6], any_url)
     assert "Trusted " + me in out.stdout and "Sam Lee" in out.stdout
-    do_sync(a, any_url)
+    released = do_sync(a, any_url)
     assert summaries(a) == ["from b"]
+    assert released.pulled == 1  # released from quarantine: counted as pulled
     assert not any("not enrolled" in x for x in held_reasons(a))
     trail = {e["officer"] for e in a.query("SELECT officer FROM audit WHERE origin = ?", [me])}
     assert trail == {"Sam Lee"}  # the enrolled officer of the device that signed it
