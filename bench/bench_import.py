@@ -98,6 +98,11 @@ def run(cmd: list[str]) -> tuple[float, float, float, str]:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = proc.stdout.read().decode() if proc.stdout else ""
     err = proc.stderr.read().decode() if proc.stderr else ""
+    if not hasattr(os, "wait4"):  # Windows: no rusage of a child; time only
+        code = proc.wait()
+        if code != 0:
+            sys.exit(f"failed: {' '.join(cmd)}\n{err}")
+        return time.perf_counter() - start, float("nan"), float("nan"), out
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
