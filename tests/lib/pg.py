@@ -7,8 +7,9 @@ The server runs the installed PostgreSQL binaries (``initdb``, ``pg_ctl``: on PA
 as root: as root the server runs as the ``postgres`` OS user (made by Debian's package), or
 ``nobody`` when there is none.
 
-- :func:`server` starts it once per process (stopped at exit, or by the ``pg_server``
-  fixture at the end of the session).
+- :func:`server` starts it once per process (stopped at the end of the session, or at exit).
+  Under pytest-xdist each worker process that runs a PostgreSQL test starts its own server:
+  its own free port, data folder and socket folder (``mkdtemp``), so workers never meet.
 - :func:`fresh_pg_url` gives a fresh, empty store: a new schema of the test database, chosen
   through ``search_path`` in the URL (about a millisecond: usable per hypothesis example).
 - The ``pg_url`` fixture gives a fresh, empty *database* per test, with a plain URL
@@ -357,6 +358,13 @@ def server() -> PgServer:
 def fresh_pg_url() -> str:
     """A fresh, empty PostgreSQL store URL (a new schema): cheap enough per hypothesis example."""
     return server().fresh_schema()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop this process's server (each xdist worker's too) when the tests are done, also
+    one started by :func:`fresh_pg_url` alone; ``atexit`` stays the fallback."""
+    if _SERVER is not None:
+        _SERVER.stop()
 
 
 @pytest.fixture(scope="session")

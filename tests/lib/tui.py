@@ -1,14 +1,19 @@
 """What the TUI tests share: the screen size, small logs built with Store methods, and
-helpers that let workers settle and read what a screen shows."""
+helpers that let workers settle, wait for what a screen shows, and read it.
+
+Waits are on conditions, never on fixed sleeps: the suite runs in several worker processes at
+once (pytest-xdist), and a loaded machine draws a screen seconds later than an idle one."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Static
 
 from fieldlog import demo
@@ -18,6 +23,7 @@ from fieldlog.sync import sync_with
 from fieldlog.tui.app import FieldlogApp
 
 SIZE = (80, 24)
+WAIT_SECONDS = 60.0  # the longest `until` waits: a failure, not a slow machine, takes that long
 
 
 def build_log(path, *extra: str) -> str:
@@ -39,6 +45,58 @@ async def settle(app: FieldlogApp, pilot) -> None:
         await pilot.pause()
         await app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def until(
+    pilot, cond: Callable[[], object], what: str = "the condition", timeout: float = WAIT_SECONDS
+) -> None:
+    """Pause until ``cond()`` holds, by the clock (workers are not waited for: a test may hold
+    one on purpose). A widget ``cond`` looks for that is not mounted yet (a loaded machine
+    composes a screen later) counts as "not yet", not as a failure."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if cond():
+                return
+        except NoMatches:
+            pass
+        assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what}"
+        await pilot.pause(0.02)
+
+
+def palette_highlighted(app) -> str:
+    """The first line of the option the command palette has highlighted (what Enter would
+    run); "" while no palette, or no option, is up."""
+    from textual.command import CommandList
+
+    lists = app.screen.query(CommandList)
+    found = lists.first() if lists else None
+    if found is None or found.highlighted is None:
+        return ""
+    prompt = found.get_option_at_index(found.highlighted).prompt
+    return (getattr(prompt, "plain", str(prompt)).strip().splitlines() or [""])[0]
+
+
+def palette_offers(app, words: str) -> bool:
+    """The command palette is up with the results for ``words`` (the option highlighted
+    starts with them)."""
+    return palette_highlighted(app).lower().startswith(words.lower())
+
+
+def read_draft(path, name: str = "contact-new") -> dict | None:
+    """The draft ``name`` as the log holds it now, read beside the app (not through its store:
+    a worker of the app may be using that one)."""
+    import json
+    import sqlite3
+
+    from fieldlog.db.drafts import Drafts
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", [Drafts.key(name)]).fetchone()
+    finally:
+        conn.close()
+    return json.loads(row[0]) if row else None
 
 
 async def open_form(app: FieldlogApp, pilot):

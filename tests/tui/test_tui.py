@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from textual import events
 from textual.binding import Binding
@@ -17,7 +15,16 @@ from fieldlog.tui.dialogs.confirm import ConfirmDialog
 from fieldlog.tui.screens.contacts import ContactsScreen
 from fieldlog.tui.screens.detail import DetailScreen
 from fieldlog.tui.screens.help import HelpScreen
-from tests.lib.tui import SIZE, build_conflicts, build_log, run, settle, static_text, table_text
+from tests.lib.tui import (
+    SIZE,
+    build_conflicts,
+    build_log,
+    run,
+    settle,
+    static_text,
+    table_text,
+    until,
+)
 
 
 async def open_list(app: FieldlogApp, pilot) -> DataTable:
@@ -72,7 +79,10 @@ def test_list_search_and_detail(tmp_path):
             await pilot.pause()
             assert isinstance(app.focused, Input)
             await pilot.press(*"bakery")
-            await asyncio.sleep(0.4)  # the search waits for typing to pause
+            # the search waits for typing to pause
+            await until(
+                pilot, lambda: getattr(app.screen, "query_text", None) == "bakery", "the search"
+            )
             await settle(app, pilot)
             rows = table_text(table)
             assert len(rows) == 1 and "bakery" in rows[0]
@@ -327,7 +337,9 @@ def test_slash_from_the_dashboard_types_into_search(tmp_path):
             await settle(app, pilot)
             assert isinstance(app.focused, Input)  # the list's mount did not take focus back
             await pilot.press(*"bakery")
-            await asyncio.sleep(0.4)
+            await until(
+                pilot, lambda: getattr(app.screen, "query_text", None) == "bakery", "the search"
+            )
             await settle(app, pilot)
             assert isinstance(app.screen, ContactsScreen)
             assert app.screen.query_one("#search", Input).value == "bakery"
@@ -355,7 +367,8 @@ def test_filter_bar_narrows_the_list(tmp_path):
             async def set_filter(wid: str, value: str) -> list[str]:
                 widget = screen.query_one(f"#{wid}")
                 widget.value = value
-                await asyncio.sleep(0.4)  # filters wait for typing to pause
+                # filters wait for typing to pause
+                await until(pilot, lambda: screen.filters == screen.filter_values(), "filters")
                 await settle(app, pilot)
                 return table_text(table)
 

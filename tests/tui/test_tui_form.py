@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from textual.widgets import Input, Label, TextArea
@@ -14,7 +15,7 @@ from fieldlog.tui.dialogs.confirm import ConfirmDialog
 from fieldlog.tui.dialogs.referral import ReferralDialog
 from fieldlog.tui.screens.detail import DetailScreen
 from fieldlog.tui.screens.form import ContactFormScreen
-from tests.lib.tui import SIZE, build_log, run, settle
+from tests.lib.tui import SIZE, build_log, read_draft, run, settle, until
 
 
 async def press_text(pilot, value: str) -> None:
@@ -55,7 +56,8 @@ def test_new_contact_with_concern_and_referral_by_keys(tmp_path):
             await pilot.press("tab", "enter", "down", "enter")  # kind: business
             await focus_on(app, pilot, "neighborhood")
             await press_text(pilot, "Ea")
-            await pilot.pause(0.2)
+            hood = form.query_one("#neighborhood", Input)
+            await until(pilot, lambda: hood._suggestion == "Eastside", "the suggestion")
             await pilot.press("right")  # take the suggestion
             assert form.query_one("#neighborhood", Input).value == "Eastside"
             await focus_on(app, pilot, "tags")
@@ -219,7 +221,8 @@ def test_draft_comes_back_after_the_app_closed(tmp_path):
             await press_text(pilot, "y")  # youth, typed ahead
             await focus_on(app, pilot, "concern-description")
             await press_text(pilot, "kids on roofs")
-            await pilot.pause(0.8)  # the draft is written after typing pauses
+            # the draft is written after typing pauses
+            await until(pilot, lambda: "kids on roofs" in json.dumps(read_draft(path)), "draft")
             await settle(app, pilot)
         # the app closed mid-form (as a closed terminal would)
 

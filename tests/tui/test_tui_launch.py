@@ -8,7 +8,6 @@ import json
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,25 +18,18 @@ from fieldlog.tui.app import FieldlogApp, make_app
 from fieldlog.tui.screens.contacts import ContactsScreen
 from fieldlog.tui.screens.dashboard import COUNTING, DashboardScreen
 from fieldlog.tui.screens.form import ContactFormScreen
-from tests.lib.tui import SIZE, build_log, run, settle, static_text, table_text
+from tests.lib.tui import SIZE, build_log, run, settle, static_text, table_text, until
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def until(pilot, cond: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    """Pause until ``cond()`` holds (workers are not waited for: one is held on purpose)."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, f"waited {timeout:.0f} s for {what}"
-        await pilot.pause(0.02)
-
-
 class Held:
     """A store call made to wait (in its worker, under the app's lock) until the test lets it
-    go: as slow as the test wants. ``late`` counts the calls that waited in vain: the UI
-    thread itself was blocked (on the lock) and the test could not run to let them go."""
+    go: as slow as the test wants. ``late`` counts the calls that waited in vain (``seconds``,
+    far longer than a test on a loaded machine takes): the UI thread was stuck and the test
+    could not run to let them go."""
 
-    def __init__(self, call: Callable[..., object], seconds: float = 8.0) -> None:
+    def __init__(self, call: Callable[..., object], seconds: float = 60.0) -> None:
         self.call, self.seconds = call, seconds
         self.gate = threading.Event()
         self.late = 0
@@ -46,6 +38,46 @@ class Held:
         if not self.gate.wait(self.seconds):
             self.late += 1
         return self.call(*args, **kwargs)
+
+
+class Watched:
+    """The app's lock, watched: ``ui_waits`` counts the times the UI thread asked for it while
+    a worker held it (the UI would freeze for as long as the held call takes). Such a wait
+    lets every ``Held`` call go at once, so it is told by its count, never by a timeout."""
+
+    def __init__(self, lock: threading.Lock, *held: Held) -> None:
+        self.lock, self.held = lock, held
+        self.ui = threading.get_ident()  # made on the UI thread (the test's event loop)
+        self.ui_waits = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if self.lock.acquire(False):
+            return True
+        if not blocking:
+            return False
+        if threading.get_ident() == self.ui:
+            self.ui_waits += 1
+            for h in self.held:
+                h.gate.set()
+        return self.lock.acquire(True, timeout)
+
+    def release(self) -> None:
+        self.lock.release()
+
+    def locked(self) -> bool:
+        return self.lock.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def watch(app: FieldlogApp, *held: Held) -> Watched:
+    """Watch ``app``'s lock (the early reads already started keep the same lock inside)."""
+    app.db_lock = watched = Watched(app.db_lock, *held)  # type: ignore[assignment]
+    return watched
 
 
 def usable(app: FieldlogApp) -> bool:
@@ -61,6 +93,7 @@ def test_dashboard_takes_keys_while_its_figures_are_counted(tmp_path):
         store = Store.open(path)  # slowed before the app starts its first reads
         store.reports.dashboard = held = Held(store.reports.dashboard)  # type: ignore[method-assign]
         app = FieldlogApp(store)
+        lock = watch(app, held)
         try:
             async with app.run_test(size=SIZE) as pilot:
                 await until(pilot, lambda: usable(app), "the dashboard with its focus")
@@ -89,7 +122,7 @@ def test_dashboard_takes_keys_while_its_figures_are_counted(tmp_path):
 
                 held.gate.set()
                 await settle(app, pilot)
-                assert not held.late, "the UI thread waited for the counts"
+                assert not lock.ui_waits and not held.late, "the UI thread waited for the counts"
                 stats = static_text(dashboard, "#stats")
                 assert COUNTING not in stats
                 assert "total 2" in stats and "noise 1" in stats and "made 1" in stats
@@ -112,6 +145,7 @@ def test_figures_are_drawn_before_the_follow_ups_are_listed(tmp_path):
         store = Store.open(path)
         store.followups.due = held = Held(store.followups.due)  # type: ignore[method-assign]
         app = FieldlogApp(store)
+        lock = watch(app, held)
         try:
             async with app.run_test(size=SIZE) as pilot:
                 await until(pilot, lambda: getattr(app.screen, "loaded", False), "the figures")
@@ -126,7 +160,7 @@ def test_figures_are_drawn_before_the_follow_ups_are_listed(tmp_path):
 
                 held.gate.set()
                 await settle(app, pilot)
-                assert dashboard.followups_loaded and not held.late
+                assert dashboard.followups_loaded and not held.late and not lock.ui_waits
                 rows = table_text(table)  # type: ignore[arg-type]
                 assert len(rows) == 2 and "Youth league" in rows[0]  # the overdue one first
         finally:
@@ -146,6 +180,7 @@ def test_early_figures_show_when_counted_after_the_dashboard_mounted(tmp_path):
         store.reports.dashboard = counts = Held(store.reports.dashboard)  # type: ignore[method-assign]
         store.followups.due = due = Held(store.followups.due)  # type: ignore[method-assign]
         app = FieldlogApp(store)
+        lock = watch(app, counts, due)
         try:
             async with app.run_test(size=SIZE) as pilot:
                 await until(pilot, lambda: usable(app), "the dashboard with its focus")
@@ -157,7 +192,7 @@ def test_early_figures_show_when_counted_after_the_dashboard_mounted(tmp_path):
                 assert not dashboard.followups_loaded and app.db_lock.locked()
                 due.gate.set()
                 await until(pilot, lambda: dashboard.followups_loaded, "the follow-ups")
-                assert not counts.late and not due.late
+                assert not counts.late and not due.late and not lock.ui_waits
         finally:
             counts.gate.set()
             due.gate.set()
@@ -221,22 +256,21 @@ def test_importing_the_app_leaves_the_other_screens_for_their_first_use(tmp_path
     path = tmp_path / "log.db"
     build_log(path)
     code = f"""
-import asyncio, json, sys
+import asyncio, json, sys, time
 import fieldlog.tui.app as app_module
 before = sorted(m for m in sys.modules if m.startswith("fieldlog.tui"))
+
+async def until(pilot, cond):  # by the clock: a loaded machine draws later
+    deadline = time.monotonic() + 60
+    while not cond() and time.monotonic() < deadline:
+        await pilot.pause(0.05)
 
 async def main():
     app = app_module.make_app({str(path)!r})
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(50):
-            if getattr(app.screen, "loaded", False):
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: getattr(app.screen, "loaded", False))
         await pilot.press("C")
-        for _ in range(50):
-            if type(app.screen).__name__ == "ConflictsScreen":
-                break
-            await pilot.pause(0.05)
+        await until(pilot, lambda: type(app.screen).__name__ == "ConflictsScreen")
         shown = type(app.screen).__name__
     after = sorted(m for m in sys.modules if m.startswith("fieldlog.tui"))
     print(json.dumps({{"before": before, "after": after, "shown": shown}}))

@@ -5,8 +5,6 @@ states that say which key to press, and the list's keys."""
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.text import Text
 from textual import events
 
@@ -16,7 +14,7 @@ from fieldlog.tui.screens.contacts import ContactsScreen
 from fieldlog.tui.screens.detail import DetailScreen
 from fieldlog.tui.screens.search import HIGHLIGHT
 from fieldlog.tui.widgets.table import ListTable
-from tests.lib.tui import SIZE, run, settle, static_text, table_text
+from tests.lib.tui import SIZE, run, settle, static_text, table_text, until
 
 BARBECUES = ("the school gate", "the park", "the church hall")
 
@@ -69,9 +67,25 @@ async def search(app, pilot, words: str) -> ListTable:
     """Type ``words`` into the search box (from the list) and wait for the results."""
     await pilot.press("slash")
     await pilot.press(*words)
-    await asyncio.sleep(0.4)  # the search waits for typing to pause
-    await settle(app, pilot)
+    await searched(app, pilot, words)
     return app.screen.query_one("#contacts", ListTable)
+
+
+async def searched(app, pilot, words: str) -> None:
+    """Wait for the search for ``words`` to run (it waits for typing to pause) and show."""
+    await until(
+        pilot,
+        lambda: getattr(app.screen, "query_text", None) == words.strip(),
+        f"the search {words!r}",
+    )
+    await settle(app, pilot)
+
+
+async def filtered(app, pilot) -> None:
+    """Wait for the filter bar's values to be applied (they wait for typing to pause)."""
+    screen = app.screen
+    await until(pilot, lambda: screen.filters == screen.filter_values(), "the filters")
+    await settle(app, pilot)
 
 
 def labels(table: ListTable) -> list[str]:
@@ -213,15 +227,13 @@ def test_filters_narrow_the_results_and_escape_clears_the_search(tmp_path):
             assert table.row_count == 3
             screen = app.screen
             screen.query_one("#f-hood").value = "westside"
-            await asyncio.sleep(0.4)
-            await settle(app, pilot)
+            await filtered(app, pilot)
             assert table.row_count == 0
             empty = static_text(screen, "#empty")
             assert "Nothing matches “barbecue” with the filters (hood westside)" in empty
             assert "Esc clears the search" in empty
             screen.query_one("#f-hood").value = ""
-            await asyncio.sleep(0.4)
-            await settle(app, pilot)
+            await filtered(app, pilot)
             assert table.row_count == 3
             await pilot.press("enter")  # to the results
             await pilot.press("escape")  # clears the search: the list again
@@ -272,7 +284,8 @@ def test_a_contact_added_elsewhere_appears_with_the_cursor_kept(tmp_path):
             before = table.row_count
             with Store.open(path) as other:  # the CLI, a sync: another connection
                 new = other.contacts.add({"summary": "Walked the market with the manager"})
-            await asyncio.sleep(0.8)  # the app looks every 0.5 s
+            # the app looks every 0.5 s
+            await until(pilot, lambda: table.row_count == before + 1, "the new row")
             await settle(app, pilot)
             assert table.row_count == before + 1
             assert str(table.get_row_at(0)[3]).startswith("Walked the market")
@@ -286,7 +299,11 @@ def test_a_contact_added_elsewhere_appears_with_the_cursor_kept(tmp_path):
             kept = table.cursor_key
             with Store.open(path) as other:
                 other.contacts.add({"summary": "Lantern lantern lantern night"})
-            await asyncio.sleep(0.8)
+            await until(
+                pilot,
+                lambda: table.row_count and str(table.get_row_at(0)[4]).startswith("Lantern lan"),
+                "the new hit",
+            )
             await settle(app, pilot)
             assert str(table.get_row_at(0)[4]).startswith("Lantern lantern")
             assert table.cursor_key == kept
@@ -356,7 +373,9 @@ def test_keys_right_after_enter_go_to_the_results(tmp_path):
             assert app.focused is not table
             for key in ("enter", "G"):  # both queued at once, as a fast typist sends them
                 app.post_message(events.Key(key, "\r" if key == "enter" else key))
-            await asyncio.sleep(0.2)
+            await until(
+                pilot, lambda: app.focused is table and table.cursor_row == table.row_count - 1, "G"
+            )
             await settle(app, pilot)
             assert app.screen.query_one("#search").value == "lantern"
             assert app.focused is table

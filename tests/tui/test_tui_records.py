@@ -20,7 +20,7 @@ from fieldlog.tui.screens.followups import FollowupsScreen
 from fieldlog.tui.screens.record import ConcernScreen, ReferralScreen
 from fieldlog.tui.widgets.footer import KeysFooter
 from fieldlog.tui.widgets.table import ListTable
-from tests.lib.tui import SIZE, run, settle, table_text
+from tests.lib.tui import SIZE, run, settle, table_text, until
 
 pytestmark = pytest.mark.slow
 
@@ -366,7 +366,7 @@ def test_screens_refresh_live_keeping_the_cursor(tmp_path):
             assert table.cursor_key == f"referral:{ids['rid']}"
             with Store.open(path) as other:  # the CLI completes the first one meanwhile
                 other.referrals.update(first, status="completed", outcome="fed")
-            await pilot.pause(0.8)
+            await until(pilot, lambda: table.row_count == 2, "the completed one gone")  # polled
             await settle(app, pilot)
             assert table.row_count == 2
             assert table.cursor_key == f"referral:{ids['rid']}"  # the same follow-up
@@ -376,7 +376,7 @@ def test_screens_refresh_live_keeping_the_cursor(tmp_path):
             assert isinstance(app.screen, ReferralScreen)
             with Store.open(path) as other:
                 other.referrals.update(ids["rid"], status="completed", outcome="lit")
-            await pilot.pause(0.8)
+            await until(pilot, lambda: "Outcome lit" in flat(screen_lines(app)), "the outcome")
             await settle(app, pilot)
             assert "Status completed" in flat(screen_lines(app))
             assert "Outcome lit" in flat(screen_lines(app))
@@ -388,7 +388,9 @@ def test_screens_refresh_live_keeping_the_cursor(tmp_path):
             refs.move_cursor(row=refs.get_row_index(third))
             with Store.open(path) as other:
                 other.referrals.update(third, status="declined")
-            await pilot.pause(0.8)
+            await until(
+                pilot, lambda: "declined" in table_text(refs)[refs.cursor_row], "the new status"
+            )
             await settle(app, pilot)
             assert refs.cursor_key == third
             assert "declined" in table_text(refs)[refs.cursor_row]

@@ -26,7 +26,17 @@ from fieldlog.tui.screens.orgs import OrgsScreen, open_org
 from fieldlog.tui.screens.report import ReportScreen
 from fieldlog.tui.widgets.status import StatusLine
 from fieldlog.tui.widgets.table import ListTable
-from tests.lib.tui import SIZE, build_conflicts, build_log, run, settle, static_text
+from tests.lib.tui import (
+    SIZE,
+    build_conflicts,
+    build_log,
+    palette_highlighted,
+    palette_offers,
+    run,
+    settle,
+    static_text,
+    until,
+)
 
 LIVE = 0.7  # a little more than the app's poll of PRAGMA data_version
 
@@ -181,11 +191,13 @@ def test_the_theme_chosen_is_there_at_the_next_start(tmp_path):
             await pilot.pause()
             assert isinstance(app.screen, CommandPalette)
             await pilot.press(*"theme")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: palette_offers(app, "theme"), "Theme in the palette")
             await pilot.press("enter")  # "Theme": the list of themes
-            await pilot.pause(0.3)
+            await until(
+                pilot, lambda: palette_highlighted(app) in app.available_themes, "the themes"
+            )
             await pilot.press(*"nord")
-            await pilot.pause(0.3)
+            await until(pilot, lambda: palette_offers(app, "nord"), "nord in the palette")
             await pilot.press("enter")
             await settle(app, pilot)
             assert app.theme == "nord"
@@ -244,8 +256,9 @@ def test_every_action_of_the_detail_screen_is_in_the_palette(tmp_path):
             edit = next(b for b in expected if b.action == "edit_contact")
             await pilot.press("ctrl+p")
             await pilot.pause()
-            await pilot.press(*(edit.tooltip or edit.description))
-            await pilot.pause(0.3)
+            words = edit.tooltip or edit.description
+            await pilot.press(*words)
+            await until(pilot, lambda: palette_offers(app, words), f"{words!r} in the palette")
             await pilot.press("enter")
             await settle(app, pilot)
             assert isinstance(app.screen, ModalScreen)
