@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 PAGE = 2000  # changes per remote round trip and per local transaction
+MAX_RESENDS = 1000  # changes re-sent in one round because a planted row took their number
 
 
 # ---------------------------------------------------------------------- which remote
@@ -193,7 +194,7 @@ def sync_with(
     log's audit head.
     """
     from fieldlog.db.audit import witness
-    from fieldlog.db.devices import Trust
+    from fieldlog.db.devices import Trust, signed_by_me
 
     check_plain(store, remote, allow_plain_remote=allow_plain_remote)
     result = Result(label or remote.url)
@@ -204,7 +205,8 @@ def sync_with(
     origin = store.device_id()
     heads = [h for h in remote.heads(origin) if trust.head_ok(h)]
     result.audit_problems.extend(witness.check(store.conn, heads))
-    result.new_device_id = store.sync.check_origin(store_id, remote, page)
+    own = signed_by_me(store, store_id)  # rows planted under this id do not make it a copy
+    result.new_device_id = store.sync.check_origin(store_id, remote, page, own)
     result.notices.extend(trust.prepare())
     origin = store.device_id()
     pulled, pushed = store.sync.cursors(store_id)
@@ -243,13 +245,18 @@ def sync_with(
     result.pulled += released.applied
     result.conflicts += released.conflicts
     result.quarantined = store.sync.quarantined_count(store_id)
+    resends = 0
     while True:
         out, last = store.sync.outbox_page(pushed, page)
         if last is None:
             break
         signed = [replace(c, sig=trust.sign(c)) for c in out]
         top = _head(store, trust, origin)
-        remote.push(origin, signed, head=top)
+        added = remote.push(origin, signed, head=top)
+        if added < len(signed) and resends < MAX_RESENDS:  # some "held already": by whom?
+            lines = store.sync.resend_taken(remote, signed, own)
+            resends += len(lines)
+            result.notices.extend(lines)
         store.sync.set_pushed(store_id, last)
         if top is not None:
             store.sync.pushed_head(top)

@@ -39,7 +39,7 @@ from fieldlog.db.connect import (
     log_kind,
     open_cipher,
 )
-from fieldlog.db.leftovers import release, temp_path, wipe
+from fieldlog.db.leftovers import release, temp_path, wipe, zero_and_close
 from fieldlog.db.logfile import (
     LogInfo,
     check_log,
@@ -85,23 +85,6 @@ def _check_copy(path: Path, passphrase: str | None, expect: dict[str, int]) -> N
             f"The converted copy of the log does not match it ({', '.join(diff)}): the log is "
             "unchanged; try again."
         )
-
-
-def _wipe(fd: int) -> None:
-    """Overwrite an unlinked plaintext file with zeros before letting it go. Best effort: an
-    SSD or a copy-on-write filesystem may keep the old blocks (docs/encryption.md)."""
-    try:
-        size = os.fstat(fd).st_size
-        os.lseek(fd, 0, os.SEEK_SET)
-        block = b"\0" * (1 << 20)
-        left = size
-        while left > 0:
-            left -= os.write(fd, block[: min(left, len(block))])
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _link_aside(path: Path) -> Path | None:
@@ -178,7 +161,7 @@ def _convert(path: Path, src: Any, passphrase: str | None, *, wipe_old: bool) ->
         # and old_fd are the log itself.
         if old_fd is not None:
             if replaced:
-                _wipe(old_fd)
+                zero_and_close(old_fd)
             else:
                 os.close(old_fd)
         if aside is not None:

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fieldlog import dates
@@ -37,6 +38,16 @@ def founder_key(store_id: str) -> str:
 
 def seen_key(store_id: str) -> str:
     return f"sync:{store_id}:trust"
+
+
+def signed_by_me(store: Store, store_id: str) -> Callable[[RemoteChange], bool]:
+    """Whether a change store ``store_id`` holds is this device's, signed with this log's
+    own key (what :meth:`fieldlog.db.synclog.SyncLog.check_origin` counts: a row planted
+    under this device id is not). No key yet for this device id: no change is."""
+    key = devkeys.load(store, create=False)
+    if key is None:
+        return lambda change: False
+    return lambda change: key.signed(store_id, change)
 
 
 class TrustError(ValidationError):
@@ -239,15 +250,7 @@ class Trust:
             if self.legacy_ok and 0 < change.seq <= self.state.legacy_upto:
                 return None  # from before signatures, vouched for by the founder
             return "not signed (an older fieldlog, or written straight into the store)"
-        text = devkeys.change_text(
-            self.store_id,
-            change.origin,
-            change.origin_seq,
-            change.tbl,
-            change.row_id,
-            change.hlc,
-            change.text,
-        )
+        text = devkeys.remote_change_text(self.store_id, change)
         candidates = self.state.of(change.origin)
         if not candidates:
             return (

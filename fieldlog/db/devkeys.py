@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from fieldlog.db.remotes.types import RemoteChange
     from fieldlog.db.store import Store
 
 KEY_META = "device_key"  # {"device": id, "private": hex of the 32-byte Ed25519 seed}
@@ -44,6 +45,19 @@ def change_text(
 ) -> bytes:
     """What a device signs for one change it pushes."""
     return b"fieldlog-change\n" + _canon([store_id, origin, origin_seq, tbl, row_id, hlc, body])
+
+
+def remote_change_text(store_id: str, change: RemoteChange) -> bytes:
+    """What the device named by ``change.origin`` signed for a change the store holds."""
+    return change_text(
+        store_id,
+        change.origin,
+        change.origin_seq,
+        change.tbl,
+        change.row_id,
+        change.hlc,
+        change.text,
+    )
 
 
 def head_text(store_id: str, origin: str, seq: int, hash_: str) -> bytes:
@@ -116,6 +130,13 @@ class DeviceKey:
 
     def sign(self, text: bytes) -> str:
         return base64.b64encode(self._private.sign(text)).decode("ascii")
+
+    def signed(self, store_id: str, change: RemoteChange) -> bool:
+        """Whether ``change`` (held by store ``store_id``) is this device's, with this key's
+        valid signature: not a row someone planted under its device id."""
+        return change.origin == self.device and verify(
+            self.public, remote_change_text(store_id, change), change.sig
+        )
 
 
 def _parse(value: str | None) -> tuple[str, bytes] | None:

@@ -124,19 +124,27 @@ def wipe(path: Path) -> None:
     except OSError:
         fd = -1
     if fd >= 0:
-        try:
-            st = os.fstat(fd)
-            left = st.st_size if stat.S_ISREG(st.st_mode) and st.st_nlink == 1 else 0
-            block = b"\0" * (1 << 20)
-            while left > 0:
-                left -= os.write(fd, block[: min(left, len(block))])
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        zero_and_close(fd)
     with contextlib.suppress(OSError):
         path.unlink()
+
+
+def zero_and_close(fd: int) -> None:
+    """Overwrite the open file ``fd`` with zeros, flush it to the disk, and close it (best
+    effort, never raises). Only a regular file with no other name (one name, or none left:
+    unlinked) is overwritten; anything else is only closed."""
+    try:
+        st = os.fstat(fd)
+        left = st.st_size if stat.S_ISREG(st.st_mode) and st.st_nlink <= 1 else 0
+        os.lseek(fd, 0, os.SEEK_SET)
+        block = b"\0" * (1 << 20)
+        while left > 0:
+            left -= os.write(fd, block[: min(left, len(block))])
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _same_file(a: Path, b: Path) -> bool:

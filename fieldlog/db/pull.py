@@ -319,12 +319,17 @@ class Pull:
         if not tx.apply_remote(tbl, rid, result, body, local, checked.newest, officer=officer):
             return
         for c in result.conflicts:
-            tx.conn.execute(
-                "INSERT INTO conflicts (tbl, row_id, field, mine, theirs, kept, mine_hlc, "
-                "theirs_hlc, theirs_officer, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [tbl, rid, c["field"], json.dumps(c["mine"]), json.dumps(c["theirs"]),
-                 c["kept"], c["mine_hlc"], c["theirs_hlc"], officer, tx.now],
-            )  # fmt: skip
+            tx.keep_conflict(
+                tbl,
+                rid,
+                c["field"],
+                mine=json.dumps(c["mine"]),
+                theirs=json.dumps(c["theirs"]),
+                kept=c["kept"],
+                mine_hlc=c["mine_hlc"],
+                theirs_hlc=c["theirs_hlc"],
+                theirs_officer=officer,
+            )
             got.conflicts += 1
         got.applied += 1
 

@@ -10,7 +10,7 @@ and quarantined by :mod:`fieldlog.db.pull` and :mod:`fieldlog.db.quarantine`.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fieldlog import dates, ids, records
@@ -127,16 +127,22 @@ class SyncLog:
             or 0
         )
 
-    def check_origin(self, store_id: str, remote: Remote, page: int) -> bool:
+    def check_origin(
+        self, store_id: str, remote: Remote, page: int, own: Callable[[RemoteChange], bool]
+    ) -> bool:
         """Before pushing: has the remote seen this device's changes beyond our push cursor?
 
-        After a push that committed on the remote but was killed before the laptop moved its
-        cursor, the remote holds exactly our next outbox rows: move the cursor. Otherwise
-        another copy of this log (a restored backup, a cloned laptop) pushed under our device
-        id: mint a new one, or our edits would be ignored as duplicates. Returns True then."""
+        Only changes ``own`` accepts count (:func:`fieldlog.db.devices.signed_by_me`: those
+        signed with this device's own key): a row anyone planted in the store under our
+        device id (unsigned, or signed by another key) is passed over here (and quarantined
+        by the laptops that pull it). After a push that committed on the remote but was
+        killed before the laptop moved its cursor, the remote holds exactly our next outbox
+        rows: move the cursor. Otherwise another copy of this log (a restored backup, a
+        cloned laptop: same key) pushed under our device id: mint a new one, or our edits
+        would be ignored as duplicates. Returns True then."""
         origin = self.store.device_id()
         _, pushed = self.cursors(store_id)
-        theirs = remote.origin_changes(origin, pushed, page + 1)
+        theirs = _own_changes(remote, origin, own, pushed, page + 1)
         if not theirs:
             return False
         mine = self.store.conn.execute(
@@ -144,14 +150,48 @@ class SyncLog:
             [pushed, 4 * page + 1],
         ).fetchall()
         mine_rows = {seq: row_id for seq, row_id in mine}
-        if len(theirs) <= page and all(mine_rows.get(s) == r for s, r, _ in theirs):
-            self.set_pushed(store_id, theirs[-1][0])
+        if len(theirs) <= page and all(mine_rows.get(c.origin_seq) == c.row_id for c in theirs):
+            self.set_pushed(store_id, theirs[-1].origin_seq)
             return False
         with self.store.write() as tx:
             new = ids.uuid7_hex()[-12:]
             tx.set_meta("device_id", new)
             tx.set_meta("device_id_replaced", origin)
         return True
+
+    def resend_taken(
+        self,
+        remote: Remote,
+        sent: Sequence[OutChange],
+        own: Callable[[RemoteChange], bool],
+    ) -> list[str]:
+        """After a push that the store took only in part: the changes it said it held already
+        under our (origin, origin_seq) but that this device did not sign were planted there,
+        and ours never arrived. Queue each again under a new outbox number (it goes out in the
+        same round); returns one line per change re-sent, for the officer."""
+        if not sent:
+            return []
+        origin = self.store.device_id()
+        low = min(c.origin_seq for c in sent)
+        high = max(c.origin_seq for c in sent)
+        stored = remote.origin_changes(origin, low - 1, high - low + 1)
+        by_seq = {c.origin_seq: c for c in sent}
+        taken = [by_seq[c.origin_seq] for c in stored if c.origin_seq in by_seq and not own(c)]
+        if not taken:
+            return []
+        with self.store.write() as tx:
+            for c in taken:
+                try:
+                    fields = json.loads(c.body).get("changed") or ["*"]
+                except (ValueError, AttributeError):
+                    fields = ["*"]
+                tx.resend(c.tbl, c.row_id, [str(f) for f in fields])
+        return [
+            f"The store held a row planted under this device's change {c.origin_seq} "
+            f"({records.NOUN.get(c.tbl, c.tbl)} {c.row_id[:10]}): sent again under a new "
+            "number."
+            for c in taken
+        ]
 
     # ------------------------------------------------------------------ push
     def outbox_page(self, after: int, limit: int) -> tuple[list[OutChange], int | None]:
@@ -354,3 +394,19 @@ class Conflicts:
                 [tx.now, "typed value" if typed else f"kept {keep}", cid],
             )
         return c
+
+
+def _own_changes(
+    remote: Remote, origin: str, own: Callable[[RemoteChange], bool], after: int, limit: int
+) -> list[RemoteChange]:
+    """At most ``limit`` changes the store holds from ``origin`` beyond ``after`` that
+    ``own`` accepts, in order; the others (planted under the id) are passed over, however
+    many there are: the walk goes on, a page at a time."""
+    found: list[RemoteChange] = []
+    while len(found) < limit:
+        batch = remote.origin_changes(origin, after, limit)
+        found.extend(c for c in batch if own(c))
+        if len(batch) < limit or batch[-1].origin_seq <= after:
+            break
+        after = batch[-1].origin_seq
+    return found[:limit]

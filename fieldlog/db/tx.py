@@ -181,6 +181,19 @@ class Tx:
         )
         self.audited.append((table, rid, list(fields)))
 
+    def resend(self, table: str, rid: str, fields: Sequence[str]) -> bool:
+        """Queue a record's last change again under a new outbox number: the store holds a
+        row planted under the old one, so the change never reached it. The record itself does
+        not change (no audit entry: nothing was written). False when the record is gone."""
+        if table not in records.TABLES:
+            raise ValueError(f"not a record table: {table}")
+        cur = self.conn.execute(
+            f"INSERT INTO changes (tbl, row_id, hlc, fields) SELECT ?, id, hlc, ? FROM {table} "
+            "WHERE id = ?",
+            [table, ",".join(fields), rid],
+        )
+        return cur.rowcount > 0
+
     # ------------------------------------------------------------------ bulk: demo
     def insert_many(self, table: str, rows: Iterable[Mapping[str, Any]]) -> int:
         """Insert fully formed rows (sync columns included, stamped with :meth:`tick`): one
@@ -347,6 +360,29 @@ class Tx:
             return False
         self.observe(newest)
         return True
+
+    def keep_conflict(
+        self,
+        table: str,
+        rid: str,
+        field: str,
+        *,
+        mine: str | None,
+        theirs: str | None,
+        kept: str,
+        mine_hlc: str | None = None,
+        theirs_hlc: str | None = None,
+        theirs_officer: str | None = None,
+    ) -> None:
+        """Keep the losing value of a field both sides changed (a pulled change, or a newer
+        import file) in ``conflicts``, for the officer to review. ``mine``/``theirs``: the
+        values as JSON text; ``kept``: ``"mine"`` or ``"theirs"``."""
+        self.conn.execute(
+            "INSERT INTO conflicts (tbl, row_id, field, mine, theirs, kept, mine_hlc, "
+            "theirs_hlc, theirs_officer, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [table, rid, field, mine, theirs, kept, mine_hlc, theirs_hlc, theirs_officer,
+             self.now],
+        )  # fmt: skip
 
     def _audit_pulled(
         self,

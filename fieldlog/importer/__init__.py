@@ -35,6 +35,7 @@ from fieldlog.importer.plan import (
     DAY_FIELDS,
     ID_FIELDS,
     STAMP_FIELDS,
+    Batch,
     Plan,
     check_export_batch,
     unneutralise,
@@ -148,7 +149,7 @@ def _run(
             check = check_sheet_batch if sheet.kind == "sheet" else check_export_batch
             rows = iter(sheet.rows)
             while batch := list(islice(rows, BATCH)):
-                check(store, writer, sheet, batch, plan, single)
+                check(Batch(store, writer, sheet, batch, plan, single))
                 writer.write(plan.writes, plan.conflicts)
                 plan.writes, plan.conflicts = [], []
                 if progress is not None and sheet.stream is not None:

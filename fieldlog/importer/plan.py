@@ -11,7 +11,7 @@ so an import writes all of its good rows or nothing. This module checks the tabl
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -126,32 +126,40 @@ class Writer(Protocol):
     def exists(self, table: str, rids: Sequence[str]) -> set[str]: ...
 
 
-def line_ref(sheet: Sheet, line: int, single: bool) -> str:
-    """Where a message points: ``line N``, with the file's name when the import has several."""
-    return f"line {line}" if single else f"{sheet.name} line {line}"
+@dataclass
+class Batch:
+    """One batch of a file's lines to check, with what checking it needs: the log, the
+    import's transaction (``writer``), the file, the plan the checks fill, and whether the
+    import reads this one file (messages then name no file)."""
+
+    store: Store
+    writer: Writer
+    sheet: Sheet
+    rows: Sequence[tuple[int, list[str]]]
+    plan: Plan
+    single: bool
+
+    def lines(self, width: int) -> Iterator[tuple[str, list[str]]]:
+        """``(where, cells)`` for each line of ``width`` cells (``where``: what a message
+        about it names); a line of another width is a bad row of the plan."""
+        for line, cells in self.rows:
+            where = f"line {line}" if self.single else f"{self.sheet.name} line {line}"
+            if len(cells) != width:
+                self.plan.error(f"{where} has {len(cells)} cells, the header has {width}.")
+                continue
+            yield where, cells
 
 
-def check_export_batch(
-    store: Store,
-    writer: Writer,
-    sheet: Sheet,
-    batch: Sequence[tuple[int, list[str]]],
-    plan: Plan,
-    single: bool,
-) -> None:
-    """Check a batch of one exported table's rows into ``plan``. The log as this import has
+def check_export_batch(job: Batch) -> None:
+    """Check a batch of one exported table's rows into its plan. The log as this import has
     written it so far answers "is it here already" and "is its parent here", so memory does
     not grow with the file. A record already in the log with the same ``updated_at`` is
     skipped; one that differs is a conflict (:func:`collide`)."""
+    store, writer, sheet, plan = job.store, job.writer, job.sheet, job.plan
     table, header = sheet.kind, sheet.header
-    width = len(header)
     limit = future_limit()
     parsed: list[tuple[str, dict[str, Any]]] = []
-    for line, cells in batch:
-        where = line_ref(sheet, line, single)
-        if len(cells) != width:
-            plan.error(f"{where} has {len(cells)} cells, the header has {width}.")
-            continue
+    for where, cells in job.lines(len(header)):
         raw = {h: unneutralise(c) for h, c in zip(header, cells, strict=True)}
         try:
             parsed.append((where, _export_row(table, raw, limit)))

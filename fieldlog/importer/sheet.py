@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fieldlog import dates, ids, models, records
 from fieldlog.errors import FieldlogError, ValidationError
-from fieldlog.importer.plan import Plan, Writer, line_ref, unneutralise
-from fieldlog.importer.read import SHEET_COLUMNS, Sheet, norm_header
-
-if TYPE_CHECKING:
-    from fieldlog.db.store import Store
+from fieldlog.importer.plan import Batch, unneutralise
+from fieldlog.importer.read import SHEET_COLUMNS, norm_header
 
 
 def _sheet_ids(occurred_at: str, content: list[str]) -> tuple[str, str, str]:
@@ -34,27 +30,16 @@ def _sheet_ids(occurred_at: str, content: list[str]) -> tuple[str, str, str]:
     return one("contact"), one("concern"), one("referral")
 
 
-def check_sheet_batch(
-    store: Store,
-    writer: Writer,
-    sheet: Sheet,
-    batch: Sequence[tuple[int, list[str]]],
-    plan: Plan,
-    single: bool,
-) -> None:
-    """Check a batch of an officer sheet's lines into ``plan``: each line is one entry (a
+def check_sheet_batch(job: Batch) -> None:
+    """Check a batch of an officer sheet's lines into its plan: each line is one entry (a
     contact with its concern and referral) through ``store.entries.clean``, the rule every
     path of entry applies; a line already imported (same ids, in the log or earlier in the
     file) is skipped."""
-    cols = [norm_header(h) for h in sheet.header]
-    width = len(cols)
+    store, writer, plan = job.store, job.writer, job.plan
+    cols = [norm_header(h) for h in job.sheet.header]
     # Per line: table -> (the id of its records, the records checked), parents first.
     checked: list[dict[str, tuple[str, list[dict[str, Any]]]]] = []
-    for line, cells in batch:
-        where = line_ref(sheet, line, single)
-        if len(cells) != width:
-            plan.error(f"{where} has {len(cells)} cells, the header has {width}.")
-            continue
+    for where, cells in job.lines(len(cols)):
         cell = {c: unneutralise(v).strip() for c, v in zip(cols, cells, strict=True)}
 
         def get(name: str, cell: dict[str, str] = cell) -> str:

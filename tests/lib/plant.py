@@ -113,54 +113,46 @@ def _values(row: Mapping[str, Any], seq: int, pg: bool) -> list[Any]:
     return out
 
 
-def _plant_sqlite(url: str, rows: list[Mapping[str, Any]], move: bool) -> list[int]:
+def _plant_sqlite(url: str, rows: list[Mapping[str, Any]], move: bool) -> list[int | None]:
     conn = sqlite3.connect(url, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
-        counter = int(
-            conn.execute("SELECT value FROM fieldlog_meta WHERE key = ?", [COUNTER]).fetchone()[0]
-        )
-        done: list[int | None] = []
-        for row in rows:
-            seq = row.get("seq")
-            if seq is None:
-                seq = counter + 1
-            cur = conn.execute(
-                f"INSERT OR IGNORE INTO fieldlog_changes ({', '.join(COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(COLUMNS))})",
-                _values(row, seq, pg=False),
-            )
-            done.append(seq if cur.rowcount else None)
-            if cur.rowcount and row.get("seq") is None and move:
-                counter = seq
-        conn.execute("UPDATE fieldlog_meta SET value = ? WHERE key = ?", [str(counter), COUNTER])
+        done = _plant_rows(conn, rows, move, pg=False)
         conn.execute("COMMIT")
         return done
     finally:
         conn.close()
 
 
-def _plant_pg(url: str, rows: list[Mapping[str, Any]], move: bool) -> list[int]:
+def _plant_pg(url: str, rows: list[Mapping[str, Any]], move: bool) -> list[int | None]:
     import psycopg
 
     with psycopg.connect(url) as conn:
-        counter = int(
-            conn.execute("SELECT value FROM fieldlog_meta WHERE key = %s", [COUNTER]).fetchone()[0]
-        )
-        done: list[int | None] = []
-        for row in rows:
-            seq = row.get("seq")
-            if seq is None:
-                seq = counter + 1
-            cur = conn.execute(
-                f"INSERT INTO fieldlog_changes ({', '.join(COLUMNS)}) "
-                f"VALUES ({', '.join(['%s'] * len(COLUMNS))}) ON CONFLICT DO NOTHING",
-                _values(row, seq, pg=True),
-            )
-            done.append(seq if cur.rowcount else None)
-            if cur.rowcount and row.get("seq") is None and move:
-                counter = seq
-        conn.execute("UPDATE fieldlog_meta SET value = %s WHERE key = %s", [str(counter), COUNTER])
+        return _plant_rows(conn, rows, move, pg=True)
+
+
+def _plant_rows(conn: Any, rows: list[Mapping[str, Any]], move: bool, pg: bool) -> list[int | None]:
+    """Insert ``rows`` on ``conn`` (sqlite3 or psycopg, inside a transaction); see plant."""
+    mark = "%s" if pg else "?"
+    insert = (
+        f"INSERT {'' if pg else 'OR IGNORE '}INTO fieldlog_changes ({', '.join(COLUMNS)}) "
+        f"VALUES ({', '.join([mark] * len(COLUMNS))}){' ON CONFLICT DO NOTHING' if pg else ''}"
+    )
+    counter = int(
+        conn.execute(f"SELECT value FROM fieldlog_meta WHERE key = {mark}", [COUNTER]).fetchone()[0]
+    )
+    done: list[int | None] = []
+    for row in rows:
+        seq = row.get("seq")
+        if seq is None:
+            seq = counter + 1
+        cur = conn.execute(insert, _values(row, seq, pg=pg))
+        done.append(seq if cur.rowcount else None)
+        if cur.rowcount and row.get("seq") is None and move:
+            counter = seq
+    conn.execute(
+        f"UPDATE fieldlog_meta SET value = {mark} WHERE key = {mark}", [str(counter), COUNTER]
+    )
     return done
 
 

@@ -46,25 +46,25 @@ class WindowsReplace:
     def __init__(self) -> None:
         self.done: list[tuple[str, str]] = []
 
-    def __call__(self, src, dst, *args, **kwargs):
+    @staticmethod
+    def _refuse_open(src, dst) -> None:
+        """Refuse, as Windows does, when this process has ``src`` or ``dst`` open."""
         held = open_paths()
         for p in (src, dst):
             if os.path.realpath(p) in held:
                 raise PermissionError(
                     13, "The process cannot access the file because it is being used", str(p)
                 )
+
+    def __call__(self, src, dst, *args, **kwargs):
+        self._refuse_open(src, dst)
         REAL_REPLACE(src, dst, *args, **kwargs)
         self.done.append((os.fspath(src), os.fspath(dst)))
 
     def link(self, src, dst, *args, **kwargs):
         """``os.link`` with the same check: an export takes its name by a hard link (which
         never overwrites) from a temp file that must be closed first."""
-        held = open_paths()
-        for p in (src, dst):
-            if os.path.realpath(p) in held:
-                raise PermissionError(
-                    13, "The process cannot access the file because it is being used", str(p)
-                )
+        self._refuse_open(src, dst)
         REAL_LINK(src, dst, *args, **kwargs)
         self.done.append((os.fspath(src), os.fspath(dst)))
 

@@ -16,6 +16,7 @@ from fieldlog.db.remotes import sqlite as remote_sqlite
 from fieldlog.db.remotes.factory import open_remote
 from fieldlog.db.remotes.types import SEQ_MAX, Head, SyncError, is_postgres
 from tests.lib.remote_sql import RID, meta, out, raw
+from tests.lib.threads import at_once
 
 # ---------------------------------------------------------------------- legacy stores
 OLD_SQLITE_SCHEMA = [
@@ -91,23 +92,15 @@ def test_legacy_counter_rule_tolerates_deleted_rows(any_url):
 
 def test_laptops_opening_a_legacy_store_at_once_upgrade_it_once(any_url):
     make_legacy(any_url, 3)
-    errors: list[BaseException] = []
     stores: list[str] = []
 
     def first_open() -> None:
-        try:
-            r = open_remote(any_url)
-            stores.append(r.store_id)
-            r.push(f"dev-{threading.get_ident()}", [out(1)])
-            r.close()
-        except BaseException as exc:
-            errors.append(exc)
+        r = open_remote(any_url)
+        stores.append(r.store_id)
+        r.push(f"dev-{threading.current_thread().name}", [out(1)])  # unique; idents are reused
+        r.close()
 
-    threads = [threading.Thread(target=first_open) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(first_open, 4)
     assert not errors, errors
     assert len(stores) == 4
     r = open_remote(any_url)

@@ -35,6 +35,8 @@ only :mod:`fieldlog.db.remotes.types`.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from fieldlog import ids
@@ -47,10 +49,7 @@ from fieldlog.db.remotes.types import (
     SYNC_SCHEMA,
     Head,
     OutChange,
-    RemoteChange,
-    SeqReport,
     SyncError,
-    TrustRecord,
     check_meta,
 )
 
@@ -121,12 +120,18 @@ FROM unnest(%(seq)b::bigint[], %(origin_seq)b::bigint[], %(tbl)b::text[], %(row_
 """
 # Every column as text (a table someone rebuilt with other types must not fail the read); a
 # body over BODY_LIMIT only as a prefix, so a 50 MB body never crosses the network whole.
+CHANGE_COLUMNS = f"""
+seq, origin::text, origin_seq::text, tbl::text, row_id::text, hlc::text,
+CASE WHEN octet_length(body::text) <= {BODY_LIMIT} THEN body::text
+     ELSE substr(body::text, 1, {MAX_BODY}) END,
+octet_length(body::text), sig::text, pushed_by::text
+"""
 PULL_SQL = f"""
-SELECT seq, origin::text, origin_seq::text, tbl::text, row_id::text, hlc::text,
-       CASE WHEN octet_length(body::text) <= {BODY_LIMIT} THEN body::text
-            ELSE substr(body::text, 1, {MAX_BODY}) END,
-       octet_length(body::text), sig::text, pushed_by::text
-FROM fieldlog_changes WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s
+SELECT {CHANGE_COLUMNS} FROM fieldlog_changes WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s
+"""
+ORIGIN_SQL = f"""
+SELECT {CHANGE_COLUMNS} FROM fieldlog_changes WHERE origin = %s AND origin_seq > %s
+ORDER BY origin_seq LIMIT %s
 """
 UTC = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
@@ -152,10 +157,25 @@ def _connect_timeout() -> int:
     return settings.pg_connect_timeout() or CONNECT_TIMEOUT
 
 
-class PostgresRemote:
+class PostgresRemote(R.Backend):
     """A :class:`~fieldlog.db.remotes.types.Remote` in a PostgreSQL database."""
 
     encrypted = False  # the server's own business (TLS in transit, its disks at rest)
+    MARK = "%s"
+    PULL_SQL = PULL_SQL
+    ORIGIN_SQL = ORIGIN_SQL
+    HEADS_SQL = (
+        f"SELECT origin::text, seq, hash::text, {UTC}, sig::text FROM fieldlog_heads "
+        "WHERE origin = %s ORDER BY at, seq"
+    )
+    TRUST_SQL = (
+        "SELECT id, kind::text, subject::text, record::text, sig::text, signer::text, "
+        "pushed_by::text FROM fieldlog_trust WHERE id > %s AND id <= %s ORDER BY id"
+    )
+    ADD_TRUST_SQL = (
+        "INSERT INTO fieldlog_trust (id, kind, subject, record, sig, signer) "
+        "VALUES (%s, %s, %s, %s, %s, %s)"
+    )
     is_file = False
 
     def __init__(self, conn: psycopg.Connection, target: Target, store_id: str) -> None:
@@ -317,6 +337,25 @@ class PostgresRemote:
     def _fail(self, exc: BaseException) -> SyncError:
         return explain(exc, self._t, self.conn)
 
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """A database error inside as this remote's one-line :class:`SyncError`."""
+        import psycopg
+
+        try:
+            yield
+        except psycopg.Error as exc:
+            raise self._fail(exc) from None
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction holding the push lock, its errors as :meth:`_guard` says.
+        The lock first, on its own: the counter is read after it is granted, when the
+        previous push has committed."""
+        with self._guard(), self.conn.transaction():
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_PUSH])
+            yield
+
     def _counter(self, key: str = R.COUNTER) -> int:
         row = self.conn.execute(
             "SELECT value::text FROM fieldlog_meta WHERE key = %s", [key]
@@ -333,45 +372,13 @@ class PostgresRemote:
 
         return fetch
 
-    def head(self) -> int:
-        import psycopg
-
-        try:
-            return self._counter()
-        except psycopg.Error as exc:
-            raise self._fail(exc) from None
-
-    def pull(self, after: int, limit: int) -> list[RemoteChange]:
-        import psycopg
-
-        try:
-            counter = self._counter()
-            rows = self.conn.execute(PULL_SQL, [after, counter, limit]).fetchall()
-        except psycopg.Error as exc:
-            raise self._fail(exc) from None
-        return [R.change(*row) for row in rows]
-
-    def push(self, origin: str, changes: list[OutChange], head: Head | None = None) -> int:
-        if not changes and head is None:
-            return 0
-        import psycopg
-
-        try:
-            with self.conn.transaction():
-                # The lock first, on its own: the counter is read after it is granted, when
-                # the previous push has committed.
-                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_PUSH])
-                added = self._insert(origin, changes)
-                if head is not None:
-                    self.conn.execute(
-                        "INSERT INTO fieldlog_heads (origin, seq, hash, sig) "
-                        "SELECT %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM fieldlog_heads "
-                        "WHERE origin = %s AND seq = %s AND hash = %s)",
-                        [origin, head.seq, head.hash, head.sig, origin, head.seq, head.hash],
-                    )
-        except psycopg.Error as exc:
-            raise self._fail(exc) from None
-        return added
+    def _keep_head(self, origin: str, head: Head) -> None:
+        self.conn.execute(
+            "INSERT INTO fieldlog_heads (origin, seq, hash, sig) "
+            "SELECT %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM fieldlog_heads "
+            "WHERE origin = %s AND seq = %s AND hash = %s)",
+            [origin, head.seq, head.hash, head.sig, origin, head.seq, head.hash],
+        )
 
     def _insert(self, origin: str, changes: list[OutChange]) -> int:
         """The new changes of a push, numbered from the counter (inside its transaction)."""
@@ -385,114 +392,18 @@ class PostgresRemote:
                 [origin, [c.origin_seq for c in changes]],
             ).fetchall()
         }
-        new = []
-        for c in changes:
-            if c.origin_seq not in held:
-                held.add(c.origin_seq)
-                new.append(c)
+        new = R.not_held(changes, held)
         if not new:
             return 0
         seqs = R.allocate(
             self._counter(), len(new), self._taken("fieldlog_changes", "seq"), self.url
         )
-        self.conn.execute(
-            PUSH_SQL,
-            {
-                "origin": origin,
-                "seq": seqs,
-                "origin_seq": [c.origin_seq for c in new],
-                "tbl": [c.tbl for c in new],
-                "row_id": [c.row_id for c in new],
-                "hlc": [c.hlc for c in new],
-                "body": [R.body_text(c.body) for c in new],
-                "sig": [c.sig or None for c in new],
-            },
-        )
-        self.conn.execute(
-            "UPDATE fieldlog_meta SET value = %s WHERE key = %s", [str(seqs[-1]), R.COUNTER]
-        )
+        columns = zip(*R.push_rows(origin, seqs, new), strict=True)
+        params: dict[str, Any] = {k: list(v) for k, v in zip(R.PUSH_COLUMNS, columns, strict=True)}
+        params["origin"] = origin  # one value, not a column of them
+        self.conn.execute(PUSH_SQL, params)
+        self._set_counter(seqs[-1])
         return len(new)
-
-    def origin_changes(self, origin: str, after: int, limit: int) -> list[tuple[int, str, str]]:
-        import psycopg
-
-        try:
-            rows = self.conn.execute(
-                "SELECT origin_seq, row_id::text, hlc::text FROM fieldlog_changes "
-                "WHERE origin = %s AND origin_seq > %s ORDER BY origin_seq LIMIT %s",
-                [origin, after, limit],
-            ).fetchall()
-        except psycopg.Error as exc:
-            raise self._fail(exc) from None
-        return [(int(s), r or "", h or "") for s, r, h in rows]
-
-    def check_seq(self, cursor: int) -> SeqReport:
-        import psycopg
-
-        try:
-            counter = self._counter()
-            row = self.conn.execute(
-                "SELECT (SELECT count(*) FROM fieldlog_changes WHERE seq <= %s), "
-                "(SELECT count(*) FROM fieldlog_changes WHERE seq > %s)",
-                [cursor, counter],
-            ).fetchone()
-        except psycopg.Error as exc:
-            raise self._fail(exc) from None
-        below, beyond = (int(row[0]), int(row[1])) if row else (0, 0)
-        return R.seq_report(counter, cursor, below, beyond)
-
-    def heads(self, origin: str) -> list[Head]:
-        import psycopg
-
-        try:
-            rows = self.conn.execute(
-                f"SELECT origin::text, seq, hash::text, {UTC}, sig::text FROM fieldlog_heads "
-                "WHERE origin = %s ORDER BY at, seq",
-                [origin],
-            ).fetchall()
-        except psycopg.Error as exc:
-            raise self._fail(exc) from None
-        return R.heads(rows)
-
-    def trust_log(self, after: int = 0) -> list[TrustRecord]:
-        import psycopg
-
-        try:
-            counter = self._counter(R.TRUST_COUNTER)
-            rows = self.conn.execute(
-                "SELECT id, kind::text, subject::text, record::text, sig::text, signer::text, "
-                "pushed_by::text FROM fieldlog_trust WHERE id > %s AND id <= %s ORDER BY id",
-                [after, counter],
-            ).fetchall()
-        except psycopg.Error as exc:
-            raise self._fail(exc) from None
-        return R.trust_records(rows)
-
-    def add_trust(self, kind: str, subject: str, record: str, sig: str, signer: str) -> int:
-        import psycopg
-
-        try:
-            with self.conn.transaction():
-                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_PUSH])
-                (number,) = R.allocate(
-                    self._counter(R.TRUST_COUNTER),
-                    1,
-                    self._taken("fieldlog_trust", "id"),
-                    self.url,
-                    "trust-log",
-                )
-                self.conn.execute(
-                    "INSERT INTO fieldlog_trust (id, kind, subject, record, sig, signer) "
-                    "VALUES (%s, %s, %s, %s, %s, %s)",
-                    [number, kind, subject, record, sig, signer],
-                )
-                self.conn.execute(
-                    "UPDATE fieldlog_meta SET value = %s WHERE key = %s",
-                    [str(number), R.TRUST_COUNTER],
-                )
-        except psycopg.Error as exc:
-            raise self._fail(exc) from None
-        return number
 
     def close(self) -> None:
         try:

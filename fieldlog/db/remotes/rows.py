@@ -1,5 +1,7 @@
-"""What both remote backends share: a stored row read back whatever it holds, and new rows
-numbered from the store's own counter.
+"""What both remote backends share: a stored row read back whatever it holds, new rows
+numbered from the store's own counter, and the methods both make the same way over their own
+SQL (:class:`Backend`: the counters, pulls, pushes, a device's changes, heads, the trust
+log).
 
 A remote is a shared file or a shared database: anyone who can write it can put anything in
 it. Reading it must never fail on what it finds:
@@ -30,8 +32,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
 
 from fieldlog.db.remotes.types import (
     BODY_LIMIT,
@@ -44,12 +47,17 @@ from fieldlog.db.remotes.types import (
     TrustRecord,
 )
 
+if TYPE_CHECKING:
+    from fieldlog.db.remotes.types import OutChange
+
 __all__ = [
     "COUNTER",
     "LAYOUT",
     "LAYOUT_KEY",
     "LEGACY_SLACK",
+    "PUSH_COLUMNS",
     "TRUST_COUNTER",
+    "Backend",
     "allocate",
     "as_int",
     "as_text",
@@ -58,7 +66,9 @@ __all__ = [
     "decode_body",
     "heads",
     "legacy_bound",
+    "not_held",
     "parse_counter",
+    "push_rows",
     "seq_report",
     "trust_records",
 ]
@@ -68,6 +78,8 @@ TRUST_COUNTER = "trust_counter"  # fieldlog_meta: the highest trust-log id
 LAYOUT_KEY = "layout"  # fieldlog_meta: the tables' layout, upgraded on open when older
 LAYOUT = "2"  # 2: counters, sig, pushed_by, fieldlog_heads, fieldlog_trust
 LEGACY_SLACK = 1024
+# The columns a push writes, in the order of :func:`push_rows`.
+PUSH_COLUMNS = ("seq", "origin", "origin_seq", "tbl", "row_id", "hlc", "body", "sig")
 
 _DIGITS = re.compile(r"[+-]?[0-9]{1,19}")
 _LONE_SURROGATE = re.compile(r"\\u[dD][89abcdefABCDEF]")
@@ -250,6 +262,26 @@ def body_text(body: Any) -> str:
     return body if isinstance(body, str) else json.dumps(body)
 
 
+def not_held(changes: Iterable[OutChange], held: set[int]) -> list[OutChange]:
+    """The changes of a push whose ``origin_seq`` the store does not hold yet (``held``),
+    each once (a page may repeat one)."""
+    seen = set(held)
+    new = []
+    for c in changes:
+        if c.origin_seq not in seen:
+            seen.add(c.origin_seq)
+            new.append(c)
+    return new
+
+
+def push_rows(origin: str, seqs: list[int], new: list[OutChange]) -> list[tuple[Any, ...]]:
+    """The stored rows of a push's new changes, one tuple of :data:`PUSH_COLUMNS` each."""
+    return [
+        (s, origin, c.origin_seq, c.tbl, c.row_id, c.hlc, body_text(c.body), c.sig or None)
+        for s, c in zip(seqs, new, strict=True)
+    ]
+
+
 def heads(rows: list[Any]) -> list[Head]:
     """Stored ``(origin, seq, hash, at, sig)`` rows as heads, skipping any whose seq is not a
     number (no fieldlog wrote it)."""
@@ -269,3 +301,102 @@ def trust_records(rows: list[Any]) -> list[TrustRecord]:
         kind, subject, record, sig, signer = (as_text(v) or "" for v in fields)
         out.append(TrustRecord(int(number), kind, subject, record, sig, signer, as_text(pushed_by)))
     return out
+
+
+class Backend:
+    """What both backend classes do the same way, each over its own connection and SQL (the
+    Remote protocol's methods but ``open`` and ``close``). A backend sets ``conn``, ``url``,
+    ``MARK`` (its parameter mark) and the SQL below, and provides ``_guard()`` (its errors as
+    one-line :class:`SyncError`), ``_writing()`` (its push transaction, errors guarded),
+    ``_counter(key)``, ``_taken(table, column)`` (for :func:`allocate`), ``_insert(origin,
+    changes)`` and ``_keep_head(origin, head)``."""
+
+    conn: Any
+    url: str
+    MARK: str
+    PULL_SQL: str  # (after, counter, limit) -> the columns change() takes
+    ORIGIN_SQL: str  # (origin, after, limit) -> the same, by origin_seq
+    HEADS_SQL: str  # (origin) -> (origin, seq, hash, at, sig), oldest first
+    TRUST_SQL: str  # (after, counter) -> (id, kind, subject, record, sig, signer, pushed_by)
+    ADD_TRUST_SQL: str  # (id, kind, subject, record, sig, signer)
+
+    def _guard(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _writing(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _counter(self, key: str = COUNTER) -> int:
+        raise NotImplementedError
+
+    def _taken(self, table: str, column: str) -> Callable[[int], list[int]]:
+        raise NotImplementedError
+
+    def _insert(self, origin: str, changes: list[OutChange]) -> int:
+        raise NotImplementedError
+
+    def _keep_head(self, origin: str, head: Head) -> None:
+        raise NotImplementedError
+
+    def _set_counter(self, value: int, key: str = COUNTER) -> None:
+        """Move a counter (inside the caller's write transaction)."""
+        m = self.MARK
+        self.conn.execute(
+            f"UPDATE fieldlog_meta SET value = {m} WHERE key = {m}", [str(value), key]
+        )
+
+    def head(self) -> int:
+        with self._guard():
+            return self._counter()
+
+    def pull(self, after: int, limit: int) -> list[RemoteChange]:
+        with self._guard():
+            counter = self._counter()
+            rows = self.conn.execute(self.PULL_SQL, [after, counter, limit]).fetchall()
+        return [change(*row) for row in rows]
+
+    def push(self, origin: str, changes: list[OutChange], head: Head | None = None) -> int:
+        if not changes and head is None:
+            return 0
+        with self._writing():
+            added = self._insert(origin, changes)
+            if head is not None:
+                self._keep_head(origin, head)
+        return added
+
+    def origin_changes(self, origin: str, after: int, limit: int) -> list[RemoteChange]:
+        with self._guard():
+            rows = self.conn.execute(self.ORIGIN_SQL, [origin, after, limit]).fetchall()
+        return [change(*row) for row in rows]
+
+    def check_seq(self, cursor: int) -> SeqReport:
+        m = self.MARK
+        with self._guard():
+            counter = self._counter()
+            below, beyond = (
+                int(self.conn.execute(sql, [n]).fetchone()[0])
+                for sql, n in (
+                    (f"SELECT count(*) FROM fieldlog_changes WHERE seq <= {m}", cursor),
+                    (f"SELECT count(*) FROM fieldlog_changes WHERE seq > {m}", counter),
+                )
+            )
+        return seq_report(counter, cursor, below, beyond)
+
+    def heads(self, origin: str) -> list[Head]:
+        with self._guard():
+            rows = self.conn.execute(self.HEADS_SQL, [origin]).fetchall()
+        return heads(rows)
+
+    def trust_log(self, after: int = 0) -> list[TrustRecord]:
+        with self._guard():
+            counter = self._counter(TRUST_COUNTER)
+            rows = self.conn.execute(self.TRUST_SQL, [after, counter]).fetchall()
+        return trust_records(rows)
+
+    def add_trust(self, kind: str, subject: str, record: str, sig: str, signer: str) -> int:
+        with self._writing():
+            taken = self._taken("fieldlog_trust", "id")
+            (number,) = allocate(self._counter(TRUST_COUNTER), 1, taken, self.url, "trust-log")
+            self.conn.execute(self.ADD_TRUST_SQL, [number, kind, subject, record, sig, signer])
+            self._set_counter(number, TRUST_COUNTER)
+        return number

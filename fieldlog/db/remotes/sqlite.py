@@ -24,6 +24,8 @@ A backend: it imports only :mod:`fieldlog.db.remotes.types` and
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +41,7 @@ from fieldlog.db.remotes.types import (
     SYNC_SCHEMA,
     Head,
     OutChange,
-    RemoteChange,
-    SeqReport,
     SyncError,
-    TrustRecord,
     check_meta,
     remote_passphrase,
 )
@@ -75,15 +74,22 @@ NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 # Every text column as bytes (a value that is not UTF-8 must not fail the read); a body over
 # BODY_LIMIT only as a prefix. ``typeof(seq)``: a table rebuilt without INTEGER PRIMARY KEY.
+CHANGE_COLUMNS = f"""
+seq, CAST(origin AS BLOB), origin_seq, CAST(tbl AS BLOB), CAST(row_id AS BLOB),
+CAST(hlc AS BLOB),
+CAST(CASE WHEN length(body) <= {BODY_LIMIT} THEN body ELSE substr(body, 1, {MAX_BODY}) END AS BLOB),
+length(body), CAST(sig AS BLOB)
+"""
 PULL_SQL = f"""
-SELECT seq, CAST(origin AS BLOB), origin_seq, CAST(tbl AS BLOB), CAST(row_id AS BLOB),
-       CAST(hlc AS BLOB),
-       CAST(CASE WHEN length(body) <= {BODY_LIMIT} THEN body
-                 ELSE substr(body, 1, {MAX_BODY}) END AS BLOB),
-       length(body), CAST(sig AS BLOB)
-FROM fieldlog_changes
+SELECT {CHANGE_COLUMNS} FROM fieldlog_changes
 WHERE typeof(seq) = 'integer' AND seq > ? AND seq <= ?
 ORDER BY seq LIMIT ?
+"""
+ORIGIN_SQL = f"""
+SELECT {CHANGE_COLUMNS} FROM fieldlog_changes
+WHERE typeof(seq) = 'integer' AND origin = ? AND typeof(origin_seq) = 'integer'
+  AND origin_seq > ?
+ORDER BY origin_seq LIMIT ?
 """
 
 
@@ -146,15 +152,45 @@ def _open_encrypted(path: Path, passphrase: str, *, new: bool) -> Any:
         raise SyncError(str(exc).replace("log", "remote", 1)) from None
 
 
+@contextmanager
+def _immediate(conn: Any) -> Iterator[None]:
+    """A write transaction (``BEGIN IMMEDIATE``): committed when the block ends, rolled back
+    when it raises."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
 def _connect_plain(path: Path, timeout_ms: int) -> sqlite3.Connection:
     """The plain (not encrypted) connection; tests replace it to fake a full drive."""
     return sqlite3.connect(path, isolation_level=None, timeout=timeout_ms / 1000)
 
 
-class SQLiteRemote:
+class SQLiteRemote(R.Backend):
     """A :class:`~fieldlog.db.remotes.types.Remote` in one SQLite (or SQLCipher) file."""
 
     encrypted = False
+    MARK = "?"
+    PULL_SQL = PULL_SQL
+    ORIGIN_SQL = ORIGIN_SQL
+    HEADS_SQL = (
+        "SELECT CAST(origin AS BLOB), seq, CAST(hash AS BLOB), CAST(at AS BLOB), "
+        "CAST(sig AS BLOB) FROM fieldlog_heads WHERE origin = ? ORDER BY rowid"
+    )
+    TRUST_SQL = (
+        "SELECT id, CAST(kind AS BLOB), CAST(subject AS BLOB), CAST(record AS BLOB), "
+        "CAST(sig AS BLOB), CAST(signer AS BLOB), CAST(pushed_by AS BLOB) "
+        "FROM fieldlog_trust WHERE typeof(id) = 'integer' AND id > ? AND id <= ? ORDER BY id"
+    )
+    ADD_TRUST_SQL = (
+        "INSERT INTO fieldlog_trust (id, kind, subject, record, sig, signer, at) "
+        f"VALUES (?, ?, ?, ?, ?, ?, {NOW})"
+    )
     is_file = True
 
     def __init__(self, conn: Any, path: Path, store_id: str) -> None:
@@ -252,8 +288,7 @@ class SQLiteRemote:
                 raise SyncError(f"{path} is empty, not a fieldlog sync store.")
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "delete":
                 conn.execute("PRAGMA journal_mode = DELETE")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(conn):
                 for sql in SCHEMA:
                     conn.execute(sql)
                 conn.executemany(
@@ -265,23 +300,12 @@ class SQLiteRemote:
                     ],
                 )
                 cls._upgrade(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         conn.execute("PRAGMA synchronous = FULL")
         meta = cls._meta(conn)
         store_id = check_meta(meta, str(path))
         if meta.get(R.LAYOUT_KEY) != R.LAYOUT or R.COUNTER not in meta:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(conn):
                 cls._upgrade(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
             meta = cls._meta(conn)
         R.parse_counter(meta.get(R.COUNTER), str(path))
         R.parse_counter(meta.get(R.TRUST_COUNTER), str(path), R.TRUST_COUNTER)
@@ -337,28 +361,19 @@ class SQLiteRemote:
         ).fetchone()
         return R.parse_counter(R.as_text(row[0]) if row else None, self.url, key)
 
-    def _write(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def _end(self, ok: bool) -> None:
-        if ok:
-            self.conn.execute("COMMIT")
-        elif self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
-
-    def head(self) -> int:
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """A database error inside as this remote's one-line :class:`SyncError`."""
         try:
-            return self._counter()
+            yield
         except _errors(self.conn) as exc:
             raise self._fail(exc) from None
 
-    def pull(self, after: int, limit: int) -> list[RemoteChange]:
-        try:
-            counter = self._counter()
-            rows = self.conn.execute(PULL_SQL, [after, counter, limit]).fetchall()
-        except _errors(self.conn) as exc:
-            raise self._fail(exc) from None
-        return [R.change(*row) for row in rows]
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction (``BEGIN IMMEDIATE``), its errors as :meth:`_guard` says."""
+        with self._guard(), _immediate(self.conn):
+            yield
 
     def _taken(self, table: str, column: str) -> Any:
         def fetch(after: int) -> list[int]:
@@ -373,28 +388,13 @@ class SQLiteRemote:
 
         return fetch
 
-    def push(self, origin: str, changes: list[OutChange], head: Head | None = None) -> int:
-        if not changes and head is None:
-            return 0
-        try:
-            self._write()
-            ok = False
-            try:
-                added = self._insert(origin, changes)
-                if head is not None:
-                    self.conn.execute(
-                        "INSERT INTO fieldlog_heads (origin, seq, hash, sig, at) "
-                        f"SELECT ?, ?, ?, ?, coalesce(nullif(?, ''), {NOW}) WHERE NOT EXISTS ("
-                        "SELECT 1 FROM fieldlog_heads WHERE origin = ? AND seq = ? AND hash = ?)",
-                        [origin, head.seq, head.hash, head.sig, head.at,
-                         origin, head.seq, head.hash],
-                    )  # fmt: skip
-                ok = True
-            finally:
-                self._end(ok)
-        except _errors(self.conn) as exc:
-            raise self._fail(exc) from None
-        return added
+    def _keep_head(self, origin: str, head: Head) -> None:
+        self.conn.execute(
+            "INSERT INTO fieldlog_heads (origin, seq, hash, sig, at) "
+            f"SELECT ?, ?, ?, ?, coalesce(nullif(?, ''), {NOW}) WHERE NOT EXISTS ("
+            "SELECT 1 FROM fieldlog_heads WHERE origin = ? AND seq = ? AND hash = ?)",
+            [origin, head.seq, head.hash, head.sig, head.at, origin, head.seq, head.hash],
+        )
 
     def _insert(self, origin: str, changes: list[OutChange]) -> int:
         """The new changes of a push, numbered from the counter (inside its transaction)."""
@@ -418,111 +418,18 @@ class SQLiteRemote:
                 [origin, low, high],
             )
         }
-        new = []
-        for c in changes:
-            if c.origin_seq not in held:
-                held.add(c.origin_seq)
-                new.append(c)
+        new = R.not_held(changes, held)
         if not new:
             return 0
         counter = self._counter()
         seqs = R.allocate(counter, len(new), self._taken("fieldlog_changes", "seq"), self.url)
         self.conn.executemany(
-            "INSERT INTO fieldlog_changes (seq, origin, origin_seq, tbl, row_id, hlc, body, sig) "
+            f"INSERT INTO fieldlog_changes ({', '.join(R.PUSH_COLUMNS)}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    s,
-                    origin,
-                    c.origin_seq,
-                    c.tbl,
-                    c.row_id,
-                    c.hlc,
-                    R.body_text(c.body),
-                    c.sig or None,
-                )  # noqa: E501
-                for s, c in zip(seqs, new, strict=True)
-            ],
+            R.push_rows(origin, seqs, new),
         )
-        self.conn.execute(
-            "UPDATE fieldlog_meta SET value = ? WHERE key = ?", [str(seqs[-1]), R.COUNTER]
-        )
+        self._set_counter(seqs[-1])
         return len(new)
-
-    def origin_changes(self, origin: str, after: int, limit: int) -> list[tuple[int, str, str]]:
-        try:
-            rows = self.conn.execute(
-                "SELECT origin_seq, CAST(row_id AS BLOB), CAST(hlc AS BLOB) FROM fieldlog_changes "
-                "WHERE origin = ? AND typeof(origin_seq) = 'integer' AND origin_seq > ? "
-                "ORDER BY origin_seq LIMIT ?",
-                [origin, after, limit],
-            ).fetchall()
-        except _errors(self.conn) as exc:
-            raise self._fail(exc) from None
-        return [(int(s), R.as_text(r) or "", R.as_text(h) or "") for s, r, h in rows]
-
-    def check_seq(self, cursor: int) -> SeqReport:
-        try:
-            counter = self._counter()
-            below = self.conn.execute(
-                "SELECT count(*) FROM fieldlog_changes WHERE seq <= ?", [cursor]
-            ).fetchone()[0]
-            beyond = self.conn.execute(
-                "SELECT count(*) FROM fieldlog_changes WHERE seq > ?", [counter]
-            ).fetchone()[0]
-        except _errors(self.conn) as exc:
-            raise self._fail(exc) from None
-        return R.seq_report(counter, cursor, below, beyond)
-
-    def heads(self, origin: str) -> list[Head]:
-        try:
-            rows = self.conn.execute(
-                "SELECT CAST(origin AS BLOB), seq, CAST(hash AS BLOB), CAST(at AS BLOB), "
-                "CAST(sig AS BLOB) FROM fieldlog_heads WHERE origin = ? ORDER BY rowid",
-                [origin],
-            ).fetchall()
-        except _errors(self.conn) as exc:
-            raise self._fail(exc) from None
-        return R.heads(rows)
-
-    def trust_log(self, after: int = 0) -> list[TrustRecord]:
-        try:
-            counter = self._counter(R.TRUST_COUNTER)
-            rows = self.conn.execute(
-                "SELECT id, CAST(kind AS BLOB), CAST(subject AS BLOB), CAST(record AS BLOB), "
-                "CAST(sig AS BLOB), CAST(signer AS BLOB), CAST(pushed_by AS BLOB) "
-                "FROM fieldlog_trust WHERE typeof(id) = 'integer' AND id > ? AND id <= ? "
-                "ORDER BY id",
-                [after, counter],
-            ).fetchall()
-        except _errors(self.conn) as exc:
-            raise self._fail(exc) from None
-        return R.trust_records(rows)
-
-    def add_trust(self, kind: str, subject: str, record: str, sig: str, signer: str) -> int:
-        try:
-            self._write()
-            ok = False
-            try:
-                counter = self._counter(R.TRUST_COUNTER)
-                (number,) = R.allocate(
-                    counter, 1, self._taken("fieldlog_trust", "id"), self.url, "trust-log"
-                )
-                self.conn.execute(
-                    "INSERT INTO fieldlog_trust (id, kind, subject, record, sig, signer, at) "
-                    f"VALUES (?, ?, ?, ?, ?, ?, {NOW})",
-                    [number, kind, subject, record, sig, signer],
-                )
-                self.conn.execute(
-                    "UPDATE fieldlog_meta SET value = ? WHERE key = ?",
-                    [str(number), R.TRUST_COUNTER],
-                )
-                ok = True
-            finally:
-                self._end(ok)
-        except _errors(self.conn) as exc:
-            raise self._fail(exc) from None
-        return number
 
     def close(self) -> None:
         self.conn.close()

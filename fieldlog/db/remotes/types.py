@@ -170,10 +170,11 @@ class Remote(Protocol):
         new."""
         ...
 
-    def origin_changes(self, origin: str, after: int, limit: int) -> list[tuple[int, str, str]]:
-        """``(origin_seq, row_id, hlc)`` of the changes from ``origin`` with
-        ``origin_seq > after``, in order, at most ``limit`` (a copied log is told apart from
-        an interrupted push by them)."""
+    def origin_changes(self, origin: str, after: int, limit: int) -> list[RemoteChange]:
+        """The changes from ``origin`` with ``origin_seq > after``, by ``origin_seq``, at most
+        ``limit``, whatever their seq (also above the counter), read as :meth:`pull` reads
+        them: with their ``sig`` and stored ``text``, so the caller can tell its own signed
+        changes (a copied log, or an interrupted push) from rows planted under its id."""
         ...
 
     def check_seq(self, cursor: int) -> SeqReport:

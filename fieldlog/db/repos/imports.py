@@ -64,29 +64,24 @@ class ImportWriter:
     def exists(self, table: str, rids: Sequence[str]) -> set[str]:
         """Those of ``rids`` that are rows of ``table`` (deleted ones too)."""
         _check(table)
-        found: set[str] = set()
-        for chunk in self._chunks(rids):
-            found.update(
-                r[0]
-                for r in self.conn.execute(
-                    f"SELECT id FROM {table} WHERE id IN ({', '.join('?' * len(chunk))})", chunk
-                )
-            )
-        return found
+        return self._ids_in(f"SELECT id FROM {table} WHERE id IN ", rids)
 
     def imported(self, table: str, rids: Sequence[str]) -> set[str]:
         """Those of ``rids`` this import has written already (the outbox rows it added)."""
         _check(table)
+        return self._ids_in(
+            "SELECT DISTINCT row_id FROM changes WHERE seq > ? AND tbl = ? AND row_id IN ",
+            rids,
+            [self.start_seq, table],
+        )
+
+    def _ids_in(self, sql: str, rids: Sequence[str], params: Sequence[Any] = ()) -> set[str]:
+        """The first column of ``sql`` (ending in ``IN ``) over ``rids``, a chunk at a time;
+        ``params`` bind before the ids."""
         found: set[str] = set()
         for chunk in self._chunks(rids):
-            found.update(
-                r[0]
-                for r in self.conn.execute(
-                    "SELECT DISTINCT row_id FROM changes WHERE seq > ? AND tbl = ? AND row_id "
-                    f"IN ({', '.join('?' * len(chunk))})",
-                    [self.start_seq, table, *chunk],
-                )
-            )
+            cur = self.conn.execute(f"{sql}({', '.join('?' * len(chunk))})", [*params, *chunk])
+            found.update(r[0] for r in cur)
         return found
 
     def write(
@@ -118,12 +113,16 @@ class ImportWriter:
                 [c["tbl"], c["row_id"], c["field"], c["theirs"], c["mine"]],
             ).fetchone():
                 continue
-            self.conn.execute(
-                "INSERT INTO conflicts (tbl, row_id, field, mine, theirs, kept, mine_hlc, "
-                "theirs_hlc, theirs_officer, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [c["tbl"], c["row_id"], c["field"], c["mine"], c["theirs"], c["kept"],
-                 c.get("mine_hlc"), None, c.get("theirs_officer"), tx.now],
-            )  # fmt: skip
+            tx.keep_conflict(
+                c["tbl"],
+                c["row_id"],
+                c["field"],
+                mine=c["mine"],
+                theirs=c["theirs"],
+                kept=c["kept"],
+                mine_hlc=c.get("mine_hlc"),
+                theirs_officer=c.get("theirs_officer"),
+            )
             self.counts["conflicts"] += 1
         # The audit entries of the updates so far: chained now, so the list of pending
         # entries does not grow with the file (inserts chain theirs in insert_many).
