@@ -327,6 +327,9 @@ def test_a_rewrite_below_the_store_head_is_caught_and_an_append_above_it_is_not(
         # the store's heads travel into verify as well (what verify --remote passes)
         rep = audit.verify(s.conn, heads=heads)
         assert not rep.ok and rep.anchors == len(heads)
+        # and the next sync says so (fieldlog sync then exits 1)
+        r = do_sync(s, remote_url)
+        assert r.alarm and any("rewritten at or below entry" in p for p in r.audit_problems)
 
 
 def test_witness_ignores_malformed_heads(store):
