@@ -43,3 +43,6 @@ def test_add_path_stays_light(tmp_path):
     )
     for heavy in ("textual", "rich", "sqlite_utils", "platformdirs", "pluggy", "cryptography"):
         assert heavy not in loaded, heavy
+    # Reading the audit back (verify, history, the witness) is not writing it.
+    for reader in ("fieldlog.db.audit.check", "fieldlog.db.audit.consistency"):
+        assert reader not in loaded, reader

@@ -26,6 +26,8 @@ package is their public face, so callers write ``from fieldlog.db import audit``
 library and the record registry at module level: it is on the ``fieldlog add`` path.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from fieldlog.db.audit.chain import (
     BATCH,
     BOOKKEEPING,
@@ -51,7 +53,22 @@ from fieldlog.db.audit.chain import (
     sha256,
     state_text,
 )
-from fieldlog.db.audit.check import Report, differing_fields, find_record, history, verify
+
+if TYPE_CHECKING:
+    from fieldlog.db.audit.check import Report, differing_fields, find_record, history, verify
+
+# Reading the chain back (verify, history) is not on the ``fieldlog add`` path: its module
+# (and what it imports: the witness, the consistency checks) loads on first use (PEP 562).
+_FROM_CHECK = frozenset(("Report", "differing_fields", "find_record", "history", "verify"))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_CHECK:
+        from fieldlog.db.audit import check
+
+        return getattr(check, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BATCH",
