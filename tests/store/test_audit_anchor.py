@@ -578,7 +578,7 @@ def test_a_damaged_search_index_is_named(cli, db_path):
     conn.execute("UPDATE contacts_fts_data SET block = x'00ff00ff' WHERE id > 10")
     conn.close()
     out = verify_lines(cli)
-    assert "The search index of contacts is damaged" in out or "search index of contacts" in out
+    assert "The search index of contacts is damaged (FTS5's integrity check fails)" in out
 
 
 # ---------------------------------------------------------------------- no traceback
