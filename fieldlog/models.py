@@ -60,6 +60,9 @@ ORG_KINDS = (
     "neighborhood_association", "youth", "other",
 )  # fmt: skip
 ORG_STATUSES = ("active", "inactive", "defunct")
+# A contact's review by a supervisor (fieldlog.review): saved as submitted; a supervisor
+# approves it or returns it to its officer with a comment.
+REVIEW_STATUSES = ("submitted", "approved", "returned")
 
 # Narratives are capped: this is a partnership log, not a case file.
 MAX_SUMMARY = 500

@@ -46,7 +46,7 @@ _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 # Fields whose value is a time or a day (not checked by the registry's rules: the shells parse
 # what a person types into these forms before the registry sees them).
-TIME_FIELDS = frozenset({"occurred_at", "resolved_at"})
+TIME_FIELDS = records.TIME_FIELDS
 DAY_FIELDS = frozenset({"follow_up_on", "last_verified"})
 # Fields holding a record id: each table's parent column and the records it points to.
 ID_FIELDS = {
@@ -56,6 +56,11 @@ ID_FIELDS = {
 REQUIRED_IDS = {r.table: r.parent[1] for r in records.iter_types() if r.parent}
 # The columns that are NOT NULL in the schema and have no rule of their own refusing None.
 NOT_NULL = {"contacts": frozenset({"occurred_at"})}
+# Fields a later release added (the review fields of a contact): a change pushed by an older
+# fieldlog lacks exactly these, and is read without them (they are then not in
+# ``Checked.fields``, so the merge leaves the local values as they are).
+ADDED_FIELDS: dict[str, tuple[str, ...]] = dict(records.ADDED_FIELDS)
+_ADDED = {t: frozenset(f) for t, f in ADDED_FIELDS.items()}
 # Per table: the fields a change carries (its whole state), in the schema's order; the names
 # its clocks may hold; its time fields.
 _ORDER = {t: (*f, "deleted") for t, f in records.TABLE_FIELDS.items()}
@@ -251,13 +256,17 @@ def check_body(tbl: str, body: Any, hlc: Any = None, *, now: int | None = None) 
     if not isinstance(clocks, dict):
         raise Invalid(f"clocks is {_type(clocks)}, not an object")
     known = _KNOWN[tbl]
+    order = _ORDER[tbl]
     if values.keys() != known:
         unknown = sorted(str(k) for k in values.keys() - known)
         if unknown:
             raise Invalid(f"a {records.NOUN[tbl]} has no field {_shown(unknown[0])}")
-        missing = next(name for name in _ORDER[tbl] if name not in values)
-        raise Invalid(f"{missing} is missing (a change carries the whole record)")
-    for name in _ORDER[tbl]:
+        absent = known - values.keys()
+        if absent != _ADDED.get(tbl):  # an older fieldlog's change lacks all of them, or none
+            missing = next(name for name in order if name in absent)
+            raise Invalid(f"{missing} is missing (a change carries the whole record)")
+        order = tuple(name for name in order if name in values)
+    for name in order:
         check_value(tbl, name, values[name])
     walls = _meta(body)
     if not clocks.keys() <= _CLOCKED[tbl]:
@@ -267,7 +276,7 @@ def check_body(tbl: str, body: Any, hlc: Any = None, *, now: int | None = None) 
         walls.append(stamp_ms(stamp, name))
     star = clocks.get("*")
     fields: dict[str, list[Any]] = {}
-    for name in _ORDER[tbl]:
+    for name in order:
         stamp = clocks.get(name) or star
         if stamp is None or stamp == "":
             raise Invalid(f"the clock of {name} is missing")
@@ -283,8 +292,8 @@ def check_body(tbl: str, body: Any, hlc: Any = None, *, now: int | None = None) 
     top = max(walls)
     if top > now + MAX_AHEAD_MS:
         raise Invalid(f"stamped {_day(top)}, far in the future (no clock is that far ahead)")
-    for name in _TIMES[tbl]:  # when it happened, when it was resolved
-        if values[name] is not None and time_ms(values[name], name) > now + MAX_AHEAD_MS:
+    for name in _TIMES[tbl]:  # when it happened, was resolved, was reviewed
+        if values.get(name) is not None and time_ms(values[name], name) > now + MAX_AHEAD_MS:
             raise Invalid(f"{name} {_shown(values[name])} is far in the future")
     newest = max(pair[1] for pair in fields.values())
     return Checked(fields, newest, top if top > now + MAX_SKEW_MS else None)
@@ -292,3 +301,41 @@ def check_body(tbl: str, body: Any, hlc: Any = None, *, now: int | None = None) 
 
 def _day(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+
+
+# ---------------------------------------------------------------------- vocabularies
+_NOT_A_WORD = "zz-not-a-word-zz"
+
+
+def _words() -> list[str]:
+    """Every word of every vocabulary in :mod:`fieldlog.models`."""
+    out: set[str] = set()
+    for name in dir(models):
+        value = getattr(models, name)
+        if name.isupper() and isinstance(value, tuple | frozenset | set):
+            out |= {w for w in value if isinstance(w, str)}
+    return sorted(out)
+
+
+def vocabularies(table: str) -> dict[str, list[str]]:
+    """The fields of ``table`` that take words of a vocabulary (a list field: each item),
+    with the words, found by asking each field's rule: a rule that refuses a made-up word
+    and takes some words of the vocabularies as they are is a choice."""
+    out: dict[str, list[str]] = {}
+    r = records.get(table)
+    for name, rule in r.rules.items():
+        if name in TIME_FIELDS or name in DAY_FIELDS or name in ID_FIELDS[table]:
+            continue
+        listed = name in r.lists
+
+        def takes(word: str, rule: Any = rule, listed: bool = listed) -> bool:
+            try:
+                return bool(rule([word]) == [word] if listed else rule(word) == word)
+            except ValidationError:
+                return False
+
+        if not takes(_NOT_A_WORD):
+            allowed = [w for w in _words() if takes(w)]
+            if allowed:
+                out[name] = allowed
+    return out

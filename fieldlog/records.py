@@ -103,6 +103,14 @@ CONTACTS = RecordType(
         "notes": m.long_text("notes"),
         "tags": m.Default(lambda v: m.tag_list(v or []), []),
         "follow_up_on": m.passthrough,
+        # Supervisor review (docs/review.md): appended last, so older bodies and files that
+        # lack them stay readable (ADDED_FIELDS).
+        "review_status": m.Default(
+            lambda v: m.choice("review_status", v, m.REVIEW_STATUSES), "submitted"
+        ),
+        "review_comment": m.long_text("review_comment"),
+        "reviewed_by": m.short("reviewed_by"),
+        "reviewed_at": m.passthrough,  # a time, stamped by the store (fieldlog.review)
     },
     required=("summary",),
     fts=("summary", "notes", "person_name", "location"),
@@ -127,6 +135,10 @@ CONTACTS = RecordType(
         "follow_up_on",
         "created_at",
         "updated_at",
+        "review_status",
+        "review_comment",
+        "reviewed_by",
+        "reviewed_at",
     ),  # fmt: skip
     refs={"organization_id": "organizations"},
 )
@@ -200,6 +212,14 @@ ORGANIZATIONS = RecordType(
     alias="o",
     lists=frozenset({"services"}),
 )
+
+# The review fields of a contact (fieldlog.review): who checked it and what they said.
+REVIEW_FIELDS = ("review_status", "review_comment", "reviewed_by", "reviewed_at")
+# Fields a later release added to a table: a change pushed by an older fieldlog, and a file an
+# older one exported, lack exactly these (they are then left as they are, never emptied).
+ADDED_FIELDS: dict[str, tuple[str, ...]] = {"contacts": REVIEW_FIELDS}
+# Fields holding a time (stored ``2026-11-24T20:30:00Z``; shown and exported in local time).
+TIME_FIELDS = frozenset({"occurred_at", "resolved_at", "reviewed_at"})
 
 # In the order a person reads them (exports, listings); ``in_sync_order()`` for writing.
 REGISTRY: dict[str, RecordType] = {

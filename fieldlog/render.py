@@ -30,6 +30,7 @@ err_console = Console(stderr=True, highlight=False)
 HIT_START, HIT_END = "\x02", "\x03"
 WRAP = {
     "summary", "description", "reason", "detail", "subject", "snippet", "resolution", "outcome",
+    "review_comment",
 }  # fmt: skip
 FIXED = {"short_id", "due", "follow_up_on", "status", "concern_count", "referral_count"}
 # A list shows at most this many lines of each wrapped cell (the rest is "…"), so that 20
@@ -223,6 +224,35 @@ def _and_then(first: Any, label: str, then: Any) -> Text:
     return out
 
 
+def review_state(c: dict[str, Any]) -> str:
+    """A contact's review as one line: ``returned by Sgt Ruiz, 2026-11-24 14:30``."""
+    state = str(c.get("review_status") or "submitted")
+    if state != "submitted" and c.get("reviewed_by"):
+        state += f" by {c['reviewed_by']}"
+    elif c.get("reviewed_by"):  # edited since: whose review it went back from
+        state += f" (last reviewed by {c['reviewed_by']})"
+    if state.startswith(("approved", "returned")) and c.get("reviewed_at"):
+        state += f", {dates.show_local(c['reviewed_at'])}"
+    return state
+
+
+def returned(rows: Sequence[dict[str, Any]]) -> None:
+    """``fieldlog followups``: the officer's contacts a supervisor returned, with the comment
+    (nothing when there are none)."""
+    if rows:
+        table(
+            rows,
+            [
+                ("short_id", "ID"),
+                ("occurred_at", "When"),
+                ("summary", "Summary"),
+                ("review_comment", "Comment"),
+                ("reviewed_by", "Returned by"),
+            ],
+            title="Returned to you by a supervisor: edit to send back",
+        )
+
+
 def contact(c: dict[str, Any]) -> None:
     """``fieldlog show``: a contact in full, then its concerns (each with how it was resolved,
     and when) and its referrals (each with what came of it), every text whole."""
@@ -241,8 +271,11 @@ def contact(c: dict[str, Any]) -> None:
             ("Tags", c["tags"]),
             ("Follow up", c["follow_up_on"]),
             ("Officer", c["officer"]),
+            ("Review", review_state(c)),
+            ("Review comment", c.get("review_comment")),
             ("Id", c["id"]),
         ],
+        multiline=("Notes", "Review comment"),
     )
     concerns = [
         {

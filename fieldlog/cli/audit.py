@@ -230,6 +230,7 @@ CURRENT = {
 }
 LABEL = {
     "genesis": "in the log when the audit began",
+    "upgrade": "given its review status by the upgrade",
     "insert": "added",
     "update": "changed",
     "delete": "deleted",

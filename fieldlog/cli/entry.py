@@ -490,11 +490,16 @@ def followups(
     limit: Annotated[int | None, limit_option("Show at most N, the oldest (default: all).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Referrals and contacts whose follow-up is due or overdue, oldest first."""
-    due = store_of(ctx).followups
+    """Referrals and contacts whose follow-up is due or overdue, oldest first; then your
+    contacts a supervisor returned, with the comment."""
+    store = store_of(ctx)
+    due = store.followups
     rows = due.due(until=until, limit=limit)
+    returned = store.contacts.returned()
     if as_json:
-        emit_json(rows)
+        from fieldlog import review
+
+        emit_json(rows + [review.followup_row(r) for r in returned])
         return
     from fieldlog import render
 
@@ -517,6 +522,7 @@ def followups(
         narrow=("neighborhood", "status"),
         total=total,
     )
+    render.returned(returned)
 
 
 # ---------------------------------------------------------------------- the full screen

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from fieldlog.db.trustlog import Device, TrustState
 
 MIN_PREFIX = 6
+ROLE_KEY = "dept_role"  # this device's role as last seen (fieldlog.review.ROLE_KEY)
 
 
 def founder_key(store_id: str) -> str:
@@ -97,8 +98,10 @@ class Trust:
             self._pin()
             self._check_legacy(notices)
         if self.problem is not None:
+            self._keep_role(None)
             return [self.problem]
         me = self.me()
+        self._keep_role(me)
         name = f"{key.device}, {self.store.officer()}, key {key.fingerprint}"
         if self.founded:
             notices.append(
@@ -125,6 +128,20 @@ class Trust:
                     "should not trust the other (docs/devices.md)."
                 )
         return notices
+
+    def _keep_role(self, me: Device | None) -> None:
+        """Keep this device's role in the store's trust list (meta ``dept_role``:
+        ``supervisor``, ``officer`` or ``none``), as :func:`fieldlog.review.may_review`
+        reads it between syncs. A trust list that cannot be trusted gives ``none``."""
+        if me is not None and me.supervisor:
+            role = "supervisor"
+        elif me is not None and me.trusted and not me.revoked:
+            role = "officer"
+        else:
+            role = "none"
+        if self.store.meta().get(ROLE_KEY) != role:
+            with self.store.write() as tx:
+                tx.set_meta(ROLE_KEY, role)
 
     def _read(self) -> None:
         records = self.remote.trust_log()

@@ -351,7 +351,7 @@ class Exports:
         for col in columns:
             if col in ("created_at", "updated_at"):
                 e = sql_local_iso(col, ms=True)
-            elif col in ("occurred_at", "resolved_at"):
+            elif col in records.TIME_FIELDS:
                 e = sql_local_iso(col)
             elif col in records.LIST_FIELDS:
                 e = f"_list_{col}"

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from fieldlog import dates, ids, records
+from fieldlog import dates, ids, records, review
 from fieldlog.clock import HLC, format_stamp
 from fieldlog.db import audit
 from fieldlog.errors import NotFoundError
@@ -133,7 +133,10 @@ class Tx:
         return rid
 
     def update(self, table: str, rid: str, values: Mapping[str, Any]) -> list[str]:
-        """Change the fields that differ; returns their names (none: nothing is written)."""
+        """Change the fields that differ; returns their names (none: nothing is written).
+
+        An edit of a contact's content sends it back for review (``review_status``
+        ``submitted``: :func:`fieldlog.review.resubmitted`), whichever command made it."""
         cur = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", [rid])
         raw = cur.fetchone()
         if raw is None:
@@ -142,6 +145,8 @@ class Tx:
         changed = {k: enc(k, v) for k, v in values.items() if enc(k, v) != current[k]}
         if not changed:
             return []
+        if table == review.TABLE:
+            changed.update(review.resubmitted(values, current, changed))
         stamp = self.tick()
         clocks = json.loads(current["clocks"] or "{}")
         for k in changed:

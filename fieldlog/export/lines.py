@@ -38,7 +38,12 @@ _RISKY = frozenset(FORMULA_PREFIXES)
 _RISKY_AFTER_SEP = re.compile(f"{re.escape(_SEP)}[{''.join(map(re.escape, FORMULA_PREFIXES))}]")
 _TIME_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-5][0-9]:[0-5][0-9](?:\.[0-9]{3})?Z"
 _TIME = re.compile(_TIME_RE)
-_TIME_COLUMNS = {"created_at": True, "updated_at": True, "occurred_at": False, "resolved_at": False}
+# Time columns: True when stored to the millisecond (the stamps), False to the second.
+_TIME_COLUMNS = {
+    "created_at": True,
+    "updated_at": True,
+    **dict.fromkeys(records.TIME_FIELDS, False),
+}
 _HOUR_KEY = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
 _SECONDS = re.compile(r"[0-5][0-9](?:\.[0-9]{3})?")
 _MINUTES = {f"{m:02d}": f"{m:02d}:" for m in range(60)}  # "MM" -> its piece "MM:"

@@ -26,7 +26,7 @@ from fieldlog.models import FORMULA_PREFIXES
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
-DATETIME_FIELDS = ("occurred_at", "resolved_at")  # second precision, like dates.to_storage
+DATETIME_FIELDS = tuple(sorted(records.TIME_FIELDS))  # second precision, like dates.to_storage
 STAMP_FIELDS = ("created_at", "updated_at")  # millisecond precision, like dates.stamp_now
 DAY_FIELDS = ("follow_up_on", "last_verified")
 # Columns holding a record's id: each table's parent column and the records it points to.
@@ -292,7 +292,12 @@ def _check_org_name(store: Store, names: dict[str, str], row: dict[str, Any]) ->
 def _export_row(table: str, raw: dict[str, str], limit: datetime) -> dict[str, Any]:
     """One exported row, checked, as the values to store (UTC times, lists, ids)."""
     values: dict[str, Any] = {}
+    # A file an older fieldlog exported has no review columns: those fields are left as the
+    # log has them (a new record gets the defaults), never emptied.
+    absent = [f for f in records.ADDED_FIELDS.get(table, ()) if f not in raw]
     for f in records.TABLE_FIELDS[table]:
+        if f in absent:
+            continue
         v = raw.get(f, "")
         if f in records.LIST_FIELDS:
             values[f] = [p for p in v.split(";") if p.strip()]
@@ -314,6 +319,8 @@ def _export_row(table: str, raw: dict[str, str], limit: datetime) -> dict[str, A
             parent[1], f"{parent[1]} is empty: every record has its {records.NOUN[parent[0]]}."
         )
     cleaned = records.clean(table, values)
+    for f in absent:
+        cleaned.pop(f, None)
     # Text is stored as the file has it once it passes (a synced record may hold spaces
     # that the forms would have trimmed); export -> import -> export must give the same file.
     for f, v in values.items():

@@ -177,6 +177,9 @@ def detect(header: list[str]) -> str:
     for table, cols in columns.items():
         if set(names) == set(cols) and len(names) == len(cols):
             return table
+        older = set(cols) - set(records.ADDED_FIELDS.get(table, ()))
+        if older != set(cols) and set(names) == older and len(names) == len(older):
+            return table  # exported by a fieldlog from before those fields
     if names and names[0] == "record_type":
         raise FieldlogError(
             "This is the flat view of an export (one row per concern or referral), which is for "

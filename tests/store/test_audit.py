@@ -298,11 +298,12 @@ def test_upgrade_gives_existing_rows_a_genesis_entry(tmp_path, cli):
     conn.commit()
     conn.close()
     out = cli("--db", str(path), "verify").stdout
-    assert out.startswith("OK: ") and "2 audit entries" in out
+    assert out.startswith("OK: ") and "3 audit entries" in out
     rows = entries(path)
     assert [(r["tbl"], r["action"], r["officer"], r["origin"]) for r in rows] == [
         ("contacts", "genesis", "Ofc Old", "dev1"),
         ("concerns", "genesis", "Ofc Old", "dev1"),
+        ("contacts", "upgrade", "Ofc Old", "dev1"),  # 0008: its review status
     ]
     hist = cli("--db", str(path), "history", "0190aaaaaaaa").stdout
     assert "in the log when the audit began" in hist and "Before the audit" in hist

@@ -211,7 +211,8 @@ def test_kill_during_the_audit_upgrade(tmp_path, rng):
         run = kill_after(["--db", str(db), "list", "-n", "1"], delay=rng.uniform(0.3, 1.1) * full)
         _count("upgrade", run)
         state = open_and_verify(db)
-        assert len(state.ids["contacts"]) == 10000 and state.entries == 10000
+        # each contact: its genesis entry (0006) and its upgrade entry (0008, review status)
+        assert len(state.ids["contacts"]) == 10000 and state.entries == 20000
 
 
 # ---------------------------------------------------------------------- no leftovers

@@ -180,6 +180,11 @@ def next_seq(conn: sqlite3.Connection) -> int:
     return _next(conn)[0]
 
 
+def append_many(conn: sqlite3.Connection, items: Iterable[tuple[Any, ...]]) -> int:
+    """:func:`_chain` for a migration step that writes entries of its own (one batch)."""
+    return _chain(conn, items)
+
+
 def _chain(conn: sqlite3.Connection, items: Iterable[tuple[Any, ...]]) -> int:
     """Append ``(at, officer, origin, tbl, row_id, action, changes, state)`` items, where
     ``changes`` is the canonical text of what was written and ``state`` the row's

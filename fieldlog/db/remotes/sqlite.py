@@ -43,6 +43,7 @@ from fieldlog.db.remotes.types import (
     OutChange,
     SyncError,
     check_meta,
+    needs_schema_upgrade,
     remote_passphrase,
 )
 
@@ -302,6 +303,10 @@ class SQLiteRemote(R.Backend):
                 cls._upgrade(conn)
         conn.execute("PRAGMA synchronous = FULL")
         meta = cls._meta(conn)
+        if needs_schema_upgrade(meta):
+            with _immediate(conn):
+                cls._upgrade_schema(conn)
+            meta = cls._meta(conn)
         store_id = check_meta(meta, str(path))
         if meta.get(R.LAYOUT_KEY) != R.LAYOUT or R.COUNTER not in meta:
             with _immediate(conn):
@@ -321,6 +326,17 @@ class SQLiteRemote(R.Backend):
             for k, v in ((R.as_text(a), R.as_text(b)) for a, b in rows)
             if k is not None and v is not None
         }
+
+    @classmethod
+    def _upgrade_schema(cls, conn: Any) -> None:
+        """Move a store at an older sync schema to this one, inside the caller's write
+        transaction (the meta read again under the lock: another laptop may have done it, or
+        a newer fieldlog moved it further). The change log itself is kept as it is: older
+        bodies stay readable (:data:`fieldlog.pulled.ADDED_FIELDS`)."""
+        if needs_schema_upgrade(cls._meta(conn)):
+            conn.execute(
+                "UPDATE fieldlog_meta SET value = ? WHERE key = 'sync_schema'", [str(SYNC_SCHEMA)]
+            )
 
     @staticmethod
     def _upgrade(conn: Any) -> None:
@@ -374,6 +390,18 @@ class SQLiteRemote(R.Backend):
         """One write transaction (``BEGIN IMMEDIATE``), its errors as :meth:`_guard` says."""
         with self._guard(), _immediate(self.conn):
             yield
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """One read transaction: its reads see one state of the file (a push cannot commit
+        while it lasts)."""
+        with self._guard():
+            self.conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("COMMIT")
 
     def _taken(self, table: str, column: str) -> Any:
         def fetch(after: int) -> list[int]:

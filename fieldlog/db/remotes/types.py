@@ -47,6 +47,7 @@ __all__ = [
     "TrustRecord",
     "check_meta",
     "is_postgres",
+    "needs_schema_upgrade",
     "remote_passphrase",
     "safe_url",
     "target_kind",
@@ -54,7 +55,12 @@ __all__ = [
 
 # The format of a change (its body's fields). Bumped only when records gain or lose fields,
 # so a laptop and a remote that disagree would lose data; both ends check it.
-SYNC_SCHEMA = 1
+# 2: contacts gained the review fields (fieldlog.review). A change an older fieldlog pushed
+# lacks them and is still read (fieldlog.pulled.ADDED_FIELDS), so a store at 1 is upgraded
+# in place (UPGRADABLE); the older fieldlog then refuses it ("upgrade fieldlog") instead of
+# writing changes that would silently drop a supervisor's review.
+SYNC_SCHEMA = 2
+UPGRADABLE = frozenset({1})  # the sync schemas this fieldlog upgrades a store from
 REMOTE_KIND = "fieldlog-remote"
 # The department's passphrase for an encrypted remote file (SQLCipher). Here, not in the SQLite
 # backend, because the CLI reads it to decide whether to ask for it before a sync.
@@ -153,6 +159,9 @@ class Remote(Protocol):
 
     url: str  # for messages: no password in it
     store_id: str  # the remote's own id: cursors are kept per store, not per URL
+    # Whether this login sees every seq (a file, a plain database): False for a department
+    # store, whose row-level security hides other units' rows, so a gap is not a lost row.
+    # (Read with getattr: a test double may leave it out.)
 
     def head(self) -> int:
         """The highest sequence the remote has given: its counter (0 when empty)."""
@@ -240,6 +249,26 @@ def remote_passphrase() -> str | None:
     return os.environ.get(REMOTE_PASSPHRASE_ENV) or None
 
 
+def _schema_of(meta: dict[str, str]) -> int:
+    try:
+        return int(meta.get("sync_schema") or 0)
+    except ValueError:
+        return 0
+
+
+def needs_schema_upgrade(meta: dict[str, str]) -> bool:
+    """Whether a store with this ``fieldlog_meta`` is a fieldlog remote at an older sync
+    schema this fieldlog upgrades in place (:data:`UPGRADABLE`): each backend then writes
+    ``sync_schema`` = :data:`SYNC_SCHEMA` inside its open/upgrade write transaction (reading
+    the meta again there: another laptop may have done it meanwhile) before
+    :func:`check_meta`."""
+    return (
+        meta.get("kind") == REMOTE_KIND
+        and bool(meta.get("store_id"))
+        and _schema_of(meta) in UPGRADABLE
+    )
+
+
 def check_meta(meta: dict[str, str], where: str) -> str:
     """Refuse a store that is not a fieldlog remote or speaks another sync schema; returns
     the store id."""
@@ -248,10 +277,7 @@ def check_meta(meta: dict[str, str], where: str) -> str:
             f"{where} is not a fieldlog sync store: check the remote's path or URL "
             "(fieldlog remote list)."
         )
-    try:
-        theirs = int(meta.get("sync_schema") or 0)
-    except ValueError:
-        theirs = 0
+    theirs = _schema_of(meta)
     if theirs > SYNC_SCHEMA:
         raise SyncError(
             f"The remote {where} uses sync schema {theirs}, newer than this fieldlog's "

@@ -12,6 +12,12 @@ if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 TABLE = "contacts"
+# What a review list shows of each contact (store.contacts.reviews; the same keys as the
+# department store's list, fieldlog.remote_review).
+REVIEW_COLUMNS = (
+    "c.id, c.occurred_at, c.officer, c.summary, c.neighborhood, c.review_status, "
+    "c.review_comment, c.reviewed_by, c.reviewed_at"
+)
 Where = list[str]  # WHERE terms (the class's ``list`` method hides the builtin in it)
 Params = list[Any]
 
@@ -59,6 +65,58 @@ class Contacts:
         with self.store.write() as tx:
             tx.update(TABLE, rid, clean)
         return self.get(rid)
+
+    # ------------------------------------------------------------------ review
+    def review(self, ref: str, values: Mapping[str, Any]) -> Row:
+        """Write a review (:func:`fieldlog.review.approve_values` or ``return_values``) to a
+        contact: one write of the review fields only, audited and synced like any edit.
+        Whether this laptop may review is the caller's check (:func:`fieldlog.review.
+        may_review`)."""
+        (rid,) = self.review_all([ref], values)
+        return self.get(rid)
+
+    def review_all(self, refs: Sequence[str], values: Mapping[str, Any]) -> list[str]:
+        """The same review written to several contacts in one transaction (every id is
+        resolved first: a wrong one writes nothing); returns their ids."""
+        from fieldlog import review
+
+        review.check_review(values)
+        rids = list(dict.fromkeys(self.store.records.resolve(TABLE, ref) for ref in refs))
+        clean = records.clean(TABLE, values, partial=True)
+        with self.store.write() as tx:
+            for rid in rids:
+                tx.update(TABLE, rid, clean)
+        return rids
+
+    def reviews(self, status: str | None = None, officer: str | None = None) -> Rows:
+        """Live contacts with their review state, oldest first (the order a supervisor works
+        through them): ``status`` one of the review statuses, ``officer`` any case. Each row
+        holds ``REVIEW_COLUMNS`` and its ``short_id``."""
+        return self._reviews(REVIEW_COLUMNS, status, officer)
+
+    def _reviews(self, columns: str, status: str | None, officer: str | None) -> Rows:
+        where: Where = ["c.deleted = 0"]
+        params: Params = []
+        if status:  # a vocabulary word, spliced in: the partial index of returned ones
+            word = models.choice("status", status, models.REVIEW_STATUSES)
+            where.append(f"c.review_status = '{word}'")
+        if officer:
+            where.append("c.officer = ? COLLATE NOCASE")
+            params.append(officer.strip())
+        rows = self.store.query(
+            f"SELECT {columns} FROM contacts c WHERE {' AND '.join(where)} "
+            "ORDER BY c.occurred_at, c.id",
+            params,
+        )
+        return self.store.records.with_short_ids(TABLE, rows)
+
+    def returned(self, *, everyone: bool = False) -> Rows:
+        """The live contacts a supervisor returned, with the comment, oldest first: this
+        laptop's officer's (what they have to fix; ``fieldlog followups`` and the dashboard),
+        or ``everyone``'s."""
+        officer = None if everyone else self.store.officer()
+        columns = f"{REVIEW_COLUMNS}, c.person_name, c.follow_up_on"
+        return self._reviews(columns, "returned", officer)
 
     def delete(self, ref: str) -> str:
         """Tombstone a contact with the records that belong to it (its concerns, referrals)."""
