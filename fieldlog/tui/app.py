@@ -55,6 +55,7 @@ NAV_ACTIONS = {
     "orgs",
     "report",
     "conflicts",
+    "review",
     "export",
     "back",
     "leave",
@@ -96,6 +97,7 @@ class FieldlogApp(KeysInOrderApp):
         "orgs": _lazy("orgs", "OrgsScreen"),
         "report": _lazy("report", "ReportScreen"),
         "conflicts": _lazy("conflicts", "ConflictsScreen"),
+        "review": _lazy("review", "ReviewScreen"),
     }
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
@@ -117,6 +119,7 @@ class FieldlogApp(KeysInOrderApp):
         Binding("o", "orgs", "Orgs", show=False, tooltip="Community partners directory"),
         Binding("R", "report", "Report", show=False, tooltip="Report: figures for a period"),
         Binding("C", "conflicts", "Conflicts", show=False, tooltip="Resolve sync conflicts"),
+        Binding("V", "review", "Review", show=False, tooltip="Supervisor review of contacts"),
         Binding("ctrl+e", "export", "Export", show=False, tooltip="Export contacts to CSV"),
         Binding("escape", "back", "Back", show=False, tooltip="Back / close"),
         Binding("u,ctrl+z", "undo", "Undo", show=False, tooltip="Undo the last one-key action"),
@@ -380,6 +383,9 @@ class FieldlogApp(KeysInOrderApp):
     def action_conflicts(self) -> None:
         self._to_mode("conflicts")
 
+    def action_review(self) -> None:
+        self._to_mode("review")
+
     def action_export(self) -> None:
         from fieldlog.tui.dialogs.export import ExportDialog
 
@@ -426,6 +432,7 @@ class FieldlogApp(KeysInOrderApp):
         yield SystemCommand(
             "Sync conflicts", "Fields changed here and elsewhere (C)", self.action_conflicts
         )
+        yield SystemCommand("Review", "Approve or return contacts (V)", self.action_review)
         yield SystemCommand("Help", "Every key (?)", self.action_help)
         yield from self.screen_commands(screen)
 

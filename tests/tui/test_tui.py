@@ -260,6 +260,7 @@ OPEN_SCREEN = {
     "OrgsScreen": ["o"],
     "ReportScreen": ["R"],
     "ConflictsScreen": ["C"],
+    "ReviewScreen": ["V"],
     "ConcernScreen": ["l", "enter", "enter"],
     "ReferralScreen": ["l", "enter", "tab", "enter"],
 }

@@ -1,4 +1,5 @@
-"""The start screen: today's figures and the follow-ups that are due.
+"""The start screen: today's figures, the contacts a supervisor returned for changes (each
+with its comment) and the follow-ups that are due.
 
 Its footer also shows the way to the other lists (``l``, ``f``, ``o``): those keys work on
 every screen (the app's bindings) but only here is there room to show them at 80 columns.
@@ -7,7 +8,8 @@ It is usable at once: the layout, the table's focus and every key are there on t
 frame, before any count has run. The figures come from one store call and are drawn as soon
 as they arrive (a dim "counting…" stands in for each until then: never a wrong "0"); the
 follow-ups table fills from a second call started after them, so the figures are not held
-back by the slower list (bench/bench_tui.py times both).
+back by the slower list (bench/bench_tui.py times both). The returned contacts come in that
+second call and lead the table: Enter opens one, to change what the comment asks.
 """
 
 from __future__ import annotations
@@ -54,6 +56,12 @@ def due_followups(store: Store) -> list[dict[str, Any]]:
     return store.followups.due(limit=FOLLOWUPS_SHOWN)
 
 
+def todo(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The follow-ups due and this officer's contacts a supervisor returned for changes:
+    what the table lists, the returned contacts first."""
+    return due_followups(store), store.contacts.returned()[:FOLLOWUPS_SHOWN]
+
+
 class EarlyRead(Message):
     """One of the app's early reads finished (posted from the thread that read it)."""
 
@@ -86,6 +94,8 @@ class DashboardScreen(StoreScreen):
         # then the follow-ups table.
         self.loaded = False
         self.followups_loaded = False
+        self.followups_title = ""  # the title show_figures gave (show_returned adds to it)
+        self.returned = 0  # contacts returned for changes, as last loaded
         # early reads still running: name -> (call, then, failed) of the load that waits
         self._waiting: dict[str, tuple[Callable[[Store], Any], Callable[[Any], None], Any]] = {}
 
@@ -122,7 +132,7 @@ class DashboardScreen(StoreScreen):
         self._load("figures", count_figures, self.show_figures, failed=self.load_followups)
 
     def load_followups(self) -> None:
-        self._load("followups", due_followups, self.show_followups)
+        self._load("followups", todo, self.show_followups)
 
     def _load(
         self,
@@ -163,23 +173,40 @@ class DashboardScreen(StoreScreen):
         """The counts on screen, and the follow-ups title (its figures are among them:
         the table lists the same due and overdue follow-ups, so they agree)."""
         self.query_one("#stats", Static).update(self.stats_text(figures))
-        title = self.query_one("#followups-title", Static)
         due, overdue = figures["followups_due"], figures["followups_overdue"]
         if due or overdue:
-            title.update(f"Follow-ups: {due} due today, {overdue} overdue")
+            self.followups_title = f"Follow-ups: {due} due today, {overdue} overdue"
         else:
-            title.update(NO_FOLLOWUPS if figures["contacts_total"] else "")
+            self.followups_title = NO_FOLLOWUPS if figures["contacts_total"] else ""
+        self.show_returned(self.returned)
         table = self.query_one("#followups", ListTable)
         table.display = bool(due or overdue or figures["contacts_total"])
         self.loaded = True
         self.load_followups()
 
-    def show_followups(self, followups: list[dict[str, Any]]) -> None:
+    def show_followups(self, result: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+        """The table: the contacts returned for changes first (the comment as the subject:
+        what to change), then the follow-ups due; the title says how many are returned."""
+        followups, returned = result
         table = self.query_one("#followups", ListTable)
-        if followups:
+        if followups or returned:
             table.display = True
         self.contact_of = {f"{r['type']}:{r['id']}": r["contact_id"] for r in followups}
-        table.replace_rows(
+        self.contact_of.update({f"returned:{r['id']}": r["id"] for r in returned})
+        rows = [
+            (
+                f"returned:{r['id']}",
+                (
+                    Text(dates.show_local(r.get("reviewed_at"))[:10], style="bold yellow"),
+                    Text("returned", style="bold yellow"),
+                    clip(r.get("review_comment") or r.get("summary"), 26),
+                    clip(r.get("person_name"), 13),
+                    clip(r.get("neighborhood"), 10),
+                ),
+            )
+            for r in returned
+        ]
+        rows.extend(
             (
                 f"{r['type']}:{r['id']}",
                 (
@@ -192,7 +219,19 @@ class DashboardScreen(StoreScreen):
             )
             for r in followups
         )
+        table.replace_rows(rows)
+        self.returned = len(returned)
+        self.show_returned(self.returned)
         self.followups_loaded = True
+
+    def show_returned(self, n: int) -> None:
+        """The follow-ups' title, after the contacts returned for changes when there are
+        some ("2 returned for changes · Follow-ups: 1 due today, 0 overdue")."""
+        said = self.followups_title
+        if n:
+            due = said if said and said != NO_FOLLOWUPS else "Follow-ups: none due"
+            said = f"{n} returned for changes · {due}"
+        self.query_one("#followups-title", Static).update(said)
 
     @staticmethod
     def placeholder_text() -> Text:

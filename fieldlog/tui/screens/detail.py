@@ -1,7 +1,9 @@
 """One contact with its concerns and referrals; change a referral, resolve a concern, delete.
 
 Enter on a concern or referral opens its own screen (``screens/record.py``), where its whole
-text is. The one-key changes here (``s``, ``u``, ``r``) can be undone with ``ctrl+z``.
+text is. The one-key changes here (``s``, ``u``, ``r``) can be undone with ``ctrl+z``. A
+contact a supervisor has reviewed shows how (approved or returned, by whom, when, the
+comment); one never reviewed shows nothing of it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ FIELDS = (
     ("Updated", "updated_at"),
 )
 
+REVIEW_STYLES = {"returned": "bold yellow", "approved": "bold green"}
+
 # The tables' columns: (label, key, width); the last one takes the width the others leave.
 CONCERN_COLUMNS = [
     ("Id", "id", 10), ("Category", "category", 14), ("Priority", "priority", 8),
@@ -58,6 +62,27 @@ REFERRAL_COLUMNS = [
     ("Id", "id", 10), ("Agency", "agency", 16), ("Status", "status", 11),
     ("Follow up", "follow_up_on", 10), ("Reason — outcome", "reason", 0),
 ]  # fmt: skip
+
+
+def review_rows(c: dict[str, Any]) -> list[tuple[str, Text]]:
+    """The contact's supervisor review as the grid's rows: its status, who and when, then
+    the comment. None for a contact never reviewed (every contact starts "submitted", and a
+    log without a supervisor never has anything else: no line of noise on each contact)."""
+    status = c.get("review_status") or "submitted"
+    by, when, comment = c.get("reviewed_by"), c.get("reviewed_at"), c.get("review_comment")
+    if status == "submitted" and not (by or comment):
+        return []
+    line = Text(status, style=REVIEW_STYLES.get(status, "bold"))
+    if status == "submitted":
+        line.append(" again after a review", style="")
+    if by:
+        line.append(f" by {one_line(by)}", style="")
+    if when:
+        line.append(f", {dates.show_local(when)}", style="")
+    rows = [("Review", line)]
+    if comment:
+        rows.append(("Comment", wrapped(comment, "italic")))
+    return rows
 
 
 def reason_outcome(ref: dict[str, Any]) -> str:
@@ -138,6 +163,8 @@ class DetailScreen(StoreScreen):
                 continue
             # user text as data (never markup), wrapped, control characters as escapes
             grid.add_row(label, wrapped(value))
+        for label, value in review_rows(c):
+            grid.add_row(label, value)
         self.query_one("#fields", Static).update(grid)
 
         n, m = len(c["concerns"]), len(c["referrals"])

@@ -57,7 +57,11 @@ def _section(
 ) -> list[RenderableType]:
     """A title and a grid of key, footer label and what it does (fixed column widths, so
     every section lines up); nothing for a section without keys."""
-    rows = [(_keys(b), b.description, b.tooltip or MOVES.get(b.action, "")) for b in bindings]
+    rows = [
+        (_keys(b), b.description, b.tooltip or MOVES.get(b.action, ""))
+        for b in bindings
+        if b.description  # a key with no name of its own (a refusal) is listed under its name
+    ]
     rows.extend(extra)
     if not rows:
         return []
