@@ -24,7 +24,7 @@ from fieldlog.db.remotes.types import Remote, SyncError
 
 PACKAGE = Path(factory.__file__).parent
 BACKENDS = ("sqlite", "postgres")
-HELPERS = {"sqlite": {"rows", "newfile"}, "postgres": {"rows", "pgerrors"}}
+HELPERS = {"sqlite": {"rows", "newfile"}, "postgres": {"rows", "pgerrors", "dept_schema"}}
 
 
 def modules_after(code: str) -> set[str]:

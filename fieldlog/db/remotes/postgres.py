@@ -51,15 +51,16 @@ from fieldlog.db.remotes.types import (
     OutChange,
     SyncError,
     check_meta,
+    needs_schema_upgrade,
 )
 
 if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
-    "CONNECT_TIMEOUT", "CONNECT_TIMEOUT_ENV", "IDLE_IN_TX_TIMEOUT", "INSTALL_POSTGRES",
-    "LOCK_CREATE", "LOCK_PUSH", "LOCK_TIMEOUT", "PUSH_SQL", "SCHEMA", "UPGRADE",
-    "PostgresRemote",
+    "CONNECT_TIMEOUT", "CONNECT_TIMEOUT_ENV", "DEPT_KEY", "DEPT_SCHEMA", "IDLE_IN_TX_TIMEOUT",
+    "INSTALL_POSTGRES", "LOCK_CREATE", "LOCK_PUSH", "LOCK_TIMEOUT", "MOVED_KIND", "PUSH_SQL",
+    "SCHEMA", "UPGRADE", "PostgresRemote", "connect",
 ]  # fmt: skip
 
 INSTALL_POSTGRES = "pip install 'fieldlog[postgres]'"
@@ -73,6 +74,11 @@ IDLE_IN_TX_TIMEOUT = "60s"
 # pg_advisory_xact_lock keys (any constant bigint; these spell "fieldlog" and "fieldlo+").
 LOCK_PUSH = 0x6669656C646C6F67
 LOCK_CREATE = 0x6669656C646C6F2B
+# A department store (fieldlog dept setup): its change log in this schema, its meta key
+# DEPT_KEY = dept_schema.DEPT_LAYOUT; MOVED_KIND marks the old tables' place after an upgrade.
+DEPT_SCHEMA = "fieldlog"
+DEPT_KEY = "dept_layout"
+MOVED_KIND = "fieldlog-moved"
 
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS fieldlog_meta (key text PRIMARY KEY, value text)",
@@ -151,10 +157,60 @@ def _psycopg() -> Any:
     return psycopg
 
 
+def _current(meta: dict[str, str]) -> bool:
+    """Whether a store's meta is at this fieldlog's layout, counters and sync schema."""
+    return (
+        meta.get(R.LAYOUT_KEY) == R.LAYOUT and R.COUNTER in meta and not needs_schema_upgrade(meta)
+    )
+
+
 def _connect_timeout() -> int:
     from fieldlog import settings  # a bad value is one line (fieldlog.settings), not ignored
 
     return settings.pg_connect_timeout() or CONNECT_TIMEOUT
+
+
+def connect(url: str, *, autocommit: bool = True) -> tuple[psycopg.Connection, Target]:
+    """A connection to ``url`` with fieldlog's session settings, and who and where it is for
+    messages; every failure is one :class:`SyncError` line. Autocommit (the remote's own use):
+    every read is one statement and every write an explicit transaction. ``fieldlog dept
+    setup`` (:mod:`fieldlog.db.remotes.dept`) connects through here too."""
+    psycopg = _psycopg()  # the first use of psycopg: a missing one is one line here
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        t = Target(url, {"password": url_password(url)})
+        raise SyncError(
+            f"{t.url} is not a valid postgresql:// URL ({t.scrub(reason(exc))}): the form "
+            "is postgresql://USER@HOST:5432/DATABASE (docs/sync-postgres.md)."
+        ) from None
+    t = Target(url, params)
+    extra: dict[str, Any] = {}
+    if os.environ.get(CONNECT_TIMEOUT_ENV) or (
+        "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT")
+    ):
+        extra["connect_timeout"] = _connect_timeout()
+    if "application_name" not in params:
+        extra["application_name"] = "fieldlog"
+    try:
+        # No server-side prepared statements: a pooler (pgbouncer) in front is fine.
+        conn = psycopg.connect(url, autocommit=autocommit, prepare_threshold=None, **extra)
+    except psycopg.Error as exc:
+        raise connect_error(exc, t) from None
+    try:
+        conn.execute(
+            f"SET lock_timeout = '{LOCK_TIMEOUT}'; "
+            f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TX_TIMEOUT}'"
+        )
+        if not autocommit:
+            conn.commit()  # the settings are the session's, not a transaction's
+    except psycopg.Error as exc:
+        err = explain(exc, t, conn)
+        conn.close()
+        raise err from None
+    return conn, t
 
 
 class PostgresRemote(R.Backend):
@@ -178,45 +234,22 @@ class PostgresRemote(R.Backend):
     )
     is_file = False
 
-    def __init__(self, conn: psycopg.Connection, target: Target, store_id: str) -> None:
+    def __init__(
+        self, conn: psycopg.Connection, target: Target, store_id: str, *, dept: bool = False
+    ) -> None:
         self.conn = conn
         self._t = target
         self.url = target.url
         self.store_id = store_id
+        self.dept = dept  # a department store (schema fieldlog): see _dept_hello
+        self.dense = not dept  # there RLS hides other units' rows: gaps are not missing rows
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> PostgresRemote:
-        psycopg = _psycopg()  # the first use of psycopg: a missing one is one line here
-        from psycopg.conninfo import conninfo_to_dict
-
+        psycopg = _psycopg()
+        conn, t = connect(url)
         try:
-            params = conninfo_to_dict(url)
-        except psycopg.Error as exc:
-            t = Target(url, {"password": url_password(url)})
-            raise SyncError(
-                f"{t.url} is not a valid postgresql:// URL ({t.scrub(reason(exc))}): the form "
-                "is postgresql://USER@HOST:5432/DATABASE (docs/sync-postgres.md)."
-            ) from None
-        t = Target(url, params)
-        extra: dict[str, Any] = {}
-        if os.environ.get(CONNECT_TIMEOUT_ENV) or (
-            "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT")
-        ):
-            extra["connect_timeout"] = _connect_timeout()
-        if "application_name" not in params:
-            extra["application_name"] = "fieldlog"
-        try:
-            # autocommit: every read is one statement; every write is an explicit transaction.
-            # No server-side prepared statements: a pooler (pgbouncer) in front is fine.
-            conn = psycopg.connect(url, autocommit=True, prepare_threshold=None, **extra)
-        except psycopg.Error as exc:
-            raise connect_error(exc, t) from None
-        try:
-            conn.execute(
-                f"SET lock_timeout = '{LOCK_TIMEOUT}'; "
-                f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TX_TIMEOUT}'"
-            )
-            store_id = cls._hello(conn, t, create=create)
+            store_id, dept = cls._hello(conn, t, create=create)
         except psycopg.Error as exc:
             err = explain(exc, t, conn)
             conn.close()
@@ -224,37 +257,56 @@ class PostgresRemote(R.Backend):
         except BaseException:
             conn.close()
             raise
-        return cls(conn, t, store_id)
+        return cls(conn, t, store_id, dept=dept)
 
     @staticmethod
-    def _tables(conn: psycopg.Connection) -> tuple[bool, bool]:
+    def _tables(conn: psycopg.Connection) -> tuple[bool, bool, bool]:
+        """Whether ``fieldlog_meta`` and ``fieldlog_changes`` are in the URL's search_path,
+        and whether schema ``fieldlog`` holds a ``fieldlog_meta`` (from the catalog: a login
+        without USAGE on the schema may ask, where ``to_regclass`` would fail)."""
         row = conn.execute(
             "SELECT to_regclass('fieldlog_meta') IS NOT NULL, "
-            "to_regclass('fieldlog_changes') IS NOT NULL"
+            "to_regclass('fieldlog_changes') IS NOT NULL, "
+            "EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            f"ON n.oid = c.relnamespace WHERE n.nspname = '{DEPT_SCHEMA}' "
+            "AND c.relname = 'fieldlog_meta')"
         ).fetchone()
         assert row is not None
-        return bool(row[0]), bool(row[1])
+        return bool(row[0]), bool(row[1]), bool(row[2])
 
     @staticmethod
-    def _meta_rows(conn: psycopg.Connection) -> dict[str, str] | None:
+    def _meta_rows(conn: psycopg.Connection, table: str = "fieldlog_meta") -> dict[str, str] | None:
         """``fieldlog_meta`` as a dict; None when the table is someone else's."""
         import psycopg
 
         try:
-            rows = conn.execute("SELECT key::text, value::text FROM fieldlog_meta").fetchall()
+            rows = conn.execute(f"SELECT key::text, value::text FROM {table}").fetchall()
         except psycopg.errors.UndefinedColumn:
             return None
         return {k: v for k, v in rows if k is not None and v is not None}
 
     @classmethod
-    def _hello(cls, conn: psycopg.Connection, t: Target, *, create: bool) -> str:
+    def _hello(cls, conn: psycopg.Connection, t: Target, *, create: bool) -> tuple[str, bool]:
+        """The store's id, and whether it is a department store; a plain store made by an
+        older fieldlog is upgraded on the way (layout, counters, sync schema)."""
         import psycopg
 
-        has_meta, has_changes = cls._tables(conn)
+        has_meta, has_changes, has_dept = cls._tables(conn)
+        if has_dept:
+            try:
+                dept = cls._meta_rows(conn, f"{DEPT_SCHEMA}.fieldlog_meta")
+            except psycopg.errors.InsufficientPrivilege as exc:
+                if not (has_meta and has_changes):  # no store of its own in the search_path
+                    raise cls._not_enrolled(exc, t) from None
+                dept = None
+            if dept is not None and DEPT_KEY in dept:
+                return cls._dept_hello(conn, t, dept), True
         if has_meta and has_changes:
             meta = cls._meta_rows(conn) or {}
-            store_id = check_meta(meta, t.url)
-            if meta.get(R.LAYOUT_KEY) != R.LAYOUT or R.COUNTER not in meta:
+            cls._moved(meta, t)
+            if not needs_schema_upgrade(meta):
+                check_meta(meta, t.url)  # someone else's, or newer: refused before any change
+            if not _current(meta):
                 try:
                     with conn.transaction():
                         conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_CREATE])
@@ -262,10 +314,13 @@ class PostgresRemote(R.Backend):
                 except psycopg.errors.InsufficientPrivilege as exc:
                     raise explain(exc, t, conn, doing="upgrade") from None
                 meta = cls._meta_rows(conn) or {}
+            store_id = check_meta(meta, t.url)
         else:
             if not create:
                 if has_meta:
-                    check_meta(cls._meta_rows(conn) or {}, t.url)  # someone else's: say so
+                    meta = cls._meta_rows(conn) or {}
+                    cls._moved(meta, t)
+                    check_meta(meta, t.url)  # someone else's: say so
                 raise SyncError(
                     f"{t.url} holds no fieldlog sync store: check the remote's URL (fieldlog "
                     "remote list)."
@@ -277,7 +332,54 @@ class PostgresRemote(R.Backend):
             meta = cls._meta_rows(conn) or {}
         R.parse_counter(meta.get(R.COUNTER), t.url)
         R.parse_counter(meta.get(R.TRUST_COUNTER), t.url, R.TRUST_COUNTER)
-        return store_id
+        return store_id, False
+
+    @staticmethod
+    def _dept_hello(conn: psycopg.Connection, t: Target, meta: dict[str, str]) -> str:
+        """A department store (``fieldlog dept setup``): the session works in schema
+        ``fieldlog``, where the change log has the tables' usual names, so every statement
+        of this class runs there as it does on a plain store. Its layout is the setup's
+        business, never this laptop's: a login that syncs may not change the schema (and
+        an officer's RLS hides most rows), so a store at another layout is one line."""
+        from fieldlog.db.remotes.dept_schema import DEPT_LAYOUT
+
+        theirs, ours = R.as_int(meta.get(DEPT_KEY)) or 0, int(DEPT_LAYOUT)
+        if theirs > ours:
+            raise SyncError(
+                f"The department store {t.url} has layout {theirs}, newer than this fieldlog's "
+                f"({ours}): upgrade fieldlog on this laptop (pip install -U fieldlog)."
+            )
+        if theirs == ours and not needs_schema_upgrade(meta):
+            store_id = check_meta(meta, t.url)  # someone else's, or a newer sync schema
+            if _current(meta):
+                R.parse_counter(meta.get(R.COUNTER), t.url)
+                R.parse_counter(meta.get(R.TRUST_COUNTER), t.url, R.TRUST_COUNTER)
+                conn.execute(f"SET search_path = {DEPT_SCHEMA}")
+                return store_id
+        raise SyncError(
+            f"The department store {t.url} was set up by an older fieldlog (layout {theirs}; "
+            f"this fieldlog's is {ours}): run  fieldlog dept setup URL  as the store's owner "
+            "(docs/department.md)."
+        )
+
+    @staticmethod
+    def _not_enrolled(exc: BaseException, t: Target) -> SyncError:
+        return SyncError(
+            f"PostgreSQL refused {t.user} the department store in {t.dbname} "
+            f"({t.scrub(reason(exc))}): its owner gives each officer a login with  fieldlog "
+            "dept enroll URL --officer NAME --role officer  (docs/department.md)."
+        )
+
+    @staticmethod
+    def _moved(meta: dict[str, str], t: Target) -> None:
+        """The marker ``fieldlog dept setup`` leaves where it moved a store from (older
+        fieldlogs refuse it as someone else's table): this one says where the store went."""
+        if meta.get("kind") == MOVED_KIND:
+            raise SyncError(
+                f"The store at {t.url} was moved into the department schema {DEPT_SCHEMA} "
+                f"(fieldlog dept setup), which {t.user} cannot see: ask its owner to enroll "
+                f"{t.user} (fieldlog dept enroll) or restore the schema (docs/department.md)."
+            )
 
     @classmethod
     def _create(cls, conn: psycopg.Connection, t: Target) -> str:
@@ -305,13 +407,18 @@ class PostgresRemote(R.Backend):
 
     @classmethod
     def _upgrade(cls, conn: psycopg.Connection) -> None:
-        """Bring the tables to the current layout inside the caller's transaction, which holds
-        the creation lock; the push lock too, so no push runs while a legacy store's counter
-        is computed (:func:`fieldlog.db.remotes.rows.legacy_bound`)."""
+        """Bring the tables to the current layout and sync schema inside the caller's
+        transaction, which holds the creation lock; the push lock too, so no push runs while
+        a legacy store's counter is computed (:func:`fieldlog.db.remotes.rows.legacy_bound`).
+        ``fieldlog dept setup`` runs it on the store it moves, first."""
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_PUSH])
         meta = cls._meta_rows(conn) or {}
+        if needs_schema_upgrade(meta):  # a login that may sync may do this (UPDATE on meta)
+            conn.execute(
+                "UPDATE fieldlog_meta SET value = %s WHERE key = 'sync_schema'", [str(SYNC_SCHEMA)]
+            )
         if meta.get(R.LAYOUT_KEY) == R.LAYOUT and R.COUNTER in meta:
-            return  # another laptop did it while this one waited
+            return  # another laptop did it while this one waited (or only the schema moved)
         for sql in UPGRADE:
             conn.execute(sql)
         for key, table, column in (
@@ -356,6 +463,25 @@ class PostgresRemote(R.Backend):
             self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_PUSH])
             yield
 
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """One REPEATABLE READ transaction: its statements share one snapshot."""
+        with self._guard(), self.conn.transaction():
+            self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield
+
+    def _seq_counts(self, cursor: int) -> tuple[int, int, int]:
+        if not self.dept:
+            return super()._seq_counts(cursor)
+        # The department store counts the agency's rows whatever RLS shows this login
+        # (another unit's rows are not missing ones), in one statement's snapshot.
+        with self._guard():
+            row = self.conn.execute(
+                f"SELECT counter, below, beyond FROM {DEPT_SCHEMA}.seq_report(%s)", [cursor]
+            ).fetchone()
+        counter = R.parse_counter(row[0] if row else None, self.url)
+        return counter, int(row[1]) if row else 0, int(row[2]) if row else 0
+
     def _counter(self, key: str = R.COUNTER) -> int:
         row = self.conn.execute(
             "SELECT value::text FROM fieldlog_meta WHERE key = %s", [key]
@@ -370,7 +496,15 @@ class PostgresRemote(R.Backend):
             ).fetchall()
             return [int(r[0]) for r in rows]
 
-        return fetch
+        def fetch_dept(after: int) -> list[int]:
+            # Under RLS an officer's SELECT sees only some rows: the allocator must see all.
+            rows = self.conn.execute(
+                f"SELECT n FROM {DEPT_SCHEMA}.taken_after(%s, %s) AS n ORDER BY n LIMIT 1000",
+                [table, after],
+            ).fetchall()
+            return [int(r[0]) for r in rows]
+
+        return fetch_dept if self.dept else fetch
 
     def _keep_head(self, origin: str, head: Head) -> None:
         self.conn.execute(
