@@ -21,7 +21,7 @@ from tests.lib.run import RUN_COUNTS
 
 pytest_plugins = ["tests.lib.pg", "tests.lib.xdist_counts"]
 
-PG_FIXTURES = {"pg_server", "pg_url"}
+PG_FIXTURES = {"pg_server", "pg_url", "dept", "dept_url"}
 PG_PARAMS = {"any_url", "backend"}  # parameters whose "postgres" value runs on a real server
 
 

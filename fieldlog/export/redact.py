@@ -19,6 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from fieldlog import records
 from fieldlog.export.scrub import NAME_MARK, REDACTED, Scrubber
+from fieldlog.privacy import (
+    BLANKED_FIELDS,
+    FREE_TEXT_FIELDS,
+    ID_FIELDS,
+    KEPT_FIELDS,
+    NAME_FIELDS,
+)
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
@@ -34,28 +41,7 @@ __all__ = [
     "Redactor",
 ]
 
-# Person names become a pseudonym; these other personal fields are emptied.
-NAME_FIELDS = frozenset({"person_name", "contact_person"})
-BLANKED_FIELDS = frozenset({"phone", "email", "address", "location"})
-# Ids and the columns pointing at records: re-keyed per export (joins hold within one).
-ID_FIELDS = frozenset(
-    {"id", "record_id"}
-    | {r.parent[1] for r in records.iter_types() if r.parent}
-    | {f for r in records.iter_types() for f in r.refs}
-)
-# Kept as they are: times and dates, words of a vocabulary, and where and by whom (what
-# makes the work countable; none of them is a member of the public's).
-KEPT_FIELDS = frozenset(
-    {"occurred_at", "resolved_at", "created_at", "updated_at", "follow_up_on", "last_verified"}
-    | {"kind", "category", "priority", "status", "service", "services", "record_type"}
-    | {"officer", "neighborhood", "beat"}
-)
-_SPECIAL = NAME_FIELDS | BLANKED_FIELDS | ID_FIELDS | KEPT_FIELDS
-# Every other column is scrubbed, a column added later included (the default is to scrub):
-# summary, notes, description, reason, outcome, resolution, agency, a partner's name, tags.
-FREE_TEXT_FIELDS = frozenset(
-    c for r in records.iter_types() for c in r.export_columns if c not in _SPECIAL
-)
+# What each field is: one classification for exports and the department store's views.
 _CACHE_MAX = 20_000  # distinct cells remembered per column (notes that repeat, tag lists)
 
 Column = Callable[[Sequence[Any], Callable[[Any], str]], list[Any]]

@@ -383,3 +383,116 @@ def pg_url(pg_server: PgServer) -> Iterator[str]:
         pg_server.drop_database(url)
     except Exception:
         pass
+
+
+# ---------------------------------------------------------------------- department stores
+@dataclass
+class Dept:
+    """A department store (``fieldlog dept setup``) in a fresh database, and a way to enroll
+    people in it (``fieldlog dept enroll``), connect as them, and have its supervisor's laptop
+    found the trust list and trust laptops. ``url`` is the owner's (the test role, given
+    CREATEROLE for enrolling logins)."""
+
+    server: PgServer
+    url: str
+    home: Path
+    passwords: dict[str, str] = field(default_factory=dict)
+    boss_url: str = ""  # the supervisor's, once boss() made it
+    _boss: object = None  # the supervisor's laptop (a Store), made by boss()
+
+    def enroll(self, officer: str, role: str = "officer", unit: str | None = None,
+               agency: str | None = None, login: str | None = None) -> str:  # fmt: skip
+        """Enroll a person (the login gets a fresh password: logins are cluster-wide and an
+        earlier test may have made it) and return the URL their laptop syncs with."""
+        from fieldlog.db.remotes import dept, roles
+        from fieldlog.db.remotes.pgerrors import login_url
+
+        password = secrets.token_urlsafe(12)
+        with dept.open_admin(self.url) as conn:
+            done = roles.enroll(conn, officer=officer, role=role, unit=unit, agency=agency,
+                                login=login, password=password)  # fmt: skip
+        self.passwords[done.login] = password
+        return login_url(self.url, done.login, password)
+
+    def connect(self, url: str):  # -> psycopg.Connection
+        """A connection as the login of ``url`` (autocommit), the way a BI tool or psql
+        would connect: no fieldlog code in between."""
+        import psycopg
+
+        return psycopg.connect(url, autocommit=True)
+
+    def owner(self, query: str, params: tuple | list = ()) -> list[tuple]:
+        """Run SQL as the superuser in the store's database."""
+        return self.server.execute(self.url, query, params)
+
+    def boss(self):  # -> Store
+        """The supervisor's laptop (Sue Boss, of no unit), synced once: it founds the trust
+        list (only a supervisor may), so officers' laptops can register."""
+        if self._boss is None:
+            from fieldlog.db.store import Store
+            from tests.lib.sync_helpers import do_sync
+
+            boss = Store.open(self.home / "dept-boss.db")
+            boss.set_officer("Sue Boss")
+            self.boss_url = self.enroll("Sue Boss", "supervisor")
+            do_sync(boss, self.boss_url)
+            self._boss = boss
+        return self._boss
+
+    def trust(self, *laptops) -> None:
+        """The supervisor trusts each laptop (registered already: synced once), as ``fieldlog
+        dept trust``: other laptops then apply its changes."""
+        from fieldlog.db import devkeys
+        from fieldlog.db.devices import Trust
+        from fieldlog.db.remotes.factory import open_remote
+
+        boss = self.boss()
+        remote = open_remote(self.boss_url)
+        try:
+            t = Trust(boss, remote, remote.store_id)
+            t.prepare()
+            for s in laptops:
+                key = devkeys.load(s)
+                assert key is not None
+                t.trust(key.device, "officer")
+        finally:
+            remote.close()
+
+    def close(self) -> None:
+        if self._boss is not None:
+            self._boss.close()  # type: ignore[attr-defined]
+
+
+def allow_enroll(srv: PgServer) -> None:
+    """Let the test role create logins (``dept enroll`` runs as the store's owner, who needs
+    CREATEROLE); harmless to repeat."""
+    srv._admin.execute(f"ALTER ROLE {ROLE} CREATEROLE")  # type: ignore[attr-defined]
+
+
+def make_dept(srv: PgServer, url: str, agency: str | None = None, home: Path | None = None) -> Dept:
+    """Set up the store at ``url`` (``agency``: its default agency); ``home``: where its
+    supervisor's laptop lives (default: a folder of the server's, removed with it)."""
+    from fieldlog.db.remotes import dept
+
+    allow_enroll(srv)
+    dept.setup(url, agency)
+    if home is None:
+        home = Path(tempfile.mkdtemp(prefix="dept-", dir=srv.root))
+    return Dept(srv, url, home)
+
+
+@pytest.fixture
+def dept(pg_server: PgServer, pg_url: str, tmp_path: Path) -> Iterator[Dept]:
+    """A department store set up in a fresh database (no one enrolled yet)."""
+    d = make_dept(pg_server, pg_url, home=tmp_path)
+    yield d
+    d.close()
+
+
+@pytest.fixture
+def dept_url(dept: Dept) -> tuple[str, str]:
+    """(the set-up store's owner URL, the URL of an enrolled officer, Dana Ruiz, of no unit):
+    the trust list is founded by the store's supervisor (:meth:`Dept.boss`), so a laptop of
+    Dana's syncs through it as any laptop does (``pair``'s first laptop is Dana's)."""
+    dept.boss()
+    return dept.url, dept.enroll("Dana Ruiz")

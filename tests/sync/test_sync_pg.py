@@ -19,7 +19,7 @@ import pytest
 from fieldlog import sync
 from fieldlog.db.remotes.factory import open_remote
 from fieldlog.db.remotes.postgres import PostgresRemote
-from fieldlog.db.remotes.types import OutChange, SyncError
+from fieldlog.db.remotes.types import SYNC_SCHEMA, OutChange, SyncError
 from tests.lib.run import run_fieldlog
 from tests.lib.sync_helpers import content, do_sync
 from tests.lib.threads import at_once
@@ -61,7 +61,7 @@ def test_tables_are_created_once_and_the_url_hides_the_password(pg_server, pg_ur
     meta = dict(pg_server.execute(pg_url, "SELECT key, value FROM fieldlog_meta"))
     assert {k: meta[k] for k in ("kind", "sync_schema", "store_id")} == {
         "kind": "fieldlog-remote",
-        "sync_schema": "1",
+        "sync_schema": str(SYNC_SCHEMA),
         "store_id": store_id,
     }  # and the store's own counters (docs/sync-postgres.md)
 
@@ -327,24 +327,26 @@ def test_password_from_pgpassword_or_pgpass(pg_server, pg_url, pair, tmp_path, m
         do_sync(a, bare)
 
 
-def test_a_push_waits_for_another_then_says_busy(pg_server, pg_url, pair, monkeypatch):
-    """Another laptop's push holds the lock (here: an administrator holding it by hand)."""
+def test_a_push_waits_for_another_then_says_busy(pg_server, dept_url, pair, monkeypatch):
+    """Another laptop's push holds the lock (here: an administrator holding it by hand); the
+    laptop syncs as an enrolled officer of a department store (row-level security on)."""
     from fieldlog.db.remotes import postgres as remote_pg
 
+    _, url = dept_url
     a, _ = pair
     a.contacts.add({"summary": "hello"})
-    open_remote(pg_url).close()
+    open_remote(url).close()
     monkeypatch.setattr(remote_pg, "LOCK_TIMEOUT", "300ms")
-    dbname = pg_url.rsplit("/", 1)[1]
+    dbname = url.rsplit("/", 1)[1]
     with pg_server.admin_connect(dbname) as other:
         other.autocommit = False
         other.execute("SELECT pg_advisory_xact_lock(%s)", [remote_pg.LOCK_PUSH])
         started = time.monotonic()
         with pytest.raises(SyncError, match="is busy .another laptop is syncing"):
-            do_sync(a, pg_url)
+            do_sync(a, url)
         assert time.monotonic() - started < 10
         other.rollback()
-    assert do_sync(a, pg_url).pushed == 1
+    assert do_sync(a, url).pushed == 1
 
 
 class KillsItsConnection:
@@ -379,24 +381,29 @@ class KillsItsConnection:
         self.inner.close()
 
 
-def test_connection_dropped_mid_sync_then_resumed(pg_server, pg_url, pair, tmp_path):
+def test_connection_dropped_mid_sync_then_resumed(pg_server, dept, dept_url, pair, tmp_path):
+    """As enrolled officers of a department store: Dana's laptop pushes, Sam's pulls."""
+    _, url = dept_url
     a, b = pair
     for n in range(25):
         a.contacts.add({"summary": f"contact {n}"})
-    remote = KillsItsConnection(open_remote(pg_url), pg_server, at=2)
+    remote = KillsItsConnection(open_remote(url), pg_server, at=2)
     with pytest.raises(SyncError, match="connection to the PostgreSQL server .* was lost"):
         sync.sync_with(a, remote, page=10)
     remote.close()
-    assert len(remote_rows(pg_url)) == 10  # the first page only: the second never committed
-    r = do_sync(a, pg_url, page=10)
+    assert len(remote_rows(url)) == 10  # the first page only: the second never committed
+    r = do_sync(a, url, page=10)
     assert r.pushed == 15 and not r.new_device_id
-    do_sync(b, pg_url)
-    rows = remote_rows(pg_url)
+    dept.trust(a)  # Sam's laptop applies what Dana's device pushed
+    do_sync(b, dept.enroll("Sam Lee"))
+    rows = remote_rows(url)
     assert len(rows) == 25 and [c.seq for c in rows] == list(range(1, 26))
     assert content(a) == content(b)
 
 
-def test_dropped_connection_via_the_cli_is_one_line(pg_server, pg_url, pair, monkeypatch, cli):
+def test_dropped_connection_via_the_cli_is_one_line(pg_server, dept, dept_url, pair,
+                                                    monkeypatch, cli):  # fmt: skip
+    _, url = dept_url
     a, _ = pair
     a.contacts.add({"summary": "hello"})
     real_push = PostgresRemote.push
@@ -407,10 +414,11 @@ def test_dropped_connection_via_the_cli_is_one_line(pg_server, pg_url, pair, mon
         return real_push(self, origin, changes, head)
 
     monkeypatch.setattr(PostgresRemote, "push", push_then_server_restarts)
-    r = cli("--db", str(a.path), "sync", pg_url, code=1)
+    r = cli("--db", str(a.path), "sync", url, code=1)
     err = r.stderr.strip()
     assert "was lost during sync" in err and "run fieldlog sync again" in err
-    assert len(err.splitlines()) == 1 and pg_server.password not in err
+    assert len(err.splitlines()) == 1
+    assert pg_server.password not in err and dept.passwords["fl_dana_ruiz"] not in err
 
 
 def test_remote_add_then_sync_through_the_cli(pg_server, pg_url, cli, tmp_path):

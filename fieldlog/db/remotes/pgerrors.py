@@ -1,6 +1,12 @@
 """How a PostgreSQL remote's failures become one line: who, where, and the fix, never the
-password. A helper of :mod:`fieldlog.db.remotes.postgres` (psycopg is imported inside the
-functions, as there); it imports only the types.
+password; and the URL a department's login syncs with. A helper of
+:mod:`fieldlog.db.remotes.postgres` (psycopg is imported inside the functions, as there); it
+imports only the types.
+
+A push the department store refuses (``fieldlog.may_push`` or a row-level security policy,
+:mod:`fieldlog.db.remotes.roles`: SQLSTATE 42501 while writing) is one line saying what was
+refused and why: its transaction rolled back, so nothing of it is in the store, and the
+laptop keeps its outbox and cursors as they were (:func:`refused`).
 """
 
 from __future__ import annotations
@@ -9,11 +15,13 @@ import getpass
 import os
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fieldlog.db.remotes.types import SyncError, safe_url
 
-__all__ = ["Target", "connect_error", "explain", "reason", "url_password"]
+__all__ = [
+    "Target", "connect_error", "explain", "login_url", "reason", "refused", "url_password",
+]  # fmt: skip
 
 GRANTS = (
     "GRANT SELECT, INSERT ON fieldlog_changes, fieldlog_heads, fieldlog_trust TO {user}; "
@@ -131,6 +139,9 @@ def explain(exc: BaseException, t: Target, conn: Any = None, doing: str = "") ->
             "was committed stays, nothing is half-written; run fieldlog sync again."
         )
     if isinstance(exc, pe.InsufficientPrivilege):
+        said = refused(exc, t)
+        if said is not None:
+            return said
         if doing == "upgrade":
             return SyncError(
                 f"The remote {t.url} was made by an older fieldlog and {t.user} may not upgrade "
@@ -150,6 +161,12 @@ def explain(exc: BaseException, t: Target, conn: Any = None, doing: str = "") ->
     if isinstance(exc, pe.LockNotAvailable | pe.QueryCanceled | pe.DeadlockDetected):
         return SyncError(
             f"The remote {t.url} is busy (another laptop is syncing): try again in a moment."
+        )
+    if isinstance(exc, pe.CheckViolation) and "no partition of relation" in str(exc):
+        return SyncError(
+            f"The department store {t.url} has no partition for this login's agency "
+            f"({t.scrub(reason(exc))}): its owner runs  fieldlog dept setup URL --agency NAME  "
+            "(docs/department.md)."
         )
     if isinstance(exc, pe.InvalidSchemaName):
         return SyncError(
@@ -173,6 +190,45 @@ def explain(exc: BaseException, t: Target, conn: Any = None, doing: str = "") ->
             "server's address in the remote URL."
         )
     return SyncError(f"The PostgreSQL remote {t.url} could not be used ({t.scrub(reason(exc))}).")
+
+
+def refused(exc: BaseException, t: Target) -> SyncError | None:
+    """The department store's refusal of a push as one line (None: not one). ``may_push``
+    marks its refusals (DETAIL) and says the fix (HINT); a row-level security policy's own
+    refusal ("new row violates row-level security policy") names the table."""
+    diag = getattr(exc, "diag", None)
+    message = str(getattr(diag, "message_primary", "") or "")
+    detail = str(getattr(diag, "message_detail", "") or "")
+    hint = str(getattr(diag, "message_hint", "") or "")
+    ours = "fieldlog.may_push" in detail
+    if not ours and "row-level security" not in message and "may only move forward" not in message:
+        return None
+    fix = hint or f"ask the store's owner to check {t.user}'s enrollment (fieldlog dept enroll)"
+    return SyncError(
+        f"The department store refused this push: {t.scrub(message)}; nothing was applied, "
+        f"here or in the store ({t.scrub(fix)})."
+    )
+
+
+def login_url(owner_url: str, login: str, password: str | None) -> str:
+    """The URL a department login syncs with: the owner's server, port, database and options
+    (sslmode), with this login and its password (URL-quoted) instead of the owner's."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = {k: str(v) for k, v in conninfo_to_dict(owner_url).items() if v is not None}
+    host = params.pop("host", "localhost")
+    port = params.pop("port", "5432")
+    dbname = params.pop("dbname", "")
+    for key in ("user", "password", "passfile"):
+        params.pop(key, None)
+    who = quote(login, safe="") + (f":{quote(password, safe='')}" if password else "")
+    where = host if not host.startswith("/") else ""
+    if where == "":
+        params["host"] = host
+    elif ":" in host:
+        where = f"[{host}]"
+    out = f"postgresql://{who}@{where}:{port}/{quote(dbname, safe='')}"
+    return out + (f"?{urlencode(params)}" if params else "")
 
 
 def url_password(url: str) -> str:
