@@ -1,21 +1,26 @@
 """`fieldlog export`: parses, checks the filters, and hands the writing to
-:mod:`fieldlog.export`. The table choices come from the record registry."""
+:mod:`fieldlog.export`. The table choices come from the record registry. With ``--remote
+NAME`` the same code runs on the department store's current state, read into a throwaway log
+(:func:`fieldlog.remote_review.department_log`)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from fieldlog import records
-from fieldlog.cli.common import JsonOpt, _typer, emit_json, progress, store_of
+from fieldlog.cli.common import JsonOpt, _typer, emit_json, progress, state_of, store_of
 from fieldlog.errors import FieldlogError
 from fieldlog.text import plural
+
+if TYPE_CHECKING:
+    from fieldlog.db.store import Store
 
 app = _typer()
 
@@ -39,6 +44,28 @@ def _to_stdout(write: Callable[[], int]) -> int:
             "give --out FILE on another drive."
         ) from None
     return n
+
+
+@contextlib.contextmanager
+def department_or_local(ctx: typer.Context, remote: str | None, *, quiet: bool) -> Iterator[Store]:
+    """This run's log, or with ``remote`` the department store's state as a throwaway log
+    (read with a progress bar on a terminal, which is gone before the export's own)."""
+    if remote is None:
+        yield store_of(ctx)
+        return
+    from fieldlog.remote_review import department_log
+
+    state = state_of(ctx)
+    local = state.store() if state.exists() else None
+    saved = local.sync.remotes() if local is not None else {}
+    encrypted = local is not None and local.encrypted
+    with contextlib.ExitStack() as stack:
+        with progress(quiet=quiet, counts=True) as bars:
+            tick = bars.task("Reading the department store")
+            log = stack.enter_context(
+                department_log(saved, remote, encrypted=encrypted, progress=tick)
+            )
+        yield log
 
 
 def _drop_stdout() -> None:
@@ -101,6 +128,15 @@ def export_cmd(
             "and scrubbed from free text.",
         ),
     ] = False,
+    remote: Annotated[
+        str | None,
+        typer.Option(
+            "--remote",
+            metavar="NAME",
+            help="Export from the department store instead of this log: a saved remote's name "
+            "or a postgresql:// URL (its current state, as your login may see it).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Export the log as CSV (RFC 4180, UTF-8): one table, a flat view, or all of them."""
@@ -125,43 +161,43 @@ def export_cmd(
     if not to_stdout and name != "all":
         target = Path(out).expanduser()  # type: ignore[arg-type]
         check_out(target, force=force)  # a device, FIFO, folder, link or existing file
-    store = store_of(ctx)
-    store.exports.check(name, filters)  # bad dates or words fail before any file is made
-    result: dict[str, Any] = {"table": name, "out": "-" if to_stdout else out}
+    with department_or_local(ctx, remote, quiet=as_json) as store:
+        store.exports.check(name, filters)  # bad dates or words fail before any file is made
+        result: dict[str, Any] = {"table": name, "out": "-" if to_stdout else out}
 
-    with progress(quiet=as_json, counts=True) as bars:
-        if name == "all":
-            dest = Path(out).expanduser()  # type: ignore[arg-type]
-            tick = bars.task("Exporting")
-            done: dict[str, int] = {}
+        with progress(quiet=as_json, counts=True) as bars:
+            if name == "all":
+                dest = Path(out).expanduser()  # type: ignore[arg-type]
+                tick = bars.task("Exporting")
+                done: dict[str, int] = {}
 
-            def step(t: str, n: int) -> None:
-                done[t] = n
-                if tick is not None:
-                    tick(sum(done.values()))
+                def step(t: str, n: int) -> None:
+                    done[t] = n
+                    if tick is not None:
+                        tick(sum(done.values()))
 
-            counts = export.export_all(
-                store, dest, filters=filters, excel=excel, raw=raw, redact=redact,
-                progress=step if tick else None, force=force,
-            )  # fmt: skip
-            result["rows"] = counts
-            result["out"] = str(dest)
-        else:
-            total = store.exports.count(name, filters) if bars.shown else None
-            redactor = export.Redactor.for_store(store) if redact else None
-            kw: dict[str, Any] = {
-                "filters": filters, "excel": excel, "raw": raw, "redactor": redactor,
-                "progress": bars.task(f"Exporting {name}", total),
-                "processes": 2,  # the CLI is single-threaded: a forked helper may share work
-            }  # fmt: skip
-            if to_stdout:
-                n = _to_stdout(lambda: export.write_table(store, name, sys.stdout, **kw))
+                counts = export.export_all(
+                    store, dest, filters=filters, excel=excel, raw=raw, redact=redact,
+                    progress=step if tick else None, force=force,
+                )  # fmt: skip
+                result["rows"] = counts
+                result["out"] = str(dest)
             else:
-                path = Path(out).expanduser()  # type: ignore[arg-type]
-                with export.atomic_text(path, force=force) as fh:
-                    n = export.write_table(store, name, fh, **kw)
-                result["out"] = str(path)
-            result["rows"] = n
+                total = store.exports.count(name, filters) if bars.shown else None
+                redactor = export.Redactor.for_store(store) if redact else None
+                kw: dict[str, Any] = {
+                    "filters": filters, "excel": excel, "raw": raw, "redactor": redactor,
+                    "progress": bars.task(f"Exporting {name}", total),
+                    "processes": 2,  # the CLI is single-threaded: a forked helper may share work
+                }  # fmt: skip
+                if to_stdout:
+                    n = _to_stdout(lambda: export.write_table(store, name, sys.stdout, **kw))
+                else:
+                    path = Path(out).expanduser()  # type: ignore[arg-type]
+                    with export.atomic_text(path, force=force) as fh:
+                        n = export.write_table(store, name, fh, **kw)
+                    result["out"] = str(path)
+                result["rows"] = n
     if as_json:
         emit_json(result)
     elif not to_stdout:

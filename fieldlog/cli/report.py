@@ -2,20 +2,37 @@
 
 The figures come from :func:`fieldlog.report.build`; this module only draws them (Rich
 tables with bar charts, sized to the terminal) or writes them as CSV, Markdown or JSON.
-Rich is imported inside the functions (the quick-entry path never loads it).
+Rich is imported inside the functions (the quick-entry path never loads it). With
+``--remote NAME`` the same code runs on the department store's current state, read into a
+throwaway log (:func:`fieldlog.remote_review.department_log`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, _typer, emit_json, store_of
+from fieldlog.cli.common import JsonOpt, _typer, emit_json, progress, state_of, store_of
+
+if TYPE_CHECKING:
+    from fieldlog.db.store import Store
 
 app = _typer()
+
+RemoteOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--remote",
+        metavar="NAME",
+        help="Report on the department store instead of this log: a saved remote's name or a "
+        "postgresql:// URL (its current state, as your login may see it).",
+    ),
+]
 
 
 class By(StrEnum):
@@ -46,12 +63,14 @@ def report(
         Format,
         typer.Option("--format", help="table (the terminal), csv or md (for e-mail)."),
     ] = Format.table,
+    remote: RemoteOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A period report: contacts, concerns, referrals, overdue follow-ups, per officer."""
     from fieldlog import report as rep
 
-    data = rep.build(store_of(ctx), since=since, until=until, by=by.value)
+    with department_or_local(ctx, remote, quiet=as_json) as store:
+        data = rep.build(store, since=since, until=until, by=by.value)
     if as_json:
         emit_json(data)
     elif fmt is Format.csv:
@@ -60,6 +79,28 @@ def report(
         sys.stdout.write(rep.to_markdown(data))
     else:
         print_report(data)
+
+
+@contextlib.contextmanager
+def department_or_local(ctx: typer.Context, remote: str | None, *, quiet: bool) -> Iterator[Store]:
+    """This run's log, or with ``remote`` the department store's state as a throwaway log
+    (read with a progress bar on a terminal, which is gone before anything is printed)."""
+    if remote is None:
+        yield store_of(ctx)
+        return
+    from fieldlog.remote_review import department_log
+
+    state = state_of(ctx)
+    local = state.store() if state.exists() else None
+    saved = local.sync.remotes() if local is not None else {}
+    encrypted = local is not None and local.encrypted
+    with contextlib.ExitStack() as stack:
+        with progress(quiet=quiet, counts=True) as bars:
+            tick = bars.task("Reading the department store")
+            log = stack.enter_context(
+                department_log(saved, remote, encrypted=encrypted, progress=tick)
+            )
+        yield log
 
 
 def print_report(data: dict[str, Any]) -> None:
