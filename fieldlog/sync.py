@@ -218,11 +218,12 @@ def sync_with(
         progress(done, todo)
     # Pull first: a field changed here and there is only seen as a conflict while this
     # laptop's change is still unpushed.
+    dense = getattr(remote, "dense", True)  # (a test double may not say)
     while True:
         batch = remote.pull(pulled, page)
         if not batch:
             break
-        got = store.sync.apply(store_id, batch, trust=trust, after=pulled)
+        got = store.sync.apply(store_id, batch, trust=trust, after=pulled, dense=dense)
         result.pulled += got.applied
         result.conflicts += got.conflicts
         result.seq_problems.extend(got.seq_problems)

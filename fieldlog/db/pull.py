@@ -124,14 +124,20 @@ class Pull:
             return None
 
     # ------------------------------------------------------------------ a page
-    def page(self, batch: Sequence[RemoteChange], after: int | None = None) -> Applied:
+    def page(
+        self, batch: Sequence[RemoteChange], after: int | None = None, *, dense: bool = True
+    ) -> Applied:
         """Apply a page in one transaction that also moves the pull cursor. ``after``: the
-        cursor the page was pulled from (None: changes fed by hand, out of any order)."""
+        cursor the page was pulled from (None: changes fed by hand, out of any order).
+        ``dense``: every seq of the store is visible to this login, so a gap is a row gone
+        from the store; a department store hides other units' rows (RLS), and its own
+        sequence check (:meth:`check_seq`, counted whatever RLS hides) watches for rows
+        slipped under the cursor instead."""
         got = Applied()
         me = self.store.device_id()
         rids = [c.row_id for c in batch if c.origin != me and isinstance(c.row_id, str)]
         pending = self._pending(rids)
-        known = self._known_below(after) if after is not None else None
+        known = self._known_below(after) if after is not None and dense else None
         last = after
         counted = 0
         with self.store.write() as tx:
@@ -142,7 +148,7 @@ class Pull:
                         quarantine.put(tx.conn, self.store_id, change, "sequence", reason)
                         got.quarantined += 1
                         continue
-                    if change.seq > last + 1:
+                    if change.seq > last + 1 and dense:
                         gap = (
                             f"seq {last + 1}" if change.seq == last + 2
                             else f"seqs {last + 1} to {change.seq - 1}"

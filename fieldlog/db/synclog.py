@@ -250,13 +250,16 @@ class SyncLog:
         *,
         trust: Trust | None = None,
         after: int | None = None,
+        dense: bool = True,
     ) -> Applied:
         """Merge a page of pulled changes in one transaction that also moves the pull cursor
         (:class:`fieldlog.db.pull.Pull`: checked, trusted, merged, held or quarantined).
-        ``after``: the cursor the page was pulled from (its seqs are checked against it)."""
+        ``after``: the cursor the page was pulled from (its seqs are checked against it).
+        ``dense``: the remote shows this login every seq (not a department store, whose
+        row-level security hides other units' rows: there a gap is not a missing row)."""
         from fieldlog.db.pull import Pull
 
-        return Pull(self.store, store_id, trust).page(batch, after)
+        return Pull(self.store, store_id, trust).page(batch, after, dense=dense)
 
     def retry_held(
         self,

@@ -395,3 +395,33 @@ def test_random_rows_in_a_postgres_store_never_fail_a_pull(rows, counter):
     url = fresh_pg_url()
     open_remote(url).close()
     _check_store(url, rows, counter)
+
+
+@pytest.mark.pg
+def test_a_push_committing_during_the_sequence_check_is_not_taken_for_planted_rows(pg_url):
+    """The check reads the counter and counts the rows above it: from one snapshot, so a push
+    that commits between the two reads is not reported as rows planted above the counter.
+    (On a SQLite file no push can commit while the check's read transaction is open.)"""
+    remote = open_remote(pg_url)
+    remote.push("dev-a", [out(1)])
+    other = open_remote(pg_url)
+    real = remote._counter
+    pushed = []
+
+    def counter_then_push(key="seq_counter"):
+        value = real(key)
+        if not pushed:
+            pushed.append(other.push("dev-b", [out(1), out(2)]))
+        return value
+
+    remote._counter = counter_then_push  # this one remote only: the other pushes as usual
+    try:
+        report = remote.check_seq(1)
+        del remote._counter
+        after = remote.check_seq(3)
+    finally:
+        other.close()
+        remote.close()
+    assert pushed == [2]
+    assert report.beyond == 0 and report.problems == (), report
+    assert after == SeqReport(counter=3, below=3, beyond=0, problems=())

@@ -313,6 +313,7 @@ class Backend:
 
     conn: Any
     url: str
+    dense = True  # every seq is visible to this login (see Remote.dense)
     MARK: str
     PULL_SQL: str  # (after, counter, limit) -> the columns change() takes
     ORIGIN_SQL: str  # (origin, after, limit) -> the same, by origin_seq
@@ -369,9 +370,15 @@ class Backend:
             rows = self.conn.execute(self.ORIGIN_SQL, [origin, after, limit]).fetchall()
         return [change(*row) for row in rows]
 
-    def check_seq(self, cursor: int) -> SeqReport:
+    def _reading(self) -> AbstractContextManager[None]:
+        """Reads that must see one snapshot of the store (a push committing between them
+        would make its rows look planted); a backend without one guards only."""
+        return self._guard()
+
+    def _seq_counts(self, cursor: int) -> tuple[int, int, int]:
+        """``(counter, rows at or below cursor, rows above the counter)``, from one snapshot."""
         m = self.MARK
-        with self._guard():
+        with self._reading():
             counter = self._counter()
             below, beyond = (
                 int(self.conn.execute(sql, [n]).fetchone()[0])
@@ -380,6 +387,10 @@ class Backend:
                     (f"SELECT count(*) FROM fieldlog_changes WHERE seq > {m}", counter),
                 )
             )
+        return counter, below, beyond
+
+    def check_seq(self, cursor: int) -> SeqReport:
+        counter, below, beyond = self._seq_counts(cursor)
         return seq_report(counter, cursor, below, beyond)
 
     def heads(self, origin: str) -> list[Head]:
