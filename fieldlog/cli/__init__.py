@@ -37,15 +37,19 @@ def build_app() -> typer.Typer:
         config,
         crypto,
         dept,
+        dept_enroll,
+        dept_setup,
         entry,
         export,
         imports,
         orgs,
         referrals,
         report,
+        review,
         sync,
         undo,
     )
+    from fieldlog.cli.common import _typer
     from fieldlog.cli.root import new_root
 
     app = new_root()
@@ -68,7 +72,16 @@ def build_app() -> typer.Typer:
     app.add_typer(sync.remote_app, name="remote")
     app.add_typer(sync.conflicts_app, name="conflicts")
     app.add_typer(config.app, name="config")
-    app.add_typer(dept.app, name="dept")
+    # ``dept``: the store's own commands first (the owner's URL, no local log needed), then
+    # the laptops' (a group per module: neither imports the other).
+    dept_app = _typer(
+        "The department store and its laptops: setup, enroll, devices, trust, revoke, key, pin."
+    )
+    dept_app.command("setup")(dept_setup.setup_cmd)
+    dept_app.command("enroll")(dept_enroll.enroll_cmd)
+    dept_app.add_typer(dept.app)
+    app.add_typer(dept_app, name="dept")
+    app.add_typer(review.app, name="review")
     return app
 
 

@@ -1,4 +1,6 @@
-"""``fieldlog dept ...``: the department's enrolled laptops (devices, trust, revoke, key, pin).
+"""``fieldlog dept ...``: the department's enrolled laptops (devices, trust, revoke, key, pin;
+the store's own ``setup`` and ``enroll`` are :mod:`fieldlog.cli.dept_setup` and
+:mod:`fieldlog.cli.dept_enroll`, put in the same group by :func:`fieldlog.cli.build_app`).
 
 The rules live in :mod:`fieldlog.db.devices`; this module parses, opens the remote the way
 ``fieldlog sync`` chooses it, calls and prints. The root adds ``app`` under ``dept``.

@@ -94,6 +94,13 @@ EXAMPLES: dict[str, str] = {
     "dept revoke": "fieldlog dept revoke 1a2b3c4d5e6f dept",
     "dept key": "fieldlog dept key",
     "dept pin": "fieldlog dept pin 9f86d081884c7d65 dept",
+    "dept setup": "fieldlog dept setup postgresql://owner@db.pd.local/fieldlog --agency Metro",
+    "dept enroll": "fieldlog dept enroll postgresql://owner@db.pd.local/fieldlog "
+    '--officer "Dana Cruz" --role officer --unit east',
+    "review": "fieldlog review list --status submitted",
+    "review list": "fieldlog review list --status returned --officer Cruz",
+    "review approve": "fieldlog review approve 01a214 7c9e01",
+    "review return": 'fieldlog review return 01a214 --comment "add the address"',
 }
 
 # ---------------------------------------------------------------------- metavars
