@@ -307,7 +307,7 @@ def _day(ms: int) -> str:
 _NOT_A_WORD = "zz-not-a-word-zz"
 
 
-def _words() -> list[str]:
+def vocabulary_words() -> list[str]:
     """Every word of every vocabulary in :mod:`fieldlog.models`."""
     out: set[str] = set()
     for name in dir(models):
@@ -335,7 +335,7 @@ def vocabularies(table: str) -> dict[str, list[str]]:
                 return False
 
         if not takes(_NOT_A_WORD):
-            allowed = [w for w in _words() if takes(w)]
+            allowed = [w for w in vocabulary_words() if takes(w)]
             if allowed:
                 out[name] = allowed
     return out

@@ -96,7 +96,7 @@ def _line(d: Device) -> str:
         who = f"revoked by {d.revoked_by} {d.revoked_at or ''}".rstrip()
     elif d.trusted:
         who = f"trusted by {d.trusted_by}" + (" (founder)" if d.founder else "")
-    where = f"  role {d.pushed_by}" if d.pushed_by else ""
+    where = f"  login {d.pushed_by}" if d.pushed_by else ""  # the database login it came from
     return printable(
         f"{d.device}  {d.fingerprint}  {d.status:<8} {role:<10} {d.officer}  "
         f"registered {d.registered_at}  {who}{where}".rstrip(),

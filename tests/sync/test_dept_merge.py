@@ -69,7 +69,7 @@ TEXTS = ["a", "b", 'Zoë "q" ünïcödé', "back\\slash", "𝄞 astral", "tab\ta
 
 
 def _candidates(tbl: str, name: str) -> list[Any]:
-    words = D._words()  # every vocabulary's words
+    words = pulled.vocabulary_words()  # every vocabulary's words
     if name in records.get(tbl).lists:
         return ["[]", *(json.dumps([w]) for w in words), json.dumps(["food", "housing"])]
     if name in D.TIME_COLUMNS:

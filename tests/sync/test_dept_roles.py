@@ -110,7 +110,11 @@ def store_counts(dept: Dept) -> tuple:
 
 def laptop_state(s: Store) -> tuple:
     outbox = s.conn.execute("SELECT seq, tbl, row_id, fields FROM changes ORDER BY seq").fetchall()
-    cursors = {k: v for k, v in s.meta().items() if k.startswith("sync:")}
+    # The cursors and what the laptop knows of the store, but the row count it last saw under
+    # its cursor (an observation of the store, written by any sync's sequence check).
+    cursors = {
+        k: v for k, v in s.meta().items() if k.startswith("sync:") and not k.endswith(":below")
+    }
     return outbox, cursors, content(s)
 
 

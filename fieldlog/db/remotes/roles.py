@@ -161,8 +161,8 @@ _FUNCTIONS = [
         IF ('*' = ANY(names) OR NOT FOUND) AND officer IS DISTINCT FROM me.officer THEN
             PERFORM fieldlog.refuse(format('%s creates a record as officer %s, but login %s '
                 'is enrolled as %s', what, coalesce(officer, '(none)'), session_user,
-                me.officer), format('set this laptop''s officer to %L (fieldlog config set '
-                'officer), or sync with that officer''s own login', me.officer));
+                me.officer), format('set this laptop''s officer to %L (fieldlog init '
+                '--officer NAME), or sync with that officer''s own login', me.officer));
         ELSIF officer IS DISTINCT FROM held AND officer IS DISTINCT FROM me.officer THEN
             PERFORM fieldlog.refuse(format('%s relabels a record of officer %s as officer %s',
                 what, held, coalesce(officer, '(none)')), 'edit it without changing its officer');
@@ -223,7 +223,7 @@ _FUNCTIONS = [
         IF officer IS DISTINCT FROM me.officer THEN
             PERFORM fieldlog.refuse(format('%s registers officer %s, but login %s is enrolled '
                 'as %s', what, coalesce(officer, '(none)'), session_user, me.officer),
-                format('set this laptop''s officer to %L (fieldlog config set officer)',
+                format('set this laptop''s officer to %L (fieldlog init --officer NAME)',
                        me.officer));
         END IF;
         RETURN true;
