@@ -8,19 +8,20 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from fieldlog import records
-from fieldlog.cli.common import JsonOpt, _typer, emit_json, progress, state_of, store_of
+from fieldlog.cli.common import JsonOpt, _typer, emit_json, progress
+from fieldlog.cli.department import department_or_local
 from fieldlog.errors import FieldlogError
 from fieldlog.text import plural
 
 if TYPE_CHECKING:
-    from fieldlog.db.store import Store
+    pass
 
 app = _typer()
 
@@ -44,28 +45,6 @@ def _to_stdout(write: Callable[[], int]) -> int:
             "give --out FILE on another drive."
         ) from None
     return n
-
-
-@contextlib.contextmanager
-def department_or_local(ctx: typer.Context, remote: str | None, *, quiet: bool) -> Iterator[Store]:
-    """This run's log, or with ``remote`` the department store's state as a throwaway log
-    (read with a progress bar on a terminal, which is gone before the export's own)."""
-    if remote is None:
-        yield store_of(ctx)
-        return
-    from fieldlog.remote_review import department_log
-
-    state = state_of(ctx)
-    local = state.store() if state.exists() else None
-    saved = local.sync.remotes() if local is not None else {}
-    encrypted = local is not None and local.encrypted
-    with contextlib.ExitStack() as stack:
-        with progress(quiet=quiet, counts=True) as bars:
-            tick = bars.task("Reading the department store")
-            log = stack.enter_context(
-                department_log(saved, remote, encrypted=encrypted, progress=tick)
-            )
-        yield log
 
 
 def _drop_stdout() -> None:

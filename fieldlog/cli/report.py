@@ -9,18 +9,17 @@ throwaway log (:func:`fieldlog.remote_review.department_log`).
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from collections.abc import Iterator
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, _typer, emit_json, progress, state_of, store_of
+from fieldlog.cli.common import JsonOpt, _typer, emit_json
+from fieldlog.cli.department import department_or_local
 
 if TYPE_CHECKING:
-    from fieldlog.db.store import Store
+    pass
 
 app = _typer()
 
@@ -79,28 +78,6 @@ def report(
         sys.stdout.write(rep.to_markdown(data))
     else:
         print_report(data)
-
-
-@contextlib.contextmanager
-def department_or_local(ctx: typer.Context, remote: str | None, *, quiet: bool) -> Iterator[Store]:
-    """This run's log, or with ``remote`` the department store's state as a throwaway log
-    (read with a progress bar on a terminal, which is gone before anything is printed)."""
-    if remote is None:
-        yield store_of(ctx)
-        return
-    from fieldlog.remote_review import department_log
-
-    state = state_of(ctx)
-    local = state.store() if state.exists() else None
-    saved = local.sync.remotes() if local is not None else {}
-    encrypted = local is not None and local.encrypted
-    with contextlib.ExitStack() as stack:
-        with progress(quiet=quiet, counts=True) as bars:
-            tick = bars.task("Reading the department store")
-            log = stack.enter_context(
-                department_log(saved, remote, encrypted=encrypted, progress=tick)
-            )
-        yield log
 
 
 def print_report(data: dict[str, Any]) -> None:

@@ -57,7 +57,7 @@ def test_no_group_module_imports_the_root():
 
 # The CLI's lowest layer: helpers any group may use, which import no group.
 SHARED = {"fieldlog.cli.common", "fieldlog.cli.help", "fieldlog.cli.suggest",
-          "fieldlog.cli.complete", "fieldlog.cli.editor"}  # fmt: skip
+          "fieldlog.cli.complete", "fieldlog.cli.editor", "fieldlog.cli.department"}  # fmt: skip
 
 
 def test_group_modules_import_none_of_each_other():
