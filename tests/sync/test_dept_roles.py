@@ -25,6 +25,7 @@ from fieldlog.db.remotes.types import SyncError
 from fieldlog.db.store import Store
 from tests.lib.pg import Dept
 from tests.lib.sync_helpers import content, do_sync
+from tests.lib.threads import tailing
 
 NORTH = "North County PD"
 
@@ -508,9 +509,7 @@ def test_concurrent_officers_under_rls_get_dense_ordered_seqs(dept: Dept, tmp_pa
         s.close()
     start = dept.owner("SELECT count(*) FROM fieldlog.fieldlog_changes")[0][0]
     gate = threading.Barrier(n)
-    done = threading.Event()
     errors: list[BaseException] = []
-    seen: list[int] = []
 
     def push(i: int) -> None:
         try:
@@ -525,31 +524,12 @@ def test_concurrent_officers_under_rls_get_dense_ordered_seqs(dept: Dept, tmp_pa
         except BaseException as exc:
             errors.append(exc)
 
-    def tail() -> None:
-        remote = open_remote(sue_url)
-        cursor = 0
-        try:
-            while True:
-                finished = done.is_set()
-                got = remote.pull(cursor, 3)
-                seen.extend(c.seq for c in got)
-                cursor = got[-1].seq if got else cursor
-                if finished and not got:
-                    return
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            remote.close()
-
-    reader = threading.Thread(target=tail)
-    reader.start()
     threads = [threading.Thread(target=push, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    done.set()
-    reader.join()
+    with tailing(sue_url, 3, errors) as seen:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     assert errors == [], [str(e) for e in errors]
     seqs = [r[0] for r in dept.owner("SELECT seq FROM fieldlog.fieldlog_changes ORDER BY seq")]
     assert seqs == list(range(1, len(seqs) + 1)) == seen

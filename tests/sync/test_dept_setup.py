@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from fieldlog.db.remotes import dept_schema as D
 from fieldlog.db.remotes.factory import open_remote
 from fieldlog.db.remotes.postgres import PostgresRemote
 from fieldlog.db.remotes.types import SYNC_SCHEMA, OutChange, SyncError
-from tests.lib.run import run_fieldlog
+from tests.lib.run import one_line_error, run_fieldlog
 from tests.lib.sync_helpers import TABLES, content, do_sync
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -123,15 +122,6 @@ def assert_projected(pg_server, url: str, store) -> None:
         assert typed_ids(pg_server, url, table) == set(live(store, table)), table
     summaries = dict(q(pg_server, url, "SELECT id, summary FROM fieldlog.contacts"))
     assert summaries == {k: r["summary"] for k, r in live(store, "contacts").items()}
-
-
-def one_line_error(r: subprocess.CompletedProcess, *needles: str) -> str:
-    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
-    err = r.stderr.strip()
-    assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    for needle in needles:
-        assert needle.lower() in err.lower(), err
-    return err
 
 
 # ---------------------------------------------------------------------- a new store

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -20,9 +19,9 @@ from fieldlog import sync
 from fieldlog.db.remotes.factory import open_remote
 from fieldlog.db.remotes.postgres import PostgresRemote
 from fieldlog.db.remotes.types import SYNC_SCHEMA, OutChange, SyncError
-from tests.lib.run import run_fieldlog
+from tests.lib.run import one_line_error, run_fieldlog
 from tests.lib.sync_helpers import content, do_sync
-from tests.lib.threads import at_once
+from tests.lib.threads import at_once, tailing
 
 if TYPE_CHECKING:
     from tests.lib.pg import PgServer
@@ -36,15 +35,6 @@ def remote_rows(url: str) -> list:
         return remote.pull(0, 1_000_000)
     finally:
         remote.close()
-
-
-def one_line_error(r: subprocess.CompletedProcess, *needles: str) -> str:
-    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
-    err = r.stderr.strip()
-    assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    for needle in needles:
-        assert needle.lower() in err.lower(), err
-    return err
 
 
 # ---------------------------------------------------------------------- the remote itself
@@ -96,8 +86,6 @@ def test_concurrent_pushers_never_let_a_tailing_reader_miss_a_row(pg_url):
     at once while a fifth tails the remote with a cursor; it must see every row, in order."""
     open_remote(pg_url).close()
     pushers, batches, size = 4, 30, 15
-    done = threading.Event()
-    seen: list[int] = []
     errors: list[BaseException] = []
 
     def push(n: int) -> None:
@@ -114,32 +102,12 @@ def test_concurrent_pushers_never_let_a_tailing_reader_miss_a_row(pg_url):
         finally:
             remote.close()
 
-    def tail() -> None:
-        remote = open_remote(pg_url)
-        cursor = 0
-        try:
-            while True:
-                finished = done.is_set()
-                rows = remote.pull(cursor, 7)
-                for c in rows:
-                    seen.append(c.seq)
-                    cursor = c.seq
-                if finished and not rows:
-                    return
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            remote.close()
-
-    reader = threading.Thread(target=tail)
-    reader.start()
     threads = [threading.Thread(target=push, args=(n,)) for n in range(pushers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    done.set()
-    reader.join()
+    with tailing(pg_url, 7, errors) as seen:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     assert not errors, errors
     total = pushers * batches * size
     assert seen == list(range(1, total + 1))
