@@ -30,7 +30,7 @@ import re
 import secrets
 import stat
 import zipfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, TextIO
@@ -247,6 +247,17 @@ def export_all(
                     text.flush()
                     text.detach()
         return counts
+    prepare_folder(dest, [f"{table}.csv" for table in TABLES], force=force)
+    for table in TABLES:
+        with atomic_text(dest / f"{table}.csv", force=force) as out:
+            one(table, out)
+    return counts
+
+
+def prepare_folder(dest: Path, names: Sequence[str], *, force: bool = False) -> None:
+    """``dest`` as the folder of a set of export files (``export all``, ``export hsds``): a
+    folder or nothing yet (then made, owner-only); none of ``names`` in it unless ``force``,
+    all checked before anything is written."""
     try:
         st = os.stat(dest)  # a link to a folder is fine: each file in it is checked
     except FileNotFoundError:
@@ -256,13 +267,9 @@ def export_all(
     if st is not None and not stat.S_ISDIR(st.st_mode):
         raise FieldlogError(f"{dest} is not a folder: give a folder (or a name ending in .zip).")
     if st is not None:
-        for table in TABLES:
-            check_out(dest / f"{table}.csv", force=force)
+        for name in names:
+            check_out(dest / name, force=force)
     try:
         dest.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise FieldlogError(f"Cannot make the folder {dest}: {exc.strerror or exc}.") from None
-    for table in TABLES:
-        with atomic_text(dest / f"{table}.csv", force=force) as out:
-            one(table, out)
-    return counts

@@ -1,7 +1,10 @@
-"""The export dialog: contacts to a CSV file, in a worker, with progress.
+"""The export dialog: contacts to a CSV file (or an Excel workbook, for a name ending in
+``.xlsx``: :mod:`fieldlog.export.xlsx_tables`, as ``fieldlog export --out X.xlsx``), in a
+worker, with progress.
 
-The file is written as ``FILE.part`` (owner-only) and renamed when complete, after it is
-closed (:func:`fieldlog.export.atomic_text`): a cancelled or failed export leaves no file."""
+The file is written under a temporary name (owner-only) and renamed when complete, after it
+is closed (:func:`fieldlog.export.atomic_text`, :func:`fieldlog.export.xlsx.write_workbook`):
+a cancelled or failed export leaves no file."""
 
 from __future__ import annotations
 
@@ -46,7 +49,8 @@ class ExportDialog(ModalScreen[int | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog fl-export"):
-            yield Label("Export contacts to CSV", classes="dialog-question fl-form-title")
+            yield Label("Export contacts (CSV; a .xlsx name: Excel)",
+                        classes="dialog-question fl-form-title")  # fmt: skip
             with Horizontal(classes="fl-row"):
                 yield Label("File", classes="fl-label")
                 yield Input(default_path(), id="path", compact=True)
@@ -143,10 +147,18 @@ class ExportDialog(ModalScreen[int | None]):
 
                     # The file appears only when complete; it replaces one only when the
                     # officer said so (force).
-                    with atomic_text(path, force=force) as out:
-                        n = export_contacts_csv(
-                            app.store, out, since=since, excel=excel, progress=progress
-                        )
+                    if path.suffix.lower() == ".xlsx":
+                        from fieldlog.export.xlsx_tables import write_table_xlsx
+
+                        n = write_table_xlsx(
+                            app.store, "contacts", path, force=force,
+                            filters={"since": since}, progress=progress,
+                        )  # fmt: skip
+                    else:
+                        with atomic_text(path, force=force) as out:
+                            n = export_contacts_csv(
+                                app.store, out, since=since, excel=excel, progress=progress
+                            )
             except Cancelled:  # atomic_text removed the partial file
                 return
             except (FieldlogError, OSError) as err:
