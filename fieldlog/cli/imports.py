@@ -20,10 +20,12 @@ def import_(
     file: Annotated[
         str,
         typer.Argument(
-            metavar="FILE",
+            metavar="FILE|DIR",
             help="A CSV from 'fieldlog export', the folder or .zip of 'fieldlog export all', "
-            "or an officer sheet (date, name, neighborhood, summary, concern category, "
-            "concern text, referral agency, referral reason).",
+            "an officer sheet (date, name, neighborhood, summary, concern category, "
+            "concern text, referral agency, referral reason), the folder or .zip of an "
+            "Open Referral HSDS 3.0 dataset (partners), or a partner's referral sheet sent "
+            "back (.xlsx or .csv of 'fieldlog referral sheet').",
         ),
     ],
     dry_run: Annotated[
@@ -88,4 +90,6 @@ def import_(
             typer.echo(f"  {line}", err=True)
         if result.bad_count > len(result.bad):
             typer.echo(f"  ... and {result.bad_count - len(result.bad)} more", err=True)
+    for line in result.notices:  # e.g. an HSDS partner close to one in the log
+        typer.echo(line, err=True)
     typer.echo(("dry run: " if dry_run else "") + result.summary())

@@ -9,6 +9,10 @@ Two formats, told apart by the header (see docs/import.md):
   referral agency, referral reason), one contact per line, with ids derived from the line's
   content so the same sheet imported twice adds nothing.
 
+A folder or zip holding an Open Referral HSDS 3.0 dataset (a 2-1-1 or county directory, or
+``fieldlog export hsds``) is handed to :mod:`~fieldlog.importer.hsds` before any of this: its
+organizations become partners, idempotent by HSDS id (docs/hsds.md).
+
 Files are streamed: read, checked and written :data:`BATCH` rows at a time inside one
 transaction (:meth:`Imports.session`), which commits only when every row passed (or with
 ``skip_bad``), so memory stays flat however big the file and the import is still all or
@@ -18,8 +22,9 @@ The package: :mod:`~fieldlog.importer.read` (files, encodings, headers),
 :mod:`~fieldlog.importer.unzip` (zips and their expansion caps),
 :mod:`~fieldlog.importer.sources` (the files a path stands for),
 :mod:`~fieldlog.importer.plan` (checking exported tables), :mod:`~fieldlog.importer.sheet`
-(the officer sheet), :mod:`~fieldlog.importer.result` (what an import reports); this module
-runs them (:func:`import_path`).
+(the officer sheet), :mod:`~fieldlog.importer.result` (what an import reports),
+:mod:`~fieldlog.importer.returned` (a partner's referral sheet sent back: a file of its own,
+recognised before the others); this module runs them (:func:`import_path`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fieldlog.errors import FieldlogError
+from fieldlog.importer import hsds, returned
 from fieldlog.importer.plan import (
     DATETIME_FIELDS,
     DAY_FIELDS,
@@ -120,6 +126,12 @@ def _import(
     progress: Callable[[int, int], None] | None,
     limits: ZipLimits | None,
 ) -> ImportResult:
+    if returned.is_returned_sheet(path):  # a partner's referral sheet sent back
+        return returned.import_sheet(store, path, dry_run=dry_run, skip_bad=skip_bad, limits=limits)
+    if hsds.is_dataset(path):  # an Open Referral HSDS 3.0 dataset (a 2-1-1 directory)
+        return hsds.import_dataset(
+            store, path, dry_run=dry_run, skip_bad=skip_bad, limits=limits, progress=progress
+        )
     sources = iter_sources(path, limits)
     try:
         return _run(store, path, sources, dry_run, skip_bad, progress)
@@ -163,16 +175,7 @@ def _run(
     result.format = "sheet" if kinds == {"sheet"} else "export"
     result.bad, result.bad_count = list(plan.errors), plan.bad
     if plan.bad and not skip_bad:
-        n = plan.bad
-        head = (
-            f"{n} bad row{'s' if n != 1 else ''}; nothing was written"
-            f"{' (dry run)' if dry_run else ''}. Fix them, or use --skip-bad to import the "
-            "other rows:"
-        )
-        more = [f"  ... and {n - len(plan.errors)} more"] if n > len(plan.errors) else []
-        raise ImportRejected(
-            "\n".join([head, *(f"  {e}" for e in plan.errors), *more]), plan.errors
-        )
+        raise ImportRejected.of(list(plan.errors), plan.bad, dry_run=dry_run)
     if progress is not None:
         progress(max(total, done_before), max(total, done_before))
     return result

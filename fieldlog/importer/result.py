@@ -18,6 +18,17 @@ class ImportRejected(FieldlogError):
         super().__init__(message)
         self.bad = bad
 
+    @classmethod
+    def of(cls, errors: list[str], count: int, *, dry_run: bool = False) -> ImportRejected:
+        """The rejection of an import with ``count`` bad rows, ``errors`` the listed ones."""
+        head = (
+            f"{count} bad row{'s' if count != 1 else ''}; nothing was written"
+            f"{' (dry run)' if dry_run else ''}. Fix them, or use --skip-bad to import the "
+            "other rows:"
+        )
+        more = [f"  ... and {count - len(errors)} more"] if count > len(errors) else []
+        return cls("\n".join([head, *(f"  {e}" for e in errors), *more]), errors)
+
 
 @dataclass
 class ImportResult:
@@ -34,7 +45,9 @@ class ImportResult:
     bad: list[str] = field(default_factory=list)  # "line N: reason" (the first MAX_LISTED)
     bad_count: int = 0  # every bad row, listed or not
     dry_run: bool = False
-    format: str = ""  # "export" or "sheet"
+    format: str = ""  # "export", "sheet" or "hsds"
+    # Said about rows that were written (an HSDS partner close by name to one in the log).
+    notices: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported"
@@ -42,7 +55,9 @@ class ImportResult:
             f"{verb} {plural(self.contacts, 'contact')}, {plural(self.concerns, 'concern')}, "
             f"{plural(self.referrals, 'referral')}"
         )
-        if self.organizations:
+        if self.format == "hsds":  # an HSDS directory holds partners only
+            text = f"{verb} {plural(self.organizations, 'partner')} from the HSDS dataset"
+        elif self.organizations:
             text += f", {plural(self.organizations, 'organization')}"
         extra = f"{self.skipped} skipped as already present"
         would = "would be " if self.dry_run else ""
@@ -75,5 +90,6 @@ class ImportResult:
             "bad_count": max(self.bad_count, len(self.bad)),
             "dry_run": self.dry_run,
             "format": self.format,
+            "notices": self.notices,
             "summary": self.summary(),
         }
