@@ -271,6 +271,8 @@ def print_history(trail: dict[str, Any]) -> None:
         typer.echo(
             printable(f"#{e['seq']}  {when}  {label}  by {e['officer']} on device {e['device']}")
         )
+        if e.get("source"):  # not typed here: a partner's returned sheet
+            typer.echo(printable(f"      from {_show(e['source'])}"))
         if e.get("erased"):
             typer.echo("      (content erased by the retention purge)")
             continue

@@ -1,5 +1,6 @@
-"""``fieldlog refer``, ``fieldlog done`` and ``fieldlog referral list | update``: referrals made
-to agencies and partners, and follow-ups marked done. ``app`` (``refer``, ``done``) merges into
+"""``fieldlog refer``, ``fieldlog done`` and ``fieldlog referral list | update | sheet``:
+referrals made to agencies and partners, follow-ups marked done, and the sheet a partner fills
+in (fieldlog.export.sheet). ``app`` (``refer``, ``done``) merges into
 the top level; ``referral_app`` is the named group."""
 
 from __future__ import annotations
@@ -162,6 +163,57 @@ def referral_update(
     for warning in warnings:
         typer.echo(f"Warning: {warning}", err=True)
     _print_updated(row, "referral", as_json)
+
+
+@referral_app.command("sheet")
+def referral_sheet(
+    ctx: typer.Context,
+    partner: Annotated[
+        str, typer.Argument(metavar="PARTNER", help="The partner: its name or id (prefix).")
+    ],
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FILE",
+            help="The file to write: .xlsx (a workbook with a drop-down of the statuses) or "
+            ".csv. Default: referrals-PARTNER-DATE.xlsx in the current folder.",
+        ),
+    ] = None,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact", help="Residents' names as pseudonyms, reasons scrubbed (export rules)."
+        ),
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a partner's open referrals as a sheet for them to fill in (status, outcome) and
+    send back; fieldlog import FILE applies what they wrote."""
+    from pathlib import Path
+
+    from fieldlog.export.sheet import write_sheet
+
+    done = write_sheet(
+        store_of(ctx), partner, Path(out) if out else None, redact=redact, force=force
+    )
+    if as_json:
+        emit_json(
+            {"path": str(done.path), "partner_id": done.partner_id, "partner": done.partner,
+             "rows": done.rows, "format": done.format}
+        )  # fmt: skip
+        return
+    import shlex
+
+    n = done.rows
+    typer.echo(
+        printable(
+            f"Wrote {done.path}: {n} open referral{'s' if n != 1 else ''} to {done.partner}. "
+            f"When it comes back filled in: fieldlog import {shlex.quote(str(done.path))}"
+        )
+    )
 
 
 # ---------------------------------------------------------------------- done

@@ -105,19 +105,25 @@ STEPS: list[tuple[str, list[str | Callable[[sqlite3.Connection], object]]]] = [
 FTS_COLUMNS = records.FTS_COLUMNS  # the registry says which columns each index holds
 
 
-def fts_statements(columns: Mapping[str, Sequence[str]]) -> list[str]:
+def fts_statements(columns: Mapping[str, Sequence[str]], *, quoted: bool = True) -> list[str]:
     """The search index of each table in ``columns`` (table -> indexed columns), filled from
     its live rows and kept in step by triggers. Step 0002 makes those of the tables step 0001
     created; a record type added later makes its own in its migration (a shipped step never
-    changes, and must not name a table that does not exist yet when it runs)."""
+    changes, and must not name a table that does not exist yet when it runs).
+
+    ``quoted``: the content table is named ``content="contacts"``, the form sqlite-utils
+    (``detect_fts``, ``sqlite-utils search``) and Datasette look for to find a table's index
+    (step 0009; docs/datasette.md). Only step 0002 passes False: it shipped with
+    ``content=contacts``, which FTS5 reads the same but those tools do not recognise."""
     out: list[str] = []
     for table, cols in columns.items():
         fts = f"{table}_fts"
         colsql = ", ".join(cols)
         new = ", ".join(f"new.{c}" for c in cols)
         old = ", ".join(f"old.{c}" for c in cols)
+        content = f'"{table}"' if quoted else table
         out += [
-            f"CREATE VIRTUAL TABLE {fts} USING fts5({colsql}, content={table}, "
+            f"CREATE VIRTUAL TABLE {fts} USING fts5({colsql}, content={content}, "
             "tokenize='porter unicode61 remove_diacritics 2')",
             f"INSERT INTO {fts} (rowid, {colsql}) "
             f"SELECT rowid, {colsql} FROM {table} WHERE deleted = 0",
@@ -147,9 +153,16 @@ def _created_tables(step: str) -> set[str]:
 
 
 _TABLES_0001 = _created_tables("0001_records")
-STEPS.append(
-    ("0002_search", [*fts_statements({t: c for t, c in FTS_COLUMNS.items() if t in _TABLES_0001})])
-)
+# The columns 0002 indexed, frozen (a later migration that indexes more makes the index again;
+# 0002 must not name a column that does not exist yet when it runs).
+FTS_COLUMNS_0002: dict[str, tuple[str, ...]] = {
+    "contacts": ("summary", "notes", "person_name", "location"),
+    "concerns": ("description", "resolution"),
+    "referrals": ("agency", "reason", "outcome"),
+    "organizations": ("name", "contact_person", "services", "notes"),
+}
+# As shipped: ``content=contacts`` unquoted (0009 makes the indexes again, quoted).
+STEPS.append(("0002_search", [*fts_statements(FTS_COLUMNS_0002, quoted=False)]))
 # The dashboard's counts read small partial indexes instead of scanning 100,000s of rows.
 STEPS.append(
     (
@@ -268,6 +281,70 @@ STEPS.append(
             "WHERE deleted = 0 AND review_status = 'returned'",
             lambda conn: audit_upgrade(conn, "contacts", {"review_status": "submitted"}),
         ],
+    )
+)
+
+
+# --- 0009_datasette
+# The log in the tools supervisors already use (docs/datasette.md). sqlite-utils and Datasette
+# find a table's full-text index by ``content="contacts"`` (or ``[contacts]``) in its SQL, and
+# 0002 wrote ``content=contacts``: each index is made again with the quoted name, refilled from
+# the live rows, its triggers made again with it (same text). No record row changes, so no
+# audit entry. Plus one ``live_<table>`` view per record table: the live rows (no tombstones),
+# with the columns ``fieldlog export <table>`` writes (id, the fields, officer, created_at,
+# updated_at), as stored; the sync bookkeeping (origin, hlc, clocks, deleted) left out.
+# The columns are frozen here as this step shipped them: a migration that adds a field to a
+# record type makes its view again with :func:`live_view_statements` (a test compares each
+# view with the registry's export columns), one that indexes other columns makes the index
+# again with :func:`fts_rebuild_statements`.
+LIVE_VIEW_COLUMNS_0009: dict[str, tuple[str, ...]] = {
+    "contacts": (
+        "id", "occurred_at", "officer", "kind", "person_name", "organization_id", "neighborhood",
+        "beat", "location", "summary", "notes", "tags", "follow_up_on", "created_at",
+        "updated_at", "review_status", "review_comment", "reviewed_by", "reviewed_at",
+    ),
+    "concerns": (
+        "id", "contact_id", "category", "description", "priority", "status", "resolved_at",
+        "resolution", "officer", "created_at", "updated_at",
+    ),
+    "referrals": (
+        "id", "contact_id", "concern_id", "organization_id", "agency", "service", "reason",
+        "status", "follow_up_on", "outcome", "officer", "created_at", "updated_at",
+    ),
+    "organizations": (
+        "id", "name", "kind", "contact_person", "phone", "email", "address", "neighborhood",
+        "services", "status", "last_verified", "notes", "officer", "created_at", "updated_at",
+    ),
+}  # fmt: skip
+
+
+def live_view_statements(columns: Mapping[str, Sequence[str]]) -> list[str]:
+    """(Re)make the ``live_<table>`` view of each table in ``columns`` (table -> the columns
+    it shows): its rows that are not tombstones."""
+    out: list[str] = []
+    for table, cols in columns.items():
+        out += [
+            f"DROP VIEW IF EXISTS live_{table}",
+            f"CREATE VIEW live_{table} AS SELECT {', '.join(cols)} FROM {table} WHERE deleted = 0",
+        ]
+    return out
+
+
+def fts_rebuild_statements(columns: Mapping[str, Sequence[str]]) -> list[str]:
+    """Each table's search index and its triggers dropped and made again (quoted), indexing
+    ``columns`` (table -> columns), inside the migration's transaction (no ``executescript``):
+    step 0009, and a later step that indexes other columns of a table."""
+    out: list[str] = []
+    for table in columns:
+        out += [f"DROP TRIGGER IF EXISTS {table}_{t}" for t in ("ai", "ad", "au")]
+        out.append(f"DROP TABLE IF EXISTS {table}_fts")
+    return out + fts_statements(columns)
+
+
+STEPS.append(
+    (
+        "0009_datasette",
+        [*fts_rebuild_statements(FTS_COLUMNS_0002), *live_view_statements(LIVE_VIEW_COLUMNS_0009)],
     )
 )
 

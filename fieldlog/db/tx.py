@@ -66,8 +66,8 @@ class Tx:
         self.officer = meta.get("officer") or store.officer()
         self.now = dates.stamp_now()
         self.last_stamp: str | None = None
-        # (table, id, fields) of each record write, for the audit chain at commit (finish).
-        self.audited: list[tuple[str, str, list[str]]] = []
+        # (table, id, fields, source) of each record write, for the audit chain at commit.
+        self.audited: list[tuple[str, str, list[str], str | None]] = []
 
     # ------------------------------------------------------------------ clock, meta
     def tick(self) -> str:
@@ -132,11 +132,15 @@ class Tx:
         self._log(table, rid, stamp, ["*"])
         return rid
 
-    def update(self, table: str, rid: str, values: Mapping[str, Any]) -> list[str]:
+    def update(
+        self, table: str, rid: str, values: Mapping[str, Any], *, source: str | None = None
+    ) -> list[str]:
         """Change the fields that differ; returns their names (none: nothing is written).
 
         An edit of a contact's content sends it back for review (``review_status``
-        ``submitted``: :func:`fieldlog.review.resubmitted`), whichever command made it."""
+        ``submitted``: :func:`fieldlog.review.resubmitted`), whichever command made it.
+        ``source``: where the change came from when not typed here (``partner sheet: Parks
+        Dept (referrals.xlsx)``), kept in its audit entry (:data:`fieldlog.db.audit.SOURCE`)."""
         cur = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", [rid])
         raw = cur.fetchone()
         if raw is None:
@@ -156,7 +160,7 @@ class Tx:
             f"UPDATE {table} SET {sets}, updated_at = ?, hlc = ?, clocks = ? WHERE id = ?",
             [*changed.values(), self.now, stamp, json.dumps(clocks), rid],
         )
-        self._log(table, rid, stamp, list(changed))
+        self._log(table, rid, stamp, list(changed), source)
         return list(changed)
 
     def tombstone(self, table: str, rid: str) -> None:
@@ -178,13 +182,15 @@ class Tx:
             list(row.values()),
         )
 
-    def _log(self, table: str, rid: str, stamp: str, fields: list[str]) -> None:
+    def _log(
+        self, table: str, rid: str, stamp: str, fields: list[str], source: str | None = None
+    ) -> None:
         """The outbox row sync pushes, and the audit entry written at commit."""
         self.conn.execute(
             "INSERT INTO changes (tbl, row_id, hlc, fields) VALUES (?, ?, ?, ?)",
             [table, rid, stamp, ",".join(fields)],
         )
-        self.audited.append((table, rid, list(fields)))
+        self.audited.append((table, rid, list(fields), source))
 
     def resend(self, table: str, rid: str, fields: Sequence[str]) -> bool:
         """Queue a record's last change again under a new outbox number: the store holds a

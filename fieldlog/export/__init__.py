@@ -18,7 +18,9 @@ The package, by what each part does:
   :mod:`~fieldlog.export.matching`, the folding and patterns, and
   :mod:`~fieldlog.export.words`, the honorifics and common words);
 - :mod:`~fieldlog.export.table`: one table to a stream (:func:`write_table`);
-- :mod:`~fieldlog.export.files`: a file written whole or not at all, ``export all``.
+- :mod:`~fieldlog.export.files`: a file written whole or not at all, ``export all``;
+- :mod:`~fieldlog.export.sheet`: a partner's referral sheet (``fieldlog referral sheet``), and
+  its layout, which :mod:`fieldlog.importer.returned` reads back.
 
 Callers import from here (``from fieldlog import export``); the modules are the layout.
 """

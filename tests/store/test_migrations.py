@@ -27,7 +27,8 @@ def _sql(text: str | None) -> str | None:
 
 def schema(path: Path) -> dict[str, object]:
     """Everything about a log's shape: each table's columns and foreign keys, the indexes
-    (partial ones with their WHERE), the FTS tables, the triggers, the applied steps."""
+    (partial ones with their WHERE), the FTS tables, the triggers, the views, the applied
+    steps."""
     conn = sqlite3.connect(path)
     try:
         master = conn.execute(
@@ -43,6 +44,7 @@ def schema(path: Path) -> dict[str, object]:
             "indexes": {n: (t, _sql(s)) for kind, n, t, s in master if kind == "index"},
             "fts": {n: _sql(s) for kind, n, _, s in master if kind == "table" and "VIRTUAL" in s},
             "triggers": {n: (t, _sql(s)) for kind, n, t, s in master if kind == "trigger"},
+            "views": {n: _sql(s) for kind, n, _, s in master if kind == "view"},
             "steps": [
                 r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")
             ],
@@ -115,7 +117,7 @@ def test_every_shipped_version_upgrades_to_the_fresh_schema(version, fresh, tmp_
     Store.open(path).close()
 
     after = schema(path)
-    for part in ("columns", "foreign_keys", "indexes", "fts", "triggers", "steps"):
+    for part in ("columns", "foreign_keys", "indexes", "fts", "triggers", "views", "steps"):
         assert after[part] == fresh[part], part
     assert after["user_version"] == migrations.LATEST
     assert after["application_id"] == fresh["application_id"]

@@ -39,6 +39,10 @@ ENTRY_FIELDS = (
     "prev",
 )  # fmt: skip
 FIRST_PREV = "0" * 64  # the "previous hash" of entry 1
+# The key of an update's ``changes`` that says where the change came from when it was not
+# typed on this laptop (a partner's returned referral sheet: fieldlog.importer.returned). No
+# field is spelled with a ``$``; the entry's hash covers it like the values.
+SOURCE = "$source"
 NOUN = records.NOUN
 BATCH = 5000
 
@@ -263,7 +267,7 @@ def append(
 
 def record(
     conn: sqlite3.Connection,
-    pending: Sequence[tuple[str, str, Sequence[str]]],
+    pending: Sequence[tuple[str, str, Sequence[str]] | tuple[str, str, Sequence[str], str | None]],
     *,
     officer: str,
     origin: str,
@@ -271,11 +275,14 @@ def record(
 ) -> int:
     """The entries of one store transaction: ``pending`` holds ``(table, id, fields)`` as
     the transaction logged its writes (``["*"]`` an insert, ``["deleted"]`` a tombstone, else
-    the fields an update changed). Called by the transaction just before COMMIT, so each entry
-    hashes the row as committed."""
+    the fields an update changed), and optionally a fourth item, the update's source (kept
+    as :data:`SOURCE` in its ``changes``). Called by the transaction just before COMMIT, so
+    each entry hashes the row as committed."""
 
     def items() -> Iterator[tuple[Any, ...]]:
-        for table, rid, fields in pending:
+        for item in pending:
+            table, rid, fields = item[0], item[1], item[2]
+            source = item[3] if len(item) > 3 else None
             row = read_row(conn, table, rid)
             if row is None:  # written and gone in one transaction: nothing to hash
                 book, values, state = "", "{}", None
@@ -288,7 +295,10 @@ def record(
                 action, text = "delete", canonical({"deleted": 1})  # a restore is an update
             else:
                 action = "update"
-                text = canonical({f: (row or {}).get(f) for f in fields})
+                changes = {f: (row or {}).get(f) for f in fields}
+                if source:
+                    changes[SOURCE] = source
+                text = canonical(changes)
             yield at, officer, origin, table, rid, action, text, state
 
     return _chain(conn, items())

@@ -21,6 +21,7 @@ from fieldlog.db.audit.chain import (
     FIRST_PREV,
     NOUN,
     RECORD_TABLES,
+    SOURCE,
     entry_digest,
     entry_hash,
     missing_table,
@@ -448,6 +449,7 @@ def history(conn: sqlite3.Connection, table: str, rid: str) -> dict[str, Any]:
         [rid],
     ):
         changes = _decoded(text)
+        source = changes.pop(SOURCE, None) if changes is not None else None
         entry: dict[str, Any] = {
             "seq": seq,
             "at": at,
@@ -457,6 +459,8 @@ def history(conn: sqlite3.Connection, table: str, rid: str) -> dict[str, Any]:
             "changes": changes,
             "hash": h,
         }
+        if source is not None:
+            entry["source"] = source  # where the change came from (a partner's sheet)
         if text is None:
             entry["erased"] = True  # by a purge: the entry's content is gone, its hash is not
         elif changes is None:

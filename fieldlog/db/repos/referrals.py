@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from fieldlog import dates, entry, models, records
+from fieldlog import dates, entry, ids, models, records
 from fieldlog.db.repos.base import NO_DATE, Row, Rows, day
 from fieldlog.errors import ValidationError
 
@@ -127,6 +127,49 @@ class Referrals:
         with self.store.write() as tx:
             changed = tx.update(TABLE, row["id"], clean)
         return self.store.records.get(TABLE, row["id"]), bool(changed)
+
+    # ------------------------------------------------------------------ partner sheets
+    def sheet_rows(self, org_id: str) -> Rows:
+        """The open referrals made to the partner ``org_id`` (live, of a live contact, status
+        one of :data:`~fieldlog.models.REFERRAL_OPEN_STATUSES`), oldest first, with their
+        contact's person and neighborhood: the rows of its referral sheet
+        (:mod:`fieldlog.export.sheet`)."""
+        return self.store.query(
+            "SELECT r.id, r.created_at, r.service, r.reason, r.status, r.follow_up_on, "
+            "r.outcome, c.person_name, c.neighborhood FROM referrals r "
+            "JOIN contacts c ON c.id = r.contact_id "
+            "WHERE r.deleted = 0 AND c.deleted = 0 AND r.organization_id = ? "
+            f"AND r.status IN {models.REFERRAL_OPEN_STATUSES!r} ORDER BY r.created_at, r.id",
+            [org_id],
+        )
+
+    def returned(self, refs: Sequence[str]) -> dict[str, Rows]:
+        """What a partner's returned sheet names: each id (or prefix) -> the referrals whose
+        id starts with it (none, one, or two when it fits several), deleted ones too
+        (``deleted``), with the referral's field clocks (``field_clocks``, JSON) and its
+        contact's person, neighborhood and clocks (``contact_clocks``)."""
+        sql = (
+            "SELECT r.*, r.clocks AS field_clocks, c.person_name, c.neighborhood, "
+            "c.clocks AS contact_clocks FROM referrals r JOIN contacts c ON c.id = r.contact_id "
+            "WHERE r.id >= ? AND r.id < ? ORDER BY r.id LIMIT 2"
+        )
+        out: dict[str, Rows] = {}
+        for ref in dict.fromkeys(refs):
+            prefix = ids.normalize_prefix(ref)
+            ok = len(prefix) >= ids.MIN_PREFIX and ids.is_hex(prefix)
+            out[ref] = self.store.query(sql, [prefix, prefix + "g"]) if ok else []
+        return out
+
+    def apply_returned(self, changes: Sequence[tuple[str, Mapping[str, Any]]], source: str) -> int:
+        """Write a partner's status and outcome updates (``(id, cleaned values)``) in one
+        transaction, each audited with ``source``; returns how many referrals changed (a
+        value the referral already holds writes nothing)."""
+        n = 0
+        with self.store.write() as tx:
+            for rid, values in changes:
+                if tx.update(TABLE, rid, values, source=source):
+                    n += 1
+        return n
 
     def get(self, ref: str) -> Row:
         """One live referral with what its own screen shows beside it: its contact's summary,
