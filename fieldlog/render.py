@@ -98,8 +98,10 @@ def table(
     narrow: Sequence[str] = (),
     lines: int | None = LIST_LINES,
     total: int | None = None,
+    wrap: Sequence[str] = (),
 ) -> None:
     """``columns``: (key, heading) pairs; keys ending in ``_at`` show as local time.
+    ``wrap``: more keys that wrap like the text columns (a partner's name in a list).
 
     On a terminal narrower than 100 columns the keys in ``narrow`` are left out, so the
     text columns keep room to be read. Text columns (``WRAP``) wrap to at most ``lines``
@@ -119,15 +121,16 @@ def table(
         show_edge=False,
         pad_edge=False,
     )
+    wrapped = WRAP | set(wrap)
     for key, heading in columns:
-        wrap = key in WRAP
+        wrap_it = key in wrapped
         t.add_column(
             heading,
-            overflow="fold" if wrap else "ellipsis",
-            no_wrap=not wrap,
-            ratio=1 if wrap else None,
-            min_width=16 if wrap else None,
-            max_width=None if wrap or key in FIXED or key.endswith("_at") else 14,
+            overflow="fold" if wrap_it else "ellipsis",
+            no_wrap=not wrap_it,
+            ratio=1 if wrap_it else None,
+            min_width=16 if wrap_it else None,
+            max_width=None if wrap_it or key in FIXED or key.endswith("_at") else 14,
             style=styles.get(key, ""),
         )
     for row in rows:
@@ -137,7 +140,7 @@ def table(
             if key.endswith("_at") and isinstance(value, str):
                 value = dates.show_local(value)
             cell = _t(value)
-            cells.append(Clamp(cell, lines) if lines and key in WRAP else cell)
+            cells.append(Clamp(cell, lines) if lines and key in wrapped else cell)
         t.add_row(*cells, style="bold red" if row.get("overdue") else None)
     console.print(t)
     more(len(rows), total)

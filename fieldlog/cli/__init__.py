@@ -43,6 +43,7 @@ def build_app() -> typer.Typer:
         export,
         imports,
         orgs,
+        partners,
         referrals,
         report,
         review,
@@ -57,6 +58,7 @@ def build_app() -> typer.Typer:
         entry.app,  # init demo add list show edit delete search followups
         undo.app,  # undo
         referrals.app,  # refer done
+        partners.app,  # partners
         entry.tui_app,  # tui
         audit.app,  # verify history purge
         crypto.app,  # encrypt decrypt passphrase backup restore

@@ -70,12 +70,15 @@ EXAMPLES: dict[str, str] = {
     "referral list": "fieldlog referral list --status open --service housing",
     "referral update": "fieldlog referral update 5b3d2f --status completed "
     '--outcome "family housed"',
+    "referral sheet": 'fieldlog referral sheet "Parks Dept" --out parks-referrals.xlsx',
     "org": "fieldlog org list --service food",
     "org add": 'fieldlog org add "Eastside Food Bank" --kind nonprofit --phone 555-0142 '
     "--services food,housing",
     "org list": "fieldlog org list --hood Eastside --service food",
     "org show": 'fieldlog org show "Eastside Food Bank"',
     "org edit": 'fieldlog org edit "Eastside Food Bank" --verified today',
+    "org merge": 'fieldlog org merge "Parks Department" "Parks Dept" --yes',
+    "partners": "fieldlog partners --cold 60d",
     "remote": "fieldlog remote list",
     "remote add": "fieldlog remote add dept /mnt/share/department.fieldlog",
     "remote list": "fieldlog remote list",

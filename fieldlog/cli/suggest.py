@@ -5,12 +5,12 @@ means the partner; saving an unlinked referral splits that partner's figures and
 :func:`check_agency` links an exact (any case) name, and refuses a *close* one with the name to
 use, unless ``--new-agency`` says the agency really is new.
 
-Closeness is token-aware: names are folded (case, accents, punctuation, ``'s``) and common
-abbreviations expanded (``Dept``, ``St.``, ``PD``, ``Ctr``, ``&``) before they are compared, so
-``St. Mary's`` and ``Saint Marys`` are the same name and ``Parks Department`` is ``Parks Dept``.
-After that folding the standard library's :mod:`difflib` ranks typos as well as rapidfuzz did
-on the same examples (tried on both), so no compiled dependency is added for a directory of a
-few hundred names. Everything is imported lazily: ``fieldlog add --refer`` pays only when used.
+Closeness is :mod:`fieldlog.partners`' (issue 14): the same folding (case, accents,
+punctuation, ``St.``/``Dept``/``Ctr``/``&`` spelled out) and the same rapidfuzz score decide
+here, on ``org add`` and on import, so ``St. Mary's`` is ``Saint Marys``, ``Parks Department``
+is ``Parks Dept`` and never ``Police Department``. Everything is imported lazily: ``fieldlog
+add --refer`` pays only when a typed agency is not a partner's exact name (rapidfuzz is not
+imported for an exact name, nor with no partner in the directory).
 """
 
 from __future__ import annotations
@@ -22,89 +22,31 @@ from fieldlog.errors import ValidationError
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
+    from fieldlog.partners import Match
 
-# A name this close (0..1, after folding) or closer is "did you mean".
-CLOSE = 0.85
 MAX_SUGGESTIONS = 3
-
-_ABBREVIATIONS = {
-    "dept": "department",
-    "dep": "department",
-    "depts": "department",
-    "st": "saint",
-    "ste": "sainte",
-    "mt": "mount",
-    "ctr": "center",
-    "cntr": "center",
-    "centre": "center",
-    "assn": "association",
-    "assoc": "association",
-    "svc": "services",
-    "svcs": "services",
-    "service": "services",
-    "pd": "police department",
-    "fd": "fire department",
-    "sd": "sheriff department",
-    "hs": "high school",
-    "co": "county",
-    "cnty": "county",
-    "intl": "international",
-    "natl": "national",
-    "org": "organization",
-    "univ": "university",
-    "hosp": "hospital",
-    "comm": "community",
-    "ofc": "office",
-    "govt": "government",
-    "auth": "authority",
-}
-# Words that name no partner by themselves: "Parks" is contained in "Parks Dept", but
-# "Department" is not a reason to suggest "Parks Department".
-_GENERIC = frozenset(
-    "the of and for a an at in on to department city county office services inc llc "
-    "program center organization community".split()
-)
 
 
 def fold(name: str) -> list[str]:
-    """``name`` as comparable words: lower case, no accents or punctuation, abbreviations
-    expanded (``"St. Mary's Ctr"`` -> ``["saint", "marys", "center"]``)."""
-    import re
-    import unicodedata
+    """``name`` as comparable words (:func:`fieldlog.partners.fold_name`)."""
+    from fieldlog.partners import fold_name
 
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
-    text = text.replace("&", " and ").replace("\u2019", "'").replace("'", "")
-    words: list[str] = []
-    for word in re.findall(r"[^\W_]+", text):
-        words.extend(_ABBREVIATIONS.get(word, word).split())
-    return words
+    return fold_name(name).split()
 
 
 def closeness(a: str, b: str) -> float:
     """How alike two names are (1.0: the same name once folded)."""
-    from difflib import SequenceMatcher
+    from fieldlog.partners import name_score
 
-    wa, wb = fold(a), fold(b)
-    if not wa or not wb:
-        return 0.0
-    if wa == wb:
-        return 1.0
-    score = max(
-        SequenceMatcher(None, " ".join(wa), " ".join(wb), autojunk=False).ratio(),
-        SequenceMatcher(None, " ".join(sorted(wa)), " ".join(sorted(wb)), autojunk=False).ratio(),
-    )
-    da, db = set(wa) - _GENERIC, set(wb) - _GENERIC
-    if da and db and (da <= db or db <= da):  # "Parks" and "Parks Dept", "Legal Aid Society"
-        score = max(score, 0.9)
-    return score
+    return name_score(a, b) / 100
 
 
 def close_names(name: str, candidates: Iterable[str], *, limit: int = MAX_SUGGESTIONS) -> list[str]:
     """The candidates close to ``name``, closest first (ties in the given order)."""
-    scored = [(closeness(name, c), i, c) for i, c in enumerate(candidates)]
-    best = sorted((t for t in scored if t[0] >= CLOSE), key=lambda t: (-t[0], t[1]))
-    return [c for _, _, c in best[:limit]]
+    from fieldlog.partners import closest
+
+    names = list(candidates)
+    return [m.name for m in closest(name, [(str(i), n) for i, n in enumerate(names)], limit=limit)]
 
 
 def _quoted_or(names: list[str]) -> str:
@@ -123,7 +65,7 @@ def check_agency(store: Store, agency: str, *, new_agency: bool) -> str | None:
         return str(org["id"])
     if new_agency or not agency.strip():
         return None
-    close = close_names(agency, [r["name"] for r in store.orgs.names()])
+    close = [m.name for m in _similar(store, agency)]
     if not close:
         return None
     raise ValidationError(
@@ -135,8 +77,14 @@ def check_agency(store: Store, agency: str, *, new_agency: bool) -> str | None:
 
 def close_partner(store: Store, agency: str) -> str | None:
     """The one partner name closest to ``agency`` (for asking on a terminal), or None."""
-    close = close_names(agency, [r["name"] for r in store.orgs.names()], limit=1)
-    return close[0] if close else None
+    close = _similar(store, agency, limit=1)
+    return close[0].name if close else None
+
+
+def _similar(store: Store, agency: str, *, limit: int = MAX_SUGGESTIONS) -> list[Match]:
+    from fieldlog.partners import similar
+
+    return similar(store, agency, limit=limit)
 
 
 def can_ask() -> bool:

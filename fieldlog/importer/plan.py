@@ -177,6 +177,7 @@ def check_export_batch(job: Batch) -> None:
         parents = writer.exists(parent[0], [r[parent[1]] for _, r in parsed])
     seen: set[str] = set()
     names: dict[str, str] = {}  # partners of this batch: name (casefold) -> id
+    close = _CloseNames(store) if table == "organizations" else None
     for where, row in parsed:
         rid = row["id"]
         if rid in seen or rid in imported:
@@ -190,8 +191,10 @@ def check_export_batch(job: Batch) -> None:
                     f"{parent[0]} first (or the folder or zip that 'fieldlog export all' "
                     "makes).",
                 )
-            if table == "organizations":
+            if close is not None:
                 _check_org_name(store, names, row)
+                if rid not in present:
+                    close.check(row)
             elif table == "referrals" and row.get("concern_id"):
                 _check_concern_link(store, row)
         except ValidationError as exc:
@@ -287,6 +290,34 @@ def _check_org_name(store: Store, names: dict[str, str], row: dict[str, Any]) ->
             f"({other[:10]}): rename one of them.",
         )
     names[key] = row["id"]
+
+
+class _CloseNames:
+    """A new partner of the file whose name is close to one in the directory, or to an
+    earlier new partner of the file (``Parks Department`` for ``Parks Dept``: issue 14) is
+    refused like a duplicate name: the partner it means is named, with the fixes. The
+    directory is read and folded once, on the first new partner (rapidfuzz only then)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.index: Any = None
+
+    def check(self, row: dict[str, Any]) -> None:
+        from fieldlog import partners
+
+        if self.index is None:
+            self.index = partners.directory(self.store)
+        found = self.index.closest(row["name"], limit=1, exclude=row["id"])
+        if found:
+            m = found[0]
+            raise ValidationError(
+                "name",
+                f"'{row['name']}' is close to the partner '{m.name}' ({m.id[:10]}) already in "
+                f"the directory: if it is that partner, put {m.id} in its id column; if it "
+                "is another one, give it a name that tells them apart (or leave it out with "
+                "--skip-bad).",
+            )
+        self.index.add(row["id"], row["name"])
 
 
 def _export_row(table: str, raw: dict[str, str], limit: datetime) -> dict[str, Any]:

@@ -54,10 +54,19 @@ def test_check_agency(store):
 
 
 def test_several_close_partners_are_named(store):
+    store.orgs.add(name="Legal Aid Society")
+    store.orgs.add(name="Legal Aid Clinic")
+    with pytest.raises(ValidationError, match="'Legal Aid Society' or 'Legal Aid Clinic'"):
+        suggest.check_agency(store, "Legal Aid", new_agency=False)
+
+
+def test_a_typo_names_its_partner_not_its_neighbour(store):
+    """Issue 14: ``Westside`` is another partner than ``Eastside``, whatever the typo."""
     store.orgs.add(name="Eastside Food Bank")
     store.orgs.add(name="Westside Food Bank")
-    with pytest.raises(ValidationError, match="'Eastside Food Bank' or 'Westside Food Bank'"):
+    with pytest.raises(ValidationError) as err:
         suggest.check_agency(store, "Eastside Food Bnak", new_agency=False)
+    assert "'Eastside Food Bank'?" in str(err.value) and "Westside" not in str(err.value)
 
 
 def _refs(cli, cid):

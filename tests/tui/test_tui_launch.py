@@ -222,6 +222,7 @@ def test_the_first_figures_are_read_while_the_app_starts(tmp_path, monkeypatch):
         async with app.run_test(size=SIZE) as pilot:
             dashboard = app.screen
             assert isinstance(dashboard, DashboardScreen) and dashboard.loaded
+            await settle(app, pilot)  # the second read (follow-ups, partners going cold)
             assert dashboard.followups_loaded and loads == ["followups"]
             assert "total 2" in static_text(dashboard, "#stats")
             assert app.early_read("figures") is None  # taken once

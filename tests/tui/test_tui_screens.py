@@ -16,7 +16,7 @@ from fieldlog.tui.dialogs.org_form import OrgForm
 from fieldlog.tui.dialogs.text import TextDialog
 from fieldlog.tui.screens.followups import FollowupsScreen
 from fieldlog.tui.screens.orgs import OrgsScreen
-from tests.lib.tui import SIZE, run, settle, table_text
+from tests.lib.tui import SIZE, run, settle, static_text, table_text
 
 
 def build_followups(path) -> dict[str, str]:
@@ -161,7 +161,9 @@ async def open_orgs(app, pilot) -> DataTable:
     return app.screen.query_one("#orgs-table", DataTable)
 
 
-def test_orgs_list_with_referral_counts(tmp_path):
+def test_orgs_list_with_upkeep_figures(tmp_path):
+    """Each partner's last contact, contacts and referrals of 90 days, open referrals and
+    whether it was verified within a year (issue 14); the rest in the detail lines."""
     path = tmp_path / "log.db"
     build_orgs(path)
 
@@ -170,8 +172,11 @@ def test_orgs_list_with_referral_counts(tmp_path):
         async with app.run_test(size=SIZE) as pilot:
             table = await open_orgs(app, pilot)
             rows = table_text(table)
-            assert rows[0].split() == ["Harbor", "Food", "Bank", "nonprofit", "food", "2"]
-            assert rows[1].split() == ["Legal", "Aid", "nonprofit", "555-0110", "0"]
+            assert rows[0].split() == ["Harbor", "Food", "Bank", "never", "0", "2", "2", "yes"]
+            assert rows[1].split() == ["Legal", "Aid", "never", "0", "0", "0", "yes"]
+            detail = static_text(app.screen, "#orgs-detail")
+            assert "Last contact never · 90 days: 0 contacts, 2 referrals" in detail
+            assert "Open referrals 2 of 2 · Verified" in detail and "nonprofit · food" in detail
 
     run(flow)
 
@@ -307,3 +312,33 @@ def test_export_dialog_writes_the_csv(tmp_path):
         assert not (tmp_path / "out.csv.part").exists()
 
     run(flow)
+
+
+def test_export_dialog_writes_a_workbook_for_an_xlsx_name(tmp_path):
+    """A file name ending in .xlsx gets an Excel workbook (as ``export --out X.xlsx``): typed
+    cells, the header row first, one row per contact."""
+    from openpyxl import load_workbook
+
+    path = tmp_path / "log.db"
+    build_followups(path)
+    out = tmp_path / "out.xlsx"
+
+    async def flow():
+        app = make_app(path)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            await pilot.press("ctrl+e")
+            await pilot.pause()
+            dialog = app.screen
+            assert isinstance(dialog, ExportDialog)
+            dialog.query_one("#path", Input).value = str(out)
+            await pilot.press("ctrl+s")
+            await settle(app, pilot)
+            assert not isinstance(app.screen, ExportDialog)
+            assert f"Exported 3 contacts to {out}" in [n.message for n in app._notifications]
+
+    run(flow)
+    sheet = load_workbook(out, read_only=True).worksheets[0]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "id" and len(rows) == 4
+    assert "Check the [b]lights on Elm" in {str(c) for r in rows[1:] for c in r}

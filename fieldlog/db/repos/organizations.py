@@ -1,7 +1,16 @@
-"""Partner organizations (``store.orgs``): found by name as often as by id."""
+"""Partner organizations (``store.orgs``): found by name as often as by id.
+
+Every partner read here carries its upkeep figures (docs/partners.md), computed in SQL in the
+same query as the partners themselves: one pass over the contacts and one over the referrals
+that name a partner, grouped by partner (indexes ``contacts_org`` and ``referrals_org``), never
+a query per partner.
+"""
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fieldlog import dates, ids, models, records
@@ -12,10 +21,56 @@ if TYPE_CHECKING:
     from fieldlog.db.store import Store
 
 TABLE = "organizations"
-_WITH_COUNT = (
-    "SELECT o.*, (SELECT count(*) FROM referrals r WHERE r.organization_id = o.id "
-    "AND r.deleted = 0) AS referral_count FROM organizations o"
-)
+RECENT_DAYS = 90  # "contacts and referrals in the last 90 days"
+VERIFIED_DAYS = 365  # details checked within a year count as verified
+_OPEN = ", ".join(f"'{s}'" for s in models.REFERRAL_OPEN_STATUSES)
+
+
+def _upkeep_sql(one: bool) -> str:
+    """Partners with their upkeep figures. Parameters, in order: the day from which a
+    verification counts, the stamp from which a contact or referral is recent (twice), and
+    with ``one`` the partner's id (three times: each grouped pass reads only its rows)."""
+    only = " AND organization_id = ?" if one else ""
+    only_r = " AND r.organization_id = ?" if one else ""
+    return (
+        "SELECT o.*, coalesce(rs.referral_count, 0) AS referral_count, "
+        "cs.last_contact_at AS last_contact_at, "
+        "coalesce(cs.recent, 0) AS contacts_90d, "
+        "coalesce(rr.recent, 0) AS referrals_90d, "
+        "coalesce(rs.open, 0) AS open_referrals, "
+        "coalesce(o.last_verified >= ?, 0) AS verified_within_year "
+        "FROM organizations o "
+        "LEFT JOIN (SELECT organization_id, max(occurred_at) AS last_contact_at, "
+        "sum(occurred_at >= ?) AS recent FROM contacts "
+        f"WHERE deleted = 0 AND organization_id IS NOT NULL{only} GROUP BY organization_id"
+        ") cs ON cs.organization_id = o.id "
+        # A referral is as recent as the contact it was made at (typed later, imported...):
+        # the recent contacts (index contacts_live), then their referrals (referrals_contact).
+        # (CROSS JOIN keeps that order; + keeps the partner index out of it.)
+        "LEFT JOIN (SELECT r.organization_id, count(*) AS recent FROM contacts k "
+        "CROSS JOIN referrals r ON r.contact_id = k.id WHERE k.deleted = 0 "
+        f"AND k.occurred_at >= ? AND r.deleted = 0 AND +r.organization_id IS NOT NULL{only_r} "
+        "GROUP BY r.organization_id) rr ON rr.organization_id = o.id "
+        "LEFT JOIN (SELECT r.organization_id, count(*) AS referral_count, "
+        f"sum(r.status IN ({_OPEN})) AS open FROM referrals r "
+        f"WHERE r.deleted = 0 AND r.organization_id IS NOT NULL{only_r} "
+        "GROUP BY r.organization_id) rs ON rs.organization_id = o.id"
+    )
+
+
+def upkeep_params(today: date | None = None) -> list[str]:
+    """The window parameters of :func:`_upkeep_sql`: a year of verification (local days), 90
+    days of contacts (UTC stamps, as stored)."""
+    today = today or dates.now_local().date()
+    verified_since = (today - timedelta(days=VERIFIED_DAYS)).isoformat()
+    recent = dates.to_storage(dates.now() - timedelta(days=RECENT_DAYS))
+    return [verified_since, recent, recent]
+
+
+def _figures(rows: Rows) -> Rows:
+    for r in rows:
+        r["verified_within_year"] = bool(r["verified_within_year"])
+    return rows
 
 
 class Organizations:
@@ -95,16 +150,22 @@ class Organizations:
         return self.get(rid)
 
     def get(self, ref: str) -> Row:
-        """One partner with the number of live referrals made to it."""
+        """One partner with its upkeep figures (the number of live referrals made to it,
+        last contact, contacts and referrals of the last 90 days, open referrals, verified
+        within a year)."""
         rid = self.resolve(ref)
-        rows = self.store.query(f"{_WITH_COUNT} WHERE o.id = ?", [rid])
-        return self.store.records.with_short_ids(TABLE, rows)[0]
+        params = upkeep_params()
+        rows = self.store.query(
+            f"{_upkeep_sql(True)} WHERE o.id = ?",
+            [params[0], params[1], rid, params[2], rid, rid, rid],
+        )
+        return self.store.records.with_short_ids(TABLE, _figures(rows))[0]
 
     def _listing(
         self, *, kind: str | None = None, hood: str | None = None, service: str | None = None
     ) -> tuple[str, list[Any]]:
         """The query of :meth:`list` and :meth:`count` (by name, no limit)."""
-        where, params = ["o.deleted = 0"], []
+        where, params = ["o.deleted = 0"], upkeep_params()
         if kind:
             where.append("o.kind = ?")
             params.append(models.choice("kind", kind, models.ORG_KINDS))
@@ -116,15 +177,87 @@ class Organizations:
                 "EXISTS (SELECT 1 FROM json_each(o.services) WHERE value = ? COLLATE NOCASE)"
             )
             params.append(models.choice("service", service, models.REFERRAL_SERVICES))
-        return f"{_WITH_COUNT} WHERE {' AND '.join(where)} ORDER BY o.name COLLATE NOCASE", params
+        sql = f"{_upkeep_sql(False)} WHERE {' AND '.join(where)} ORDER BY o.name COLLATE NOCASE"
+        return sql, params
 
     def list(self, *, limit: int | None = None, **filters: str | None) -> Rows:
-        """Partners by name, filtered (``kind``, ``hood``, ``service``; any case)."""
+        """Partners by name with their upkeep figures, filtered (``kind``, ``hood``,
+        ``service``; any case)."""
         sql, params = self._listing(**filters)
         if limit:
             sql += f" LIMIT {int(limit)}"
-        return self.store.records.with_short_ids(TABLE, self.store.query(sql, params))
+        return self.store.records.with_short_ids(TABLE, _figures(self.store.query(sql, params)))
 
     def count(self, **filters: str | None) -> int:
         """How many partners :meth:`list` finds with the same filters, without a limit."""
         return self.store.records.count_of(*self._listing(**filters))
+
+    def cold(self, since: str, *, limit: int | None = None) -> Rows:
+        """Active partners not contacted since ``since`` (a UTC stamp, as stored), never
+        contacted first, then the longest silent: the relationships about to lapse. Each row
+        has the upkeep figures of :meth:`list`."""
+        sql = (
+            f"{_upkeep_sql(False)} WHERE o.deleted = 0 AND o.status = 'active' "
+            "AND (cs.last_contact_at IS NULL OR cs.last_contact_at < ?) "
+            "ORDER BY cs.last_contact_at IS NOT NULL, cs.last_contact_at, o.name COLLATE NOCASE"
+        )
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        rows = self.store.query(sql, [*upkeep_params(), since])
+        return self.store.records.with_short_ids(TABLE, _figures(rows))
+
+    def count_cold(self, since: str) -> int:
+        """How many partners :meth:`cold` finds, without a limit."""
+        return int(
+            self.store.scalar(
+                "SELECT count(*) FROM organizations o WHERE o.deleted = 0 AND o.status = 'active' "
+                "AND NOT EXISTS (SELECT 1 FROM contacts c WHERE c.organization_id = o.id "
+                "AND c.deleted = 0 AND c.occurred_at >= ?)",
+                [since],
+            )
+            or 0
+        )
+
+    def linked(self, rid: str) -> tuple[builtins.list[str], builtins.list[str]]:
+        """The ids of the contacts and of the referrals naming partner ``rid`` (tombstoned
+        ones too: undone, they must not point at a partner that is gone)."""
+        contacts = [
+            str(r["id"])
+            for r in self.store.query(
+                "SELECT id FROM contacts WHERE organization_id = ? ORDER BY id", [rid]
+            )
+        ]
+        referrals = [
+            str(r["id"])
+            for r in self.store.query(
+                "SELECT id FROM referrals WHERE organization_id = ? ORDER BY id", [rid]
+            )
+        ]
+        return contacts, referrals
+
+    def merge(
+        self,
+        keep: str,
+        fold: str,
+        values: dict[str, Any],
+        contacts: Sequence[str],
+        referrals: Sequence[str],
+    ) -> None:
+        """Write a merge planned by :func:`fieldlog.partners.plan_merge`, in one transaction
+        of the one write path: ``keep`` takes ``values``; the ``contacts`` and ``referrals``
+        of ``fold`` point at ``keep`` (a referral takes its name as agency); ``fold`` is
+        tombstoned. Every change is stamped field by field, synced and audited."""
+        name = values.get("name")
+        with self.store.write() as tx:
+            if values:
+                tx.update(TABLE, keep, values)
+            if name is None:
+                name = self.store.scalar("SELECT name FROM organizations WHERE id = ?", [keep])
+            for cid in contacts:
+                # Moving a contact to the partner it was always with is bookkeeping, not an
+                # edit of what the officer wrote: an approved contact stays approved.
+                status = self.store.scalar("SELECT review_status FROM contacts WHERE id = ?", [cid])
+                tx.update("contacts", cid, {"organization_id": keep, "review_status": status})
+            for rid in referrals:
+                tx.update("referrals", rid, {"organization_id": keep, "agency": name})
+            tx.tombstone(TABLE, fold)

@@ -1,5 +1,5 @@
-"""The start screen: today's figures, the contacts a supervisor returned for changes (each
-with its comment) and the follow-ups that are due.
+"""The start screen: today's figures, the partners going cold, the contacts a supervisor
+returned for changes (each with its comment) and the follow-ups that are due.
 
 Its footer also shows the way to the other lists (``l``, ``f``, ``o``): those keys work on
 every screen (the app's bindings) but only here is there room to show them at 80 columns.
@@ -9,7 +9,10 @@ frame, before any count has run. The figures come from one store call and are dr
 as they arrive (a dim "counting…" stands in for each until then: never a wrong "0"); the
 follow-ups table fills from a second call started after them, so the figures are not held
 back by the slower list (bench/bench_tui.py times both). The returned contacts come in that
-second call and lead the table: Enter opens one, to change what the comment asks.
+second call and lead the table: Enter opens one, to change what the comment asks. The
+partners going cold (active partners with no contact in :data:`COLD_DAYS` days, the longest
+silent first: :func:`fieldlog.partners.cold`) come in that second call too, into a panel whose
+height is kept from the first frame (:data:`COLD_SHOWN` lines under its title).
 """
 
 from __future__ import annotations
@@ -45,6 +48,9 @@ COUNTING = "counting…"
 # figures arrive.
 FIGURE_LINES = ("Contacts", "Open concerns", "Referrals")
 FOLLOWUPS_SHOWN = 50
+COLD_DAYS = 60  # the dashboard's "going cold": no contact in this many days
+COLD_SHOWN = 3  # partners named under the panel's title (the rest counted)
+COLD_TITLE = "Partners going cold"
 
 
 def count_figures(store: Store) -> dict[str, Any]:
@@ -56,10 +62,28 @@ def due_followups(store: Store) -> list[dict[str, Any]]:
     return store.followups.due(limit=FOLLOWUPS_SHOWN)
 
 
-def todo(store: Store) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The follow-ups due and this officer's contacts a supervisor returned for changes:
-    what the table lists, the returned contacts first."""
-    return due_followups(store), store.contacts.returned()[:FOLLOWUPS_SHOWN]
+Todo = tuple[list[dict[str, Any]], list[dict[str, Any]], "tuple[int, list[dict[str, Any]], int]"]
+
+
+def todo(store: Store) -> Todo:
+    """The follow-ups due and this officer's contacts a supervisor returned for changes
+    (what the table lists, the returned contacts first), and the partners going cold
+    (:func:`cold_partners`): one call, so the dashboard's second read is one worker."""
+    returned = store.contacts.returned()[:FOLLOWUPS_SHOWN]
+    return due_followups(store), returned, cold_partners(store)
+
+
+def cold_partners(store: Store) -> tuple[int, list[dict[str, Any]], int]:
+    """How many live partners there are, the first :data:`COLD_SHOWN` going cold, and how
+    many are going cold in all."""
+    from fieldlog import partners
+
+    since = partners.cold_since(f"{COLD_DAYS}d")
+    total = store.orgs.count()
+    if not total:
+        return 0, [], 0
+    rows = partners.with_days(store.orgs.cold(since, limit=COLD_SHOWN))
+    return total, rows, store.orgs.count_cold(since) if len(rows) == COLD_SHOWN else len(rows)
 
 
 class EarlyRead(Message):
@@ -96,12 +120,14 @@ class DashboardScreen(StoreScreen):
         self.followups_loaded = False
         self.followups_title = ""  # the title show_figures gave (show_returned adds to it)
         self.returned = 0  # contacts returned for changes, as last loaded
+        self.cold_loaded = False  # the partners going cold are on screen
         # early reads still running: name -> (call, then, failed) of the load that waits
         self._waiting: dict[str, tuple[Callable[[Store], Any], Callable[[Any], None], Any]] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(self.placeholder_text(), id="stats")
+        yield Static(self.cold_placeholder(), id="cold")
         yield Static("Follow-ups due", id="followups-title", classes="section-title")
         yield ListTable(id="followups")
         yield StatusLine()
@@ -184,10 +210,10 @@ class DashboardScreen(StoreScreen):
         self.loaded = True
         self.load_followups()
 
-    def show_followups(self, result: tuple[list[dict[str, Any]], list[dict[str, Any]]]) -> None:
+    def show_followups(self, result: Todo) -> None:
         """The table: the contacts returned for changes first (the comment as the subject:
         what to change), then the follow-ups due; the title says how many are returned."""
-        followups, returned = result
+        followups, returned, cold = result
         table = self.query_one("#followups", ListTable)
         if followups or returned:
             table.display = True
@@ -223,6 +249,42 @@ class DashboardScreen(StoreScreen):
         self.returned = len(returned)
         self.show_returned(self.returned)
         self.followups_loaded = True
+        self.show_cold(cold)
+
+    def show_cold(self, result: tuple[int, list[dict[str, Any]], int]) -> None:
+        """The partners going cold under their title; the panel is hidden when the directory
+        is empty (nothing can go cold)."""
+        total, rows, cold = result
+        panel = self.query_one("#cold", Static)
+        panel.display = bool(total)
+        panel.update(self.cold_text(rows, cold))
+        self.cold_loaded = True
+
+    @staticmethod
+    def cold_placeholder() -> Text:
+        out = Text()
+        out.append(f"{COLD_TITLE}  ", style="bold")
+        out.append(COUNTING, style="dim")
+        return out
+
+    @staticmethod
+    def cold_text(rows: list[dict[str, Any]], cold: int) -> Text:
+        """``Partners going cold  5 with no contact in 60 days (o: the directory)`` and the
+        longest silent, one a line: ``City Housing Authority   208 days``."""
+        out = Text()
+        out.append(f"{COLD_TITLE}  ", style="bold")
+        if not cold:
+            out.append(f"none: every active partner was contacted in {COLD_DAYS} days")
+            return out
+        out.append(f"{cold} with no contact in {COLD_DAYS} days", style="bold yellow")
+        out.append("   (o: partners)", style="dim")
+        for r in rows:
+            days = r["days_since_contact"]
+            out.append("\n  ")
+            out.append_text(clip(r["name"], 40))
+            out.append(" " * max(1, 42 - min(len(r["name"]), 40)))
+            out.append("never contacted" if days is None else f"{days} days", style="yellow")
+        return out
 
     def show_returned(self, n: int) -> None:
         """The follow-ups' title, after the contacts returned for changes when there are

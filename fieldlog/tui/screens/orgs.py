@@ -1,4 +1,6 @@
-"""The partner directory: community organizations, what they offer, how often we refer to them."""
+"""The partner directory: community organizations, what they offer, and their upkeep (last
+contact, contacts and referrals of the last 90 days, open referrals, verified within a year:
+:mod:`fieldlog.partners`, docs/partners.md)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Header, Static
 
+from fieldlog import partners
 from fieldlog.text import plural
 from fieldlog.tui.base import StoreScreen, run_store
 from fieldlog.tui.dialogs.org_form import OrgForm
@@ -40,7 +43,7 @@ def open_org(app: App[Any], org_id: str, then: Callable[[Any], None] | None = No
 
 
 class OrgsScreen(StoreScreen):
-    """``store.orgs.list()`` with each partner's referral count; ``a`` adds, ``e``/Enter edit."""
+    """``store.orgs.list()`` with each partner's upkeep figures; ``a`` adds, ``e``/Enter edit."""
 
     BINDINGS = [
         Binding("a", "add", "Add partner", tooltip="Add a partner organization"),
@@ -64,8 +67,8 @@ class OrgsScreen(StoreScreen):
         self.sub_title = "Partners"
         add_columns(
             self.query_one("#orgs-table", ListTable),
-            [("Name", "name", 18), ("Kind", "kind", 9), ("Hood", "hood", 9),
-             ("Services", "services", 12), ("Phone", "phone", 12), ("Refs", "refs", 4)],
+            [("Name", "name", 22), ("Hood", "hood", 10), ("Last contact", "last", 12),
+             ("C90", "c90", 3), ("R90", "r90", 3), ("Open", "open", 4), ("Verif.", "verified", 6)],
         )  # fmt: skip
         self.query_one("#orgs-table", ListTable).focus()
 
@@ -73,7 +76,7 @@ class OrgsScreen(StoreScreen):
         self.reload()
 
     def reload(self) -> None:
-        self.db(lambda s: s.orgs.list(), self.show)
+        self.db(lambda s: partners.upkeep(s), self.show)
 
     def show(self, rows: list[dict[str, Any]]) -> None:
         """The partners, the cursor staying on its partner (or going to one just saved)."""
@@ -98,13 +101,15 @@ class OrgsScreen(StoreScreen):
 
     @staticmethod
     def cells(r: dict[str, Any]) -> list[Text]:
+        shown = partners.display(r)
         cells = [
-            clip(r["name"], 18),
-            clip((r["kind"] or "").replace("_", " "), 9),
-            clip(r["neighborhood"], 9),
-            clip(r["services"], 12),
-            clip(r["phone"], 12),
-            Text(str(r["referral_count"]), justify="right"),
+            clip(r["name"], 22),
+            clip(r["neighborhood"], 10),
+            Text(shown["last_contact"], style="" if r.get("last_contact_at") else "dim"),
+            Text(str(r["contacts_90d"]), justify="right"),
+            Text(str(r["referrals_90d"]), justify="right"),
+            Text(str(r["open_referrals"]), justify="right"),
+            Text(shown["verified"], style="" if r["verified_within_year"] else "yellow"),
         ]
         if r["status"] != "active":  # inactive and defunct partners recede
             for cell in cells:
@@ -120,17 +125,47 @@ class OrgsScreen(StoreScreen):
 
     def show_detail(self) -> None:
         org = self.orgs.get(self.current_id() or "")
-        out = Text(no_wrap=True, overflow="ellipsis")
-        if org is not None:
-            out.append_text(text(org["name"], style="bold"))
-            out.append(f"  {org['status']}", style="dim")
-            who = [str(org[f]) for f in ("contact_person", "phone", "email") if org.get(f)]
-            if who:
-                out.append("  ")
-                out.append_text(text(" · ".join(who)))
-            out.append("\n")
-            out.append_text(text(org.get("address") or org.get("notes") or "", style="italic"))
-        self.query_one("#orgs-detail", Static).update(out)
+        panel = self.query_one("#orgs-detail", Static)
+        if org is None:
+            panel.update(Text())
+            return
+        width = max(20, panel.content_region.width or (self.size.width - 2))
+        who = Text()
+        who.append_text(text(org["name"], style="bold"))
+        who.append(f"  {org['status']}", style="dim")
+        contact = [str(org[f]) for f in ("contact_person", "phone", "email") if org.get(f)]
+        if contact:
+            who.append("  ")
+            who.append_text(text(" · ".join(contact)))
+        upkeep = Text(
+            f"Last contact {partners.last_contact_text(org)} · 90 days: "
+            f"{plural(org['contacts_90d'], 'contact')}, "
+            f"{plural(org['referrals_90d'], 'referral')}"
+        )
+        verified = org.get("last_verified")
+        more = Text(f"Open referrals {org['open_referrals']} of {org['referral_count']} · ")
+        if org["verified_within_year"]:
+            more.append(f"Verified {verified}", style="dim")
+        else:
+            more.append(
+                f"Verified {verified}: over a year ago" if verified else "Never verified",
+                style="yellow",
+            )
+        rest = [
+            x
+            for x in (
+                (org.get("kind") or "").replace("_", " "),
+                ", ".join(org.get("services") or []),
+                org.get("address") or org.get("notes"),
+            )
+            if x
+        ]
+        if rest:
+            more.append(" · ")
+            more.append_text(text(" · ".join(rest), style="italic"))
+        for line in (who, upkeep, more):  # one line each, whatever the width
+            line.truncate(width, overflow="ellipsis")
+        panel.update(Text("\n").join([who, upkeep, more]))
 
     def action_add(self) -> None:
         self.app.push_screen(OrgForm(), self.after_form)
