@@ -336,6 +336,11 @@ def _export_hsds(
     if as_json:
         emit_json(done.as_dict())
         return
-    for line in done.left_out:
+    shown = 3  # a directory typed without cities would print a line per partner
+    for line in done.left_out[:shown]:
         typer.echo(f"Left out: {line}.", err=True)
+    if len(done.left_out) > shown:
+        typer.echo(
+            f"... and {len(done.left_out) - shown} more like it (--json lists all).", err=True
+        )
     typer.echo(summary(done), err=True)
