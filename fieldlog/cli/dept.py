@@ -82,7 +82,7 @@ def _trust(ctx: typer.Context, remote: str | None) -> Iterator[tuple[Trust, str]
     handle = open_remote(url, create=False)
     try:
         trust = Trust(store, handle, handle.store_id)
-        for line in trust.prepare():
+        for line in trust.prepare(full=True):  # a dept command reads and verifies it all
             typer.echo(printable(line), err=True)
         yield trust, safe_url(label)
     finally:

@@ -7,15 +7,19 @@
   department enrolled, and not revoked, apply (on PostgreSQL also only when pushed by the
   database role the device registered from); the rest are quarantined with the reason.
 - The store's trust log is replayed by :mod:`fieldlog.db.trustlog`. A laptop pins, at its
-  first sync with a store, the founder's key and what it read of the trust log
-  (``sync:{store_id}:founder``, ``sync:{store_id}:trust``): a trust log later replaced,
-  shortened or rewritten stops every change from that store applying until a supervisor
-  checks (``fieldlog dept pin``). docs/devices.md says what this does and does not prevent.
+  first sync with a store, the founder's key (``sync:{store_id}:founder``) and keeps the
+  state it read of the trust log (``sync:{store_id}:trust_state``), so a sync fetches and
+  verifies only the entries added since, after a cheap check that the store still holds what
+  the laptop read (:meth:`Trust._recheck`); a ``dept`` command, or a check that fails, reads
+  and verifies the whole log again. A trust log replaced, shortened or rewritten stops every
+  change from that store applying until a supervisor checks (``fieldlog dept pin``).
+  docs/devices.md says what is checked when, and what this does and does not prevent.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -25,11 +29,13 @@ from fieldlog.errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from fieldlog.db.devkeys import DeviceKey
-    from fieldlog.db.remotes.types import Head, OutChange, Remote, RemoteChange
+    from fieldlog.db.remotes.types import Head, OutChange, Remote, RemoteChange, TrustRecord
     from fieldlog.db.store import Store
     from fieldlog.db.trustlog import Device, TrustState
 
 MIN_PREFIX = 6
+SAMPLE = 4  # earlier entries of the trust log fetched again each sync, to compare
+_sampler = random.SystemRandom()  # which ones: not guessable from outside (tests replace it)
 ROLE_KEY = "dept_role"  # this device's role as last seen (fieldlog.review.ROLE_KEY)
 
 
@@ -38,7 +44,21 @@ def founder_key(store_id: str) -> str:
 
 
 def seen_key(store_id: str) -> str:
+    """The previous version's pin of the trust log (``{"n", "digest"}``): checked once on a
+    full read, then replaced by :func:`state_key`."""
     return f"sync:{store_id}:trust"
+
+
+def state_key(store_id: str) -> str:
+    """The trust state this laptop read and verified (:func:`fieldlog.db.trustlog.dumps`)."""
+    return f"sync:{store_id}:trust_state"
+
+
+def recheck_key(store_id: str) -> str:
+    """Set while a full read found the trust log replaced or rewritten: every sync reads it
+    whole again (a sync's sample missing the changed entry must not clear the problem) until
+    one finds it as read before, or ``fieldlog dept pin`` accepts it."""
+    return f"sync:{store_id}:trust_recheck"
 
 
 def signed_by_me(store: Store, store_id: str) -> Callable[[RemoteChange], bool]:
@@ -71,6 +91,10 @@ class Trust:
         self.founded = False
         self._key: DeviceKey | None = None
         self._who: dict[tuple[str, int], str] = {}
+        self._loaded = False  # the state was read this round: later reads only add to it
+        self.full_read = False  # this round read (and verified) the whole trust log
+        self.fetched = 0  # trust-log entries fetched from the store this round
+        self._kept_digest: str | None = None  # of the state kept in meta, as read
 
     # ------------------------------------------------------------------ this device
     @property
@@ -85,11 +109,13 @@ class Trust:
         return self.state.find(self.key.device, self.key.public)
 
     # ------------------------------------------------------------------ the round
-    def prepare(self) -> list[str]:
+    def prepare(self, *, full: bool = False) -> list[str]:
         """Before pulling: make sure this device's key is registered with the remote, read
-        and check the remote's trust log. Returns notices for the officer (one line each)."""
+        and check the remote's trust log (``full``: the whole log, every signature, as the
+        ``dept`` commands do; else what was added since the last sync, when the cheap check
+        passes). Returns notices for the officer (one line each)."""
         key = self.key
-        self._read()
+        self._read(full=full)
         notices: list[str] = []
         if self.problem is None and self.me() is None:
             self._register()
@@ -143,31 +169,101 @@ class Trust:
             with self.store.write() as tx:
                 tx.set_meta(ROLE_KEY, role)
 
-    def _read(self) -> None:
-        records = self.remote.trust_log()
-        self.state = trustlog.build(self.store_id, records)
-        meta = self.store.meta()
-        pinned = meta.get(founder_key(self.store_id))
-        founder = self.state.founder
-        if pinned and (founder is None or founder.key != pinned):
-            now = f"{founder.fingerprint} ({founder.officer})" if founder else "missing"
-            self.problem = (
-                f"The trust list of this store was replaced: its founder is now {now}, not "
-                f"{devkeys.fingerprint(pinned)} as this laptop first saw; nothing from it "
-                "applies until a supervisor checks (docs/devices.md, fieldlog dept pin)."
-            )
+    def _read(self, *, full: bool = False) -> None:
+        """Read the store's trust log into :attr:`state` and check it against what this
+        laptop read before (:attr:`problem`). The first read of a round starts from the state
+        kept at the last sync and fetches only what was added (after :meth:`_recheck`), or
+        reads the whole log (``full``, nothing kept, or the check failed); a later read of
+        the same round (after this device added an entry) fetches only the new entries."""
+        if self._loaded and not full:
+            self._extend(self.remote.trust_log(after=self.state.last_id))
             return
-        seen = _seen(meta.get(seen_key(self.store_id)))
-        if seen is not None:
-            n, digest = seen
-            if trustlog.prefix_digest(records, n) != digest:
-                self.problem = (
-                    "The trust list of this store was rewritten (entries this laptop read "
-                    "before are gone or changed); nothing from it applies until a supervisor "
-                    "checks (docs/devices.md, fieldlog dept pin)."
-                )
-                return
-        self.problem = None
+        self._loaded = True
+        meta = self.store.meta()
+        kept = trustlog.loads(meta.get(state_key(self.store_id)), self.store_id)
+        self._kept_digest = kept.digest if kept is not None else None
+        full = full or bool(meta.get(recheck_key(self.store_id)))
+        added = None if full or kept is None else self._recheck(kept)
+        if kept is not None and added is not None:
+            self.state = kept
+            self._extend(added)
+            self.full_read = False
+            self.problem = self._replaced()
+            return
+        records = self.remote.trust_log()
+        self.fetched += len(records)
+        self.state = trustlog.build(self.store_id, records)
+        self.full_read = True
+        self.problem = self._replaced() or self._rewritten(kept, records)
+        if self.problem is not None and not meta.get(recheck_key(self.store_id)):
+            with self.store.write() as tx:
+                tx.set_meta(recheck_key(self.store_id), "1")
+
+    def _extend(self, records: list[TrustRecord]) -> None:
+        self.fetched += len(records)
+        trustlog.extend(self.state, records)
+
+    def _recheck(self, kept: TrustState) -> list[TrustRecord] | None:
+        """The entries added to the store's trust log since ``kept`` was read, when a cheap
+        check finds the store still holds what was read: as many entries up to the last one
+        read as were read (none deleted, none slipped in under it), the last one the same,
+        and a window of :data:`SAMPLE` earlier ones, chosen at random, the same. None when it
+        does not (or the remote cannot say): the caller reads the whole log."""
+        remote = self.remote
+        count = getattr(remote, "trust_count", None)
+        entries = getattr(remote, "trust_entries", None)
+        if count is None or entries is None:
+            return None
+        marks = kept.entries
+        if count(kept.last_id) != kept.count:
+            return None
+        earlier = len(marks) - 1  # the last one is fetched with the new ones below
+        if earlier > 0:
+            width = min(SAMPLE, earlier)
+            start = _sampler.randrange(earlier - width + 1)
+            after = marks[start - 1][0] if start else 0
+            got = entries(after, marks[start + width - 1][0])
+            self.fetched += len(got)
+            if [trustlog.mark(r) for r in got] != marks[start : start + width]:
+                return None
+        records = remote.trust_log(after=marks[-2][0] if earlier > 0 else 0)
+        if marks:
+            if not records or trustlog.mark(records[0]) != marks[-1]:
+                self.fetched += len(records)
+                return None
+            self.fetched += 1
+            records = records[1:]
+        return records
+
+    def _replaced(self) -> str | None:
+        """Why nothing from this store applies when its founder is not the one pinned."""
+        pinned = self.store.meta().get(founder_key(self.store_id))
+        founder = self.state.founder
+        if not pinned or (founder is not None and founder.key == pinned):
+            return None
+        now = f"{founder.fingerprint} ({founder.officer})" if founder else "missing"
+        return (
+            f"The trust list of this store was replaced: its founder is now {now}, not "
+            f"{devkeys.fingerprint(pinned)} as this laptop first saw; nothing from it "
+            "applies until a supervisor checks (docs/devices.md, fieldlog dept pin)."
+        )
+
+    def _rewritten(self, kept: TrustState | None, records: list[TrustRecord]) -> str | None:
+        """Why nothing from this store applies when the whole log, read again, does not start
+        with what this laptop read before (the state it kept, or the previous version's
+        pin)."""
+        if kept is not None:
+            same = trustlog.continues(kept, records)
+        else:
+            seen = _seen(self.store.meta().get(seen_key(self.store_id)))
+            same = seen is None or trustlog.prefix_digest(records, seen[0]) == seen[1]
+        if same:
+            return None
+        return (
+            "The trust list of this store was rewritten (entries this laptop read "
+            "before are gone or changed); nothing from it applies until a supervisor "
+            "checks (docs/devices.md, fieldlog dept pin)."
+        )
 
     def _register(self) -> None:
         """Add this device's ``register`` entry; a device that finds the trust log empty
@@ -179,7 +275,7 @@ class Trust:
         self._add("register", key.device, {"key": key.public, "officer": self.store.officer()})
         if not empty:
             return
-        self.state = trustlog.build(self.store_id, self.remote.trust_log())
+        self._read()  # what was added since: this entry, or another laptop's first
         founder = self.state.founder
         if founder is None or founder.key != key.public or founder.device != key.device:
             return  # another laptop founded it a moment before
@@ -208,18 +304,32 @@ class Trust:
         return self.remote.add_trust(kind, subject, record, sig, key.device)
 
     def _pin(self) -> None:
-        """Keep the founder's key (first sync) and what was read of the trust log."""
+        """Keep the founder's key (first sync) and the trust state read (every sync that
+        read something new: the next one starts from it)."""
+        self._keep(founder_first=True)
+
+    def _keep(self, *, founder_first: bool) -> None:
         founder = self.state.founder
         meta = self.store.meta()
-        value = json.dumps({"n": self.state.count, "digest": self.state.digest})
-        want = {seen_key(self.store_id): value}
-        if founder is not None and not meta.get(founder_key(self.store_id)):
+        want: dict[str, str | None] = {}
+        if founder is not None and (not founder_first or not meta.get(founder_key(self.store_id))):
             want[founder_key(self.store_id)] = founder.key
-        if all(meta.get(k) == v for k, v in want.items()):
+        if self.full_read or self._kept_digest != self.state.digest:
+            want[state_key(self.store_id)] = trustlog.dumps(self.state)
+        if meta.get(seen_key(self.store_id)) is not None:
+            want[seen_key(self.store_id)] = None  # the previous version's pin: checked, replaced
+        if meta.get(recheck_key(self.store_id)) is not None:
+            want[recheck_key(self.store_id)] = None  # read whole and found right (or pinned)
+        want = {k: v for k, v in want.items() if meta.get(k) != v}
+        if not want:
             return
         with self.store.write() as tx:
             for k, v in want.items():
-                tx.set_meta(k, v)
+                if v is None:
+                    tx.delete_meta(k)
+                else:
+                    tx.set_meta(k, v)
+        self._kept_digest = self.state.digest
 
     def _check_legacy(self, notices: list[str]) -> None:
         """The legacy entry covers the changes numbered up to ``upto``; rows slipped in
@@ -394,12 +504,7 @@ class Trust:
                 f"The store's founder has key {founder.fingerprint} ({founder.officer}), not "
                 f"{fingerprint}: do not sync with it until a supervisor checks."
             )
-        with self.store.write() as tx:
-            tx.set_meta(founder_key(self.store_id), founder.key)
-            tx.set_meta(
-                seen_key(self.store_id),
-                json.dumps({"n": self.state.count, "digest": self.state.digest}),
-            )
+        self._keep(founder_first=False)
         self.problem = None
         return founder
 

@@ -286,7 +286,11 @@ class SyncLog:
             seen = int(raw.split(":", 1)[0])
         except ValueError:
             seen = 0
-        top = max((r.id for r in remote.trust_log(after=seen)), default=seen)
+        read = getattr(getattr(trust, "state", None), "last_id", None)  # what prepare read
+        if isinstance(read, int):
+            top = read
+        else:
+            top = max((r.id for r in remote.trust_log(after=seen)), default=seen)
         problem = int(bool(getattr(trust, "problem", None)))
         legacy = int(bool(getattr(trust, "legacy_ok", True)))
         mark = f"{top}:{problem}:{legacy}"

@@ -18,6 +18,13 @@ An entry whose JSON names another store, another kind or subject than its row, o
 signature does not match, is ignored (and counted); an exact copy of an earlier entry too, so
 an old ``trust`` replayed after a ``revoke`` does nothing. No ``cryptography`` import here
 beyond :func:`fieldlog.db.devkeys.verify`'s own.
+
+The replay is incremental: :func:`extend` applies entries on top of a state read before,
+exactly as :func:`build` would have read them in one go (``build(a + b) == extend(build(a),
+b)``), and a state survives :func:`dumps` / :func:`loads` whole (a laptop keeps it between
+syncs, :mod:`fieldlog.db.devices`). So a state holds, beside what the entries mean, what the
+replay needs to go on (the hashes of the records seen, for copies) and what a laptop needs to
+check the store still holds what it read (a running digest, and each entry's id and hash).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from fieldlog.db import devkeys
@@ -87,15 +94,23 @@ class Device:
         }
 
 
+STATE_VERSION = 2  # of dumps(); anything else loads as None (the laptop reads the log again)
+HASH_CHARS = 32  # hex digits kept of an entry's or a record's SHA-256 (128 bits)
+
+
 @dataclass
 class TrustState:
+    store: str = ""  # the store id the entries were checked against
     devices: list[Device] = field(default_factory=list)
-    founder: Device | None = None
+    founder: Device | None = None  # one of ``devices`` (the same object)
     legacy_upto: int = 0
     legacy_count: int | None = None
     ignored: int = 0  # entries that did not count (bad signature, not a supervisor, copies)
     count: int = 0  # entries read
-    digest: str = ""  # of every entry read, in order (a laptop pins it: see prefix_digest)
+    digest: str = ""  # running digest of every entry read, in order (see continues)
+    last_id: int = 0  # the id of the last entry read (0: none)
+    entries: list[tuple[int, str]] = field(default_factory=list)  # (id, mark) of each, in order
+    seen: set[str] = field(default_factory=set)  # hashes of the record texts read (copies)
 
     def of(self, device: str) -> list[Device]:
         return [d for d in self.devices if d.device == device]
@@ -107,19 +122,54 @@ class TrustState:
         return None
 
 
-def _entry_digest(h: Any, r: TrustRecord) -> None:
+def _entry_text(r: TrustRecord) -> bytes:
     parts = [str(x) for x in (r.kind, r.subject, r.record, r.sig, r.signer)]
-    h.update(json.dumps(parts).encode() + b"\n")
+    return json.dumps(parts).encode() + b"\n"
+
+
+def _entry_digest(h: Any, r: TrustRecord) -> None:
+    h.update(_entry_text(r))
 
 
 def prefix_digest(records: Sequence[TrustRecord], n: int) -> str | None:
-    """The digest of the first ``n`` entries (None: the log has fewer)."""
+    """The digest the previous version pinned (``{"n", "digest"}``): of the first ``n``
+    entries (None: the log has fewer). Only read to check such a pin, once."""
     if len(records) < n:
         return None
     h = hashlib.sha256()
     for r in records[:n]:
         _entry_digest(h, r)
     return h.hexdigest()
+
+
+def _entry_hash(r: TrustRecord) -> str:
+    return hashlib.sha256(_entry_text(r)).hexdigest()
+
+
+def _chain(digest: str, entry_hash: str) -> str:
+    return hashlib.sha256(f"{digest}:{entry_hash}".encode()).hexdigest()
+
+
+def mark(r: TrustRecord) -> tuple[int, str]:
+    """An entry's id and (a prefix of) its hash: what :attr:`TrustState.entries` keeps of it,
+    so an entry fetched again can be compared with what was read (pushed_by is not in it: the
+    store sets that, as before)."""
+    return r.id, _entry_hash(r)[:HASH_CHARS]
+
+
+def continues(state: TrustState, records: Sequence[TrustRecord]) -> bool:
+    """Whether ``records`` (a whole log, in order) starts with exactly the entries ``state``
+    read: none gone, changed, inserted or reordered (ids aside)."""
+    if len(records) < state.count:
+        return False
+    digest = ""
+    for r in records[: state.count]:
+        digest = _chain(digest, _entry_hash(r))
+    return digest == state.digest
+
+
+def _record_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:HASH_CHARS]
 
 
 def _fields(r: TrustRecord, store_id: str) -> dict[str, Any] | None:
@@ -147,21 +197,92 @@ def _fields(r: TrustRecord, store_id: str) -> dict[str, Any] | None:
 
 def build(store_id: str, records: Sequence[TrustRecord]) -> TrustState:
     """Replay the trust log (see the module's docstring)."""
-    state = TrustState()
-    seen: set[str] = set()
-    h = hashlib.sha256()
+    return extend(TrustState(store=store_id), records)
+
+
+def extend(state: TrustState, records: Sequence[TrustRecord]) -> TrustState:
+    """Replay ``records`` (the entries after those ``state`` read, in order) on top of
+    ``state``, which is changed and returned: ``extend(build(s, a), b) == build(s, a + b)``.
+    Only these entries' signatures are checked."""
     for r in records:
         state.count += 1
-        _entry_digest(h, r)
-        text = str(r.record)
-        if text in seen:
+        entry = _entry_hash(r)
+        state.digest = _chain(state.digest, entry)
+        state.entries.append((r.id, entry[:HASH_CHARS]))
+        state.last_id = r.id
+        text = _record_hash(str(r.record))
+        if text in state.seen:
             state.ignored += 1
             continue
-        seen.add(text)
-        data = _fields(r, store_id)
+        state.seen.add(text)
+        data = _fields(r, state.store)
         if data is None or not _apply(state, r, data):
             state.ignored += 1
-    state.digest = h.hexdigest()
+    return state
+
+
+def dumps(state: TrustState) -> str:
+    """The state as JSON text (what a laptop keeps in its log's meta)."""
+    return json.dumps(
+        {
+            "v": STATE_VERSION,
+            "store": state.store,
+            "devices": [asdict(d) for d in state.devices],
+            "founder": state.founder.record_id if state.founder is not None else None,
+            "legacy_upto": state.legacy_upto,
+            "legacy_count": state.legacy_count,
+            "ignored": state.ignored,
+            "count": state.count,
+            "digest": state.digest,
+            "last_id": state.last_id,
+            "entries": state.entries,
+            "seen": sorted(state.seen),
+        },
+        separators=(",", ":"),
+    )
+
+
+_DEVICE_FIELDS = {f.name for f in fields(Device)}
+
+
+def loads(text: str | None, store_id: str) -> TrustState | None:
+    """A state :func:`dumps` wrote for store ``store_id``; None when ``text`` is anything else
+    (missing, another version, another store, not consistent): the caller reads the log whole."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("v") != STATE_VERSION:
+            return None
+        if data["store"] != store_id:
+            return None
+        devices = []
+        for d in data["devices"]:
+            if not isinstance(d, dict) or set(d) != _DEVICE_FIELDS:
+                return None
+            devices.append(Device(**d))
+        founder_id = data["founder"]
+        founder = next((d for d in devices if d.founder and d.record_id == founder_id), None)
+        if founder_id is not None and founder is None:
+            return None
+        entries = [(int(i), str(h)) for i, h in data["entries"]]
+        state = TrustState(
+            store=store_id,
+            devices=devices,
+            founder=founder,
+            legacy_upto=int(data["legacy_upto"]),
+            legacy_count=None if data["legacy_count"] is None else int(data["legacy_count"]),
+            ignored=int(data["ignored"]),
+            count=int(data["count"]),
+            digest=str(data["digest"]),
+            last_id=int(data["last_id"]),
+            entries=entries,
+            seen={str(x) for x in data["seen"]},
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if state.count != len(entries) or state.last_id != (entries[-1][0] if entries else 0):
+        return None
     return state
 
 

@@ -404,6 +404,21 @@ class Backend:
             rows = self.conn.execute(self.TRUST_SQL, [after, counter]).fetchall()
         return trust_records(rows)
 
+    # A laptop's check that the trust log still holds what it read (fieldlog.db.devices):
+    # one count and a few entries, over the same rows trust_log reads (TRUST_SQL).
+    def trust_count(self, upto: int) -> int:
+        with self._guard():
+            counter = self._counter(TRUST_COUNTER)
+            sql = f"SELECT count(*) FROM ({self.TRUST_SQL}) AS upto"
+            row = self.conn.execute(sql, [0, min(upto, counter)]).fetchone()
+        return int(row[0])
+
+    def trust_entries(self, after: int, upto: int) -> list[TrustRecord]:
+        with self._guard():
+            counter = self._counter(TRUST_COUNTER)
+            rows = self.conn.execute(self.TRUST_SQL, [after, min(upto, counter)]).fetchall()
+        return trust_records(rows)
+
     def add_trust(self, kind: str, subject: str, record: str, sig: str, signer: str) -> int:
         with self._writing():
             taken = self._taken("fieldlog_trust", "id")

@@ -198,6 +198,16 @@ class Remote(Protocol):
         """The trust log's entries with ``id > after``, in order."""
         ...
 
+    def trust_count(self, upto: int) -> int:
+        """How many entries :meth:`trust_log` returns with ``id <= upto`` (one number: a
+        laptop checks the entries it read are all still there, none slipped in)."""
+        ...
+
+    def trust_entries(self, after: int, upto: int) -> list[TrustRecord]:
+        """The entries :meth:`trust_log` returns with ``after < id <= upto``, in order (a
+        laptop fetches a few it read before again, to compare)."""
+        ...
+
     def add_trust(self, kind: str, subject: str, record: str, sig: str, signer: str) -> int:
         """Append one trust-log entry (its own transaction); returns its id."""
         ...
