@@ -298,12 +298,14 @@ def trust_all(sup: Laptop, devices: list[dict]) -> float:
 # ---------------------------------------------------------------------- lock sampling
 class Sampler(threading.Thread):
     """Samples the database's backends every ``every`` seconds: how many wait on a lock
-    (advisory or not) and how many are active."""
+    (of them: on an advisory lock, a plain store's push lock; on a row lock, a department
+    store's counter row: a row lock's waiter waits on the holder's transaction id or on the
+    tuple) and how many are active."""
 
     def __init__(self, server: PgServer, db: str, every: float = 0.05) -> None:
         super().__init__(daemon=True)
         self.server, self.db, self.every = server, db, every
-        self.samples: list[tuple[int, int, int]] = []
+        self.samples: list[tuple[int, int, int, int]] = []
         self.halt = threading.Event()
 
     def run(self) -> None:
@@ -312,13 +314,15 @@ class Sampler(threading.Thread):
                 row = conn.execute(
                     "SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'), "
                     "count(*) FILTER (WHERE wait_event_type = 'Lock' "
-                    "AND wait_event = 'advisory'), count(*) FILTER (WHERE state = 'active') "
+                    "AND wait_event = 'advisory'), count(*) FILTER (WHERE state = 'active'), "
+                    "count(*) FILTER (WHERE wait_event_type = 'Lock' "
+                    "AND wait_event IN ('transactionid', 'tuple')) "
                     "FROM pg_stat_activity WHERE datname = %s AND backend_type = "
                     "'client backend' AND pid <> pg_backend_pid()",
                     [self.db],
                 ).fetchone()
                 assert row is not None
-                self.samples.append((int(row[0]), int(row[1]), int(row[2])))
+                self.samples.append((int(row[0]), int(row[1]), int(row[2]), int(row[3])))
                 self.halt.wait(self.every)
 
     def figures(self) -> dict[str, float]:
@@ -330,6 +334,8 @@ class Sampler(threading.Thread):
             "mean_waiting": round(sum(waiting) / n, 2),
             "max_waiting": max(waiting, default=0),
             "max_advisory": max((s[1] for s in self.samples), default=0),
+            "max_row_lock": max((s[3] for s in self.samples), default=0),
+            "share_row_lock": round(sum(1 for s in self.samples if s[3]) / n, 3),
             "mean_active": round(sum(s[2] for s in self.samples) / n, 2),
         }
 
@@ -370,8 +376,10 @@ def statement_costs(server: PgServer, db: str) -> dict[str, Any]:
     kinds: dict[str, list[float]] = {}
     for query, calls, total, nrows in rows:
         q = " ".join(str(query).split()).lower()
-        if "pg_advisory_xact_lock" in q:
-            kind = "push_lock"
+        if "pg_advisory_xact_lock" in q or "fieldlog.allocate(" in q:
+            kind = "push_lock"  # plain: the advisory lock; department: the counter row's
+        elif "fieldlog.pull_changes(" in q:
+            kind = "pull"
         elif q.startswith("insert into fieldlog_changes"):
             kind = "insert"
         elif "from fieldlog_changes where seq >" in q and "count(" not in q:
@@ -794,18 +802,18 @@ def storage_figures(server: PgServer, tmp: Path, contacts: int) -> dict[str, Any
 
 # ---------------------------------------------------------------------- a long history
 PROBE_SQL = {
-    # what a sync runs that reads the history (rows.Backend.check_seq, the pull)
-    "check_seq below (count seq <= cursor)": (
-        "SELECT count(*) FROM fieldlog.fieldlog_changes WHERE seq <= %(top)s"
-    ),
-    "check_seq beyond (count seq > counter)": (
-        "SELECT count(*) FROM fieldlog.fieldlog_changes WHERE seq > %(top)s"
-    ),
+    # what a sync runs that reads the history (rows.Backend.check_seq: the maintained count
+    # minus the rows above the cursor; the pull: one index per branch of the read policy)
+    "check_seq at the counter (seq_report)": "SELECT * FROM fieldlog.seq_report(%(top)s)",
+    "check_seq 1000 back (seq_report)": "SELECT * FROM fieldlog.seq_report(%(back)s)",
     "pull after a cursor 1000 back": (
-        "SELECT seq, body FROM fieldlog.fieldlog_changes WHERE seq > %(back)s "
-        "AND seq <= %(top)s ORDER BY seq LIMIT 2000"
+        "SELECT seq, body FROM fieldlog.pull_changes(%(back)s, %(top)s, 2000) ORDER BY seq"
     ),
     "pull after a cursor a tenth back": (
+        "SELECT seq, body FROM fieldlog.pull_changes(%(tenth)s, %(top)s, 2000) ORDER BY seq"
+    ),
+    # layout 1's pull, for comparison: the policy filters every new row of the agency
+    "pull a tenth back, policy as filter": (
         "SELECT seq, body FROM fieldlog.fieldlog_changes WHERE seq > %(tenth)s "
         "AND seq <= %(top)s ORDER BY seq LIMIT 2000"
     ),
@@ -858,16 +866,18 @@ def history_probe(server: PgServer, rows: int, units: int) -> dict[str, Any]:
         start = time.perf_counter()
         with server.admin_connect(db) as conn:
             conn.execute("SET session_replication_role = replica")  # no triggers
-            conn.execute(
+            conn.execute(  # 500 devices, each its officer's login; the record columns as
+                # fieldlog_record sets them (the record's unit and officer: the pusher's)
                 "INSERT INTO fieldlog.fieldlog_changes (agency, unit, seq, origin, origin_seq, "
-                "tbl, row_id, hlc, body, sig, pushed_by) SELECT %s, 'Unit ' || (g %% %s + 1), "
-                "g, 'dev' || (g %% 500), g, 'contacts', md5(g::text), '0', %s, "
-                "repeat('s', 88), 'fl_x' FROM generate_series(1, %s) g",
-                [AGENCY, units, body, rows],
+                "tbl, row_id, hlc, body, sig, pushed_by, record_unit, record_officer) "
+                "SELECT %s, 'Unit ' || (g %% %s + 1), g, 'dev' || (g %% 500), g, 'contacts', "
+                "md5(g::text), '0', %s, repeat('s', 88), 'fl_x' || (g %% 500), "
+                "'Unit ' || (g %% %s + 1), 'Officer ' || (g %% 500) FROM generate_series(1, %s) g",
+                [AGENCY, units, body, units, rows],
             )
-            conn.execute(
-                "UPDATE fieldlog.fieldlog_meta SET value = %s WHERE key = 'seq_counter'",
-                [str(rows)],
+            conn.execute(  # the agency's counter and count (the count triggers were off)
+                "UPDATE fieldlog.counters SET seq = %s, rows = %s WHERE agency = %s",
+                [rows, rows, AGENCY],
             )
             conn.execute("VACUUM ANALYZE fieldlog.fieldlog_changes")
         filled = time.perf_counter() - start
@@ -1076,7 +1086,9 @@ def report(out: dict[str, Any]) -> None:
             f"p50 {r['laptop_cpu_ms_p50']} ms\n"
             f"  locks: a backend waiting in {lk['share_waiting'] * 100:.1f}% of "
             f"{lk['samples']} samples (most at once {lk['max_waiting']}, advisory "
-            f"{lk['max_advisory']}); push lock {lk['push_lock_ms_per_push']} ms per push, "
+            f"{lk['max_advisory']}, on a row lock {lk['max_row_lock']} at most and in "
+            f"{lk['share_row_lock'] * 100:.1f}% of samples); push lock (department: "
+            f"fieldlog.allocate, the counter row) {lk['push_lock_ms_per_push']} ms per push, "
             f"{lk['push_lock_ms_total']} ms in all\n"
             f"  server per pushed change: {s['ms_per_change']} ms (INSERT with apply "
             f"{s['insert_ms_per_change']} ms), ratio to {runs[0]['laptops']} laptops: {ratio}\n"

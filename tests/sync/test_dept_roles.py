@@ -106,7 +106,7 @@ def store_counts(dept: Dept) -> tuple:
     return tuple(
         dept.owner(f"SELECT count(*) FROM fieldlog.{t}")[0][0]
         for t in ("fieldlog_changes", "state", "contacts", "fieldlog_heads", "fieldlog_trust")
-    ) + (dept.owner("SELECT value FROM fieldlog.fieldlog_meta WHERE key = 'seq_counter'")[0][0],)
+    ) + tuple(dept.owner("SELECT seq, rows FROM fieldlog.counters ORDER BY agency"))
 
 
 def laptop_state(s: Store) -> tuple:
@@ -268,7 +268,7 @@ def test_redact_key_and_people_are_the_owners(team: Team):
                 "'redact_key'") == []  # fmt: skip
     assert {r[0] for r in rows(team.sue_url, "SELECT key FROM fieldlog.fieldlog_meta")} >= {
         "store_id",
-        "seq_counter",
+        "trust_counter",
     }
     refused(team.dana_url, "SELECT * FROM fieldlog.people")
     refused(team.dana_url, "SELECT * FROM fieldlog.contacts_redacted")  # analysts' only
@@ -349,13 +349,17 @@ def raw_change(team: Team, url: str, s: Store, rid: str, values: dict, changed: 
     clocks = {**row[1], **{k: stamp for k in values}}
     body = {"values": vals, "clocks": clocks, "officer": row[2], "origin": row[3],
             "created_at": row[4], "updated_at": row[5], "changed": changed}  # fmt: skip
-    seq = team.dept.owner("SELECT coalesce(max(seq), 0) + 1 FROM fieldlog.fieldlog_changes")[0][0]
-    rows(
-        url,
-        "INSERT INTO fieldlog.fieldlog_changes (seq, origin, origin_seq, tbl, row_id, hlc, body) "
-        "VALUES (%s, %s, %s, 'contacts', %s, %s, %s) RETURNING seq",
-        [seq, s.device_id(), 10_000 + seq, rid, stamp, json.dumps(body)],
-    )
+    top = team.dept.owner("SELECT coalesce(max(seq), 0) + 1 FROM fieldlog.fieldlog_changes")[0][0]
+    with psycopg.connect(url) as conn:  # one transaction: the seq is one allocate hands out
+        ((oseq, seq),) = conn.execute(
+            "SELECT origin_seq, seq FROM fieldlog.allocate(%s, ARRAY[%s]::bigint[])",
+            [s.device_id(), 10_000 + top],
+        ).fetchall()
+        conn.execute(
+            "INSERT INTO fieldlog.fieldlog_changes (seq, origin, origin_seq, tbl, row_id, hlc, "
+            "body) VALUES (%s, %s, %s, 'contacts', %s, %s, %s)",
+            [seq, s.device_id(), oseq, rid, stamp, json.dumps(body)],
+        )
 
 
 def test_officer_cannot_set_review_fields_supervisor_can(team: Team):
@@ -477,19 +481,28 @@ def test_analyst_reads_only_the_redacted_views(team: Team):
 
 # ---------------------------------------------------------------------- counters
 def test_counter_cannot_move_backwards_as_an_officer(team: Team):
+    """The trust counter (fieldlog_meta) moves forward only; the sequence counters
+    (fieldlog.counters, one row per agency) only through fieldlog.allocate: an officer may
+    read their own agency's row, never write one (tests/sync/test_dept_scale.py: more)."""
     add_contact(team.dana, "one")
     do_sync(team.dana, team.dana_url)
-    (counter,) = team.dept.owner(
-        "SELECT value::bigint FROM fieldlog.fieldlog_meta WHERE key = 'seq_counter'"
-    )[0]
+    (counter,) = team.dept.owner("SELECT seq FROM fieldlog.counters WHERE agency = 'default'")[0]
     assert counter > 0
     upd = "UPDATE fieldlog.fieldlog_meta SET value = %s WHERE key = %s"
-    assert "may only move forward" in refused(team.dana_url, upd, ["0", "seq_counter"])
+    (trust,) = team.dept.owner(
+        "SELECT value::bigint FROM fieldlog.fieldlog_meta WHERE key = 'trust_counter'"
+    )[0]
+    assert "may only move forward" in refused(team.dana_url, upd, ["0", "trust_counter"])
     assert "may only move forward" in refused(team.dana_url, upd, ["junk", "trust_counter"])
     with psycopg.connect(team.dana_url, autocommit=True) as conn:
         assert conn.execute(upd, ["x", "store_id"]).rowcount == 0  # not a counter: no row
-        assert conn.execute(upd, [str(counter + 5), "seq_counter"]).rowcount == 1
-    team.dept.owner(upd, [str(counter), "seq_counter"])  # the owner may repair it
+        assert conn.execute(upd, ["5", "seq_counter"]).rowcount == 0  # none since layout 2
+        assert conn.execute(upd, [str(trust + 5), "trust_counter"]).rowcount == 1
+    team.dept.owner(upd, [str(trust), "trust_counter"])  # the owner may repair it
+    refused(team.dana_url, "UPDATE fieldlog.counters SET seq = 0")
+    assert rows(team.dana_url, "SELECT agency, seq FROM fieldlog.counters") == [
+        ("default", counter)
+    ]
 
 
 # ---------------------------------------------------------------------- concurrency
@@ -534,8 +547,8 @@ def test_concurrent_officers_under_rls_get_dense_ordered_seqs(dept: Dept, tmp_pa
     seqs = [r[0] for r in dept.owner("SELECT seq FROM fieldlog.fieldlog_changes ORDER BY seq")]
     assert seqs == list(range(1, len(seqs) + 1)) == seen
     assert len(seqs) - start == n * rounds * 2  # a contact and its concern each
-    assert dept.owner("SELECT value FROM fieldlog.fieldlog_meta WHERE key = 'seq_counter'") == [
-        (str(len(seqs)),)
+    assert dept.owner("SELECT seq, rows FROM fieldlog.counters WHERE agency = 'default'") == [
+        (len(seqs), len(seqs))
     ]
     assert dept.owner("SELECT count(*) FROM fieldlog.contacts") == [(n * rounds,)]
 

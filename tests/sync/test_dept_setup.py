@@ -47,6 +47,12 @@ def meta(pg_server, url: str, schema: str = "fieldlog") -> dict[str, str]:
     return dict(q(pg_server, url, f"SELECT key, value FROM {schema}.fieldlog_meta"))
 
 
+def counters(pg_server, url: str) -> dict[str, tuple[int, int]]:
+    """Each agency's (seq, rows) in ``fieldlog.counters`` (layout 2: the agency's counter)."""
+    rows = q(pg_server, url, "SELECT agency, seq, rows FROM fieldlog.counters")
+    return {a: (n, r) for a, n, r in rows}
+
+
 def catalog(pg_server, url: str) -> list[tuple]:
     """What a setup makes, to compare two runs: relations, functions' bodies, policies,
     triggers, grants, and the meta."""
@@ -130,13 +136,14 @@ def test_a_fresh_database_becomes_a_department_store(pg_server, pg_url, pair):
     assert report.created and not report.upgraded and report.replayed == 0
     assert report.agencies == ["default"] and report.default_agency == "default"
     m = meta(pg_server, pg_url)
-    assert {k: m[k] for k in ("kind", "sync_schema", "seq_counter", "trust_counter", "layout")} == {
+    assert {k: m[k] for k in ("kind", "sync_schema", "trust_counter", "layout")} == {
         "kind": "fieldlog-remote",
         "sync_schema": str(SYNC_SCHEMA),
-        "seq_counter": "0",
         "trust_counter": "0",
         "layout": "2",
     }
+    # The sequence counter is the agency's row of fieldlog.counters (layout 2), not meta.
+    assert "seq_counter" not in m and counters(pg_server, pg_url) == {"default": (0, 0)}
     assert m["store_id"] == report.store_id and len(m["store_id"]) == 32
     assert (m["dept_layout"], m["default_agency"]) == (D.DEPT_LAYOUT, "default")
     for table in D.PARTITIONED:  # the default agency's partitions
@@ -215,7 +222,7 @@ def test_a_plain_remote_is_moved_in_and_its_laptops_sync_on(pg_server, pg_url, p
     heads = q(pg_server, pg_url, "SELECT origin, seq, hash, sig FROM fieldlog_heads ORDER BY 1, 2")
     trust = q(pg_server, pg_url, "SELECT id, kind, subject, record, sig, signer, pushed_by "
                                   "FROM fieldlog_trust ORDER BY id")  # fmt: skip
-    counters = {k: v for k, v in meta(pg_server, pg_url, "public").items() if "counter" in k}
+    old_meta = meta(pg_server, pg_url, "public")
     before = content(a)
 
     report = dept.setup(pg_url)
@@ -237,7 +244,10 @@ def test_a_plain_remote_is_moved_in_and_its_laptops_sync_on(pg_server, pg_url, p
     assert q(pg_server, pg_url, "SELECT id, kind, subject, record, sig, signer, pushed_by "
                                 "FROM fieldlog.fieldlog_trust ORDER BY id") == trust  # fmt: skip
     m = meta(pg_server, pg_url)
-    assert m["store_id"] == store_id and {k: m[k] for k in counters} == counters
+    assert m["store_id"] == store_id and m["trust_counter"] == old_meta["trust_counter"]
+    # The store's counter is the default agency's now, with the count of its rows.
+    assert "seq_counter" not in m
+    assert counters(pg_server, pg_url) == {"default": (int(old_meta["seq_counter"]), len(old))}
     # Only the marker is left in public.
     assert q(pg_server, pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'") == [
         ("fieldlog_meta",)
@@ -268,8 +278,8 @@ def test_a_plain_remote_is_moved_in_and_its_laptops_sync_on(pg_server, pg_url, p
         "SELECT count(*) - count(DISTINCT (origin, origin_seq)) FROM fieldlog.fieldlog_changes",
     )
     assert dupes == [(0,)]
-    assert q(pg_server, pg_url, "SELECT max(seq)::text FROM fieldlog.fieldlog_changes") == [
-        (meta(pg_server, pg_url)["seq_counter"],)
+    assert q(pg_server, pg_url, "SELECT max(seq), count(*) FROM fieldlog.fieldlog_changes") == [
+        counters(pg_server, pg_url)["default"]
     ]
     # Set up again: up to date, the history not replayed twice.
     again = dept.setup(pg_url)
@@ -299,7 +309,8 @@ def test_a_remote_at_the_oldest_layout_is_moved_too(pg_server, pg_url):
                                 "ORDER BY seq")  # fmt: skip
     assert rows == [(1, "Eastside PD", None, None), (2, "Eastside PD", None, None)]
     m = meta(pg_server, pg_url)
-    assert (m["seq_counter"], m["trust_counter"], m["sync_schema"]) == ("2", "0", str(SYNC_SCHEMA))
+    assert (m["trust_counter"], m["sync_schema"]) == ("0", str(SYNC_SCHEMA))
+    assert counters(pg_server, pg_url) == {"Eastside PD": (2, 2)}
     remote = open_remote(pg_url)
     assert remote.dept and remote.head() == 2
     assert remote.push("dev", [OutChange(3, "contacts", "x", "h", {})]) == 1

@@ -296,8 +296,9 @@ def test_password_from_pgpassword_or_pgpass(pg_server, pg_url, pair, tmp_path, m
 
 
 def test_a_push_waits_for_another_then_says_busy(pg_server, dept_url, pair, monkeypatch):
-    """Another laptop's push holds the lock (here: an administrator holding it by hand); the
-    laptop syncs as an enrolled officer of a department store (row-level security on)."""
+    """Another laptop's push holds the lock (here: an administrator holding it by hand: on a
+    department store the agency's counter row, fieldlog.allocate's); the laptop syncs as an
+    enrolled officer of a department store (row-level security on)."""
     from fieldlog.db.remotes import postgres as remote_pg
 
     _, url = dept_url
@@ -308,7 +309,7 @@ def test_a_push_waits_for_another_then_says_busy(pg_server, dept_url, pair, monk
     dbname = url.rsplit("/", 1)[1]
     with pg_server.admin_connect(dbname) as other:
         other.autocommit = False
-        other.execute("SELECT pg_advisory_xact_lock(%s)", [remote_pg.LOCK_PUSH])
+        other.execute("SELECT 1 FROM fieldlog.counters WHERE agency = 'default' FOR UPDATE")
         started = time.monotonic()
         with pytest.raises(SyncError, match="is busy .another laptop is syncing"):
             do_sync(a, url)

@@ -172,7 +172,7 @@ def setup(url: str, agency: str | None = None) -> SetupReport:
     name = clean_agency(agency) if agency is not None else None
     with _admin(url) as (conn, t):
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [P.LOCK_CREATE])
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", [P.LOCK_PUSH])
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", [P.LOCK_PUSH])  # older laptops'
         return _setup(conn, t, name)
 
 
@@ -180,6 +180,8 @@ def _setup(conn: psycopg.Connection, t: Target, agency: str | None) -> SetupRepo
     from fieldlog.db.remotes import dept_schema as D
 
     _check_owner(conn, t)
+    if _exists(conn, P.DEPT_SCHEMA, "counters"):  # layout 2's pushes: the counters first,
+        conn.execute(f"LOCK TABLE {P.DEPT_SCHEMA}.counters IN EXCLUSIVE MODE")  # as theirs
     dept = _dept_meta(conn, t)
     legacy = _legacy(conn, t)
     if dept is not None:
@@ -207,6 +209,7 @@ def _setup(conn: psycopg.Connection, t: Target, agency: str | None) -> SetupRepo
         moved = _move(conn, legacy[0], default)
     _run(conn, _security_ddl())
     replayed = _replay(conn) if legacy is not None else 0
+    _drop_store_counter(conn)
     return SetupReport(
         store_id=meta["store_id"],
         created=legacy is None,
@@ -236,8 +239,8 @@ def _refresh(
     default = meta.get(AGENCY_KEY) or DEFAULT_AGENCY
     before = agencies(conn, default)
     _run(conn, D.schema_ddl())
-    for name in dict.fromkeys([default, *([agency] if agency else [])]):
-        _run(conn, D.partition_ddl(name))
+    for name in dict.fromkeys([*before, default, *([agency] if agency else [])]):
+        _run(conn, D.partition_ddl(name))  # layout 1's agencies get their counter rows
     _run(conn, _security_ddl())
     older = theirs < ours or needs_schema_upgrade(meta)
     if older:
@@ -248,15 +251,25 @@ def _refresh(
                 [key, value],
             )
     now = agencies(conn, default)
+    replayed = _replay(conn) if older else 0  # also the changes' record columns, the counts
+    _drop_store_counter(conn)
     return SetupReport(
         store_id=meta.get("store_id", ""),
         created=False,
         upgraded=older,
-        replayed=_replay(conn) if older else 0,
+        replayed=replayed,
         agencies=now,
         default_agency=default,
         added=[a for a in now if a not in before],
     )
+
+
+def _drop_store_counter(conn: psycopg.Connection) -> None:
+    """Layout 2 numbers each agency from its row of ``fieldlog.counters`` (started at the
+    store-wide ``seq_counter``, :func:`~fieldlog.db.remotes.dept_schema.counter_ddl`): the
+    old key goes, so nothing numbers from it again (a laptop of layout 1 that opened the
+    store before this setup refuses its next push: no counter)."""
+    conn.execute(f"DELETE FROM {P.DEPT_SCHEMA}.fieldlog_meta WHERE key = %s", [R.COUNTER])
 
 
 def _run(conn: psycopg.Connection, statements: list[str]) -> None:

@@ -8,6 +8,13 @@ but the roles and row-level security (:mod:`fieldlog.db.remotes.roles`).
   partition key must be known before the row is routed, too early for a BEFORE trigger.
   ``fieldlog_changes`` is partitioned by agency: an agency without its partitions
   (:func:`partition_ddl`) cannot push.
+- ``fieldlog.counters``: each agency's sequence counter and change count (layout 2). A push
+  numbers its rows through ``fieldlog.allocate`` (the agency's row locked until it commits),
+  which keeps what it handed out in ``fieldlog.allocations``: a login's row must carry one of
+  those numbers (``fieldlog.may_push``);
+  statement triggers keep ``rows`` exact; ``fieldlog.seq_report`` counts the smaller side of
+  the cursor. Each change carries its record's unit and officer (``fieldlog_record``), and
+  ``fieldlog.pull_changes`` reads each branch of the read policy through its own index.
 - ``fieldlog.state``: every record's merged state, tombstones included, as a laptop stores it
   (values as JSON, lists as JSON *text*; ``clocks``: each field's effective stamp and ``*``).
 - ``fieldlog.contacts`` and siblings: one typed row per live record whose parent is live,
@@ -34,11 +41,13 @@ from typing import Any
 from fieldlog import models, pulled, records
 
 __all__ = [
-    "DEPT_LAYOUT", "PARTITIONED", "SCHEMA", "TYPED_COLUMNS", "check_agency", "column_of",
-    "partition_ddl", "partition_name", "schema_ddl", "vocabularies",
+    "DEPT_LAYOUT", "PARTITIONED", "SCHEMA", "SEQ_MAX", "TYPED_COLUMNS", "check_agency",
+    "column_of", "counter_ddl", "partition_ddl", "partition_name", "schema_ddl", "vocabularies",
 ]  # fmt: skip
 
-DEPT_LAYOUT = "1"  # fieldlog_meta key dept_layout
+# fieldlog_meta key dept_layout. 2: per-agency counters (fieldlog.counters) with the agency's
+# row count, the record's unit and officer on each change, the pull's access paths.
+DEPT_LAYOUT = "2"
 SCHEMA = "fieldlog"
 # The tables partitioned by agency (one partition each per agency).
 PARTITIONED = ("fieldlog_changes", "state", *records.TABLES)
@@ -52,6 +61,32 @@ _TIME_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6}
 _DAY_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _HEX32_RE = r"^[0-9a-f]{32}$"
 _SAFE_RE = r"^[\x20\x21\x23-\x5b\x5d-\x7e]*$"  # what json.dumps writes as it is
+SEQ_MAX = 2**63 - 1
+# SQLSTATEs of fieldlog.allocate (postgres.py turns them into the counter's one line).
+COUNTER_TAMPERED = "FLC01"
+COUNTER_EXHAUSTED = "FLC02"
+# What allocate keeps of the numbers it hands out (fieldlog.allocations), for may_push: the
+# agency's rows of transactions that ended (none but this one holds the agency's counter row)
+# go, and this one's (origin, origin_seq) -> seq pairs come in as runs (origin_seq and seq
+# each one up from the pair before), about one row a push.
+RECORD_ALLOCATED = f"""DELETE FROM {SCHEMA}.allocations k
+                WHERE k.agency = a AND k.xact <> pg_current_xact_id();
+              INSERT INTO {SCHEMA}.allocations
+                  (xact, agency, origin, first_origin_seq, last_origin_seq, first_seq)
+                SELECT pg_current_xact_id(), a, p_origin, min(r.o), max(r.o), min(r.q)
+                FROM (SELECT f.o, f.q, sum(f.brk) OVER (ORDER BY f.i) AS run
+                      FROM (SELECT u.o, u.q, u.i,
+                                   CASE WHEN u.o = lag(u.o) OVER w + 1
+                                         AND u.q = lag(u.q) OVER w + 1 THEN 0 ELSE 1 END AS brk
+                            FROM unnest(fresh, got) WITH ORDINALITY AS u(o, q, i)
+                            WINDOW w AS (ORDER BY u.i)) f) r
+                GROUP BY r.run;"""
+# The count triggers of fieldlog_changes: (name, event, transition tables).
+_COUNT_TRIGGERS = (
+    ("fieldlog_count_ins", "INSERT", "NEW TABLE AS new_rows"),
+    ("fieldlog_count_del", "DELETE", "OLD TABLE AS old_rows"),
+    ("fieldlog_count_upd", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
+)
 
 
 def _lit(text: str) -> str:
@@ -127,12 +162,51 @@ def check_agency(agency: str) -> None:
 
 
 def partition_ddl(agency: str) -> list[str]:
-    """The partitions of every partitioned table for ``agency`` (idempotent)."""
+    """The partitions of every partitioned table for ``agency``, its change log partition's
+    count triggers and its counter row (idempotent)."""
     return [
-        f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{partition_name(t, agency)} "
-        f"PARTITION OF {SCHEMA}.{t} FOR VALUES IN ({_lit(agency)})"
-        for t in PARTITIONED
+        *(
+            f"CREATE TABLE IF NOT EXISTS {SCHEMA}.{partition_name(t, agency)} "
+            f"PARTITION OF {SCHEMA}.{t} FOR VALUES IN ({_lit(agency)})"
+            for t in PARTITIONED
+        ),
+        *_count_triggers(f"{SCHEMA}.{partition_name('fieldlog_changes', agency)}", agency),
+        counter_ddl(agency),
     ]
+
+
+def counter_ddl(agency: str) -> str:
+    """The agency's row of ``fieldlog.counters`` when it has none: its sequence starts where
+    the store's numbers are (the layout-1 store-wide counter, or the highest of any agency),
+    so no number is handed out twice and no laptop's cursor is above it; its row count is
+    its rows' (counted once, here: the triggers keep it after)."""
+    s, a = SCHEMA, _lit(agency)
+    legacy = (
+        f"(SELECT value::bigint FROM {s}.fieldlog_meta WHERE key = 'seq_counter' "
+        "AND value ~ '^[0-9]{1,18}$')"
+    )
+    return f"""INSERT INTO {s}.counters (agency, seq, rows)
+        SELECT {a}, greatest(coalesce({legacy}, 0),
+                             coalesce((SELECT max(seq) FROM {s}.counters), 0)),
+               (SELECT count(*) FROM {s}.fieldlog_changes WHERE agency = {a})
+        WHERE NOT EXISTS (SELECT 1 FROM {s}.counters WHERE agency = {a})"""
+
+
+def _count_triggers(table: str, agency: str | None = None) -> list[str]:
+    """The statement triggers keeping ``counters.rows`` exact on ``table``: on the parent
+    for statements through it, on each partition for statements naming the partition (a
+    statement fires the statement triggers of the table it names only)."""
+    arg = _lit(agency) if agency is not None else ""
+    out = [
+        f"""CREATE OR REPLACE TRIGGER {name} AFTER {event} ON {table}
+            REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.count_changes()"""
+        for name, event, refs in _COUNT_TRIGGERS
+    ]
+    out.append(
+        f"""CREATE OR REPLACE TRIGGER fieldlog_count_truncate AFTER TRUNCATE ON {table}
+        FOR EACH STATEMENT EXECUTE FUNCTION {SCHEMA}.count_changes({arg})"""
+    )
+    return out
 
 
 def _tables() -> list[str]:
@@ -153,11 +227,36 @@ def _tables() -> list[str]:
             sig text, pushed_by text NOT NULL DEFAULT current_user,
             agency text NOT NULL DEFAULT {s}.my_agency(),
             unit text DEFAULT {s}.my_unit(),
+            record_unit text, record_officer text,
             PRIMARY KEY (agency, seq), UNIQUE (agency, origin, origin_seq))
             PARTITION BY LIST (agency)""",
+        # Layout 2: the record's unit and officer (fieldlog_record), for the read policy.
+        f"ALTER TABLE {s}.fieldlog_changes ADD COLUMN IF NOT EXISTS record_unit text",
+        f"ALTER TABLE {s}.fieldlog_changes ADD COLUMN IF NOT EXISTS record_officer text",
         f"CREATE INDEX IF NOT EXISTS fieldlog_changes_seq ON {s}.fieldlog_changes (seq)",
+        # The pull's access paths, one per branch of the read policy (pull_changes).
+        *(
+            f"CREATE INDEX IF NOT EXISTS fieldlog_changes_{col} ON {s}.fieldlog_changes "
+            f"(agency, {col}, seq)"
+            for col in ("unit", "pushed_by", "record_unit", "record_officer")
+        ),
+        f"CREATE INDEX IF NOT EXISTS fieldlog_changes_orgs ON {s}.fieldlog_changes "
+        "(agency, seq) WHERE tbl = 'organizations'",
+        # Each agency's sequence counter and row count (counter_ddl makes the rows, pushes
+        # move seq through allocate, the count triggers keep rows).
+        f"""CREATE TABLE IF NOT EXISTS {s}.counters (
+            agency text PRIMARY KEY, seq bigint NOT NULL, rows bigint NOT NULL DEFAULT 0)""",
         f"CREATE INDEX IF NOT EXISTS fieldlog_changes_origin ON {s}.fieldlog_changes "
         "(origin, origin_seq)",
+        # The numbers allocate handed out, for may_push to check a pushed row's seq against
+        # (owner only; rows of a transaction that ended are cleared by the agency's next
+        # allocate; unlogged: they mean nothing after a crash, which ends every push).
+        f"""CREATE UNLOGGED TABLE IF NOT EXISTS {s}.allocations (
+            xact xid8 NOT NULL, agency text NOT NULL, origin text NOT NULL,
+            first_origin_seq bigint NOT NULL, last_origin_seq bigint NOT NULL,
+            first_seq bigint NOT NULL)""",
+        f"CREATE INDEX IF NOT EXISTS allocations_xact ON {s}.allocations (xact, agency, origin)",
+        f"REVOKE ALL ON {s}.allocations FROM PUBLIC",
         f"""CREATE TABLE IF NOT EXISTS {s}.fieldlog_heads (
             origin text NOT NULL, seq bigint NOT NULL, hash text NOT NULL, sig text,
             at timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -226,8 +325,129 @@ def _functions() -> list[str]:
               RETURN NEW;
             END $$""",
         f"DROP TRIGGER IF EXISTS fieldlog_pushed_by ON {s}.fieldlog_changes",
-        f"""CREATE TRIGGER fieldlog_pushed_by BEFORE INSERT OR UPDATE ON {s}.fieldlog_changes
-            FOR EACH ROW EXECUTE FUNCTION {s}.fieldlog_pushed_by('unit')""",
+        # An UPDATE of the record columns alone (replay's refresh) keeps the pusher.
+        f"""CREATE TRIGGER fieldlog_pushed_by BEFORE INSERT OR UPDATE OF {_LOG_COLUMNS}
+            ON {s}.fieldlog_changes FOR EACH ROW EXECUTE FUNCTION {s}.fieldlog_pushed_by('unit')""",
+        # The record's unit and officer as the state holds them (fixed at creation: the fold
+        # never changes them, may_push refuses a relabel, replay refreshes them), the
+        # pusher's for a new record; after fieldlog_pushed_by (triggers fire by name).
+        f"""CREATE OR REPLACE FUNCTION {s}.fieldlog_record() RETURNS trigger
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+            DECLARE u text; o text;
+            BEGIN
+              SELECT st.unit, st.officer INTO u, o FROM {s}.state st
+                WHERE st.agency = NEW.agency AND st.tbl = NEW.tbl AND st.id = NEW.row_id;
+              IF FOUND THEN
+                NEW.record_unit := u; NEW.record_officer := o;
+              ELSE
+                NEW.record_unit := NEW.unit; NEW.record_officer := {s}.my_officer();
+                IF NEW.record_officer IS NULL THEN  -- the owner's: the body says
+                  BEGIN
+                    NEW.record_officer := NEW.body::jsonb->>'officer';
+                  EXCEPTION WHEN OTHERS THEN NEW.record_officer := NULL;
+                  END;
+                END IF;
+              END IF;
+              RETURN NEW;
+            END $$""",
+        f"DROP TRIGGER IF EXISTS fieldlog_record ON {s}.fieldlog_changes",
+        f"""CREATE TRIGGER fieldlog_record BEFORE INSERT ON {s}.fieldlog_changes
+            FOR EACH ROW EXECUTE FUNCTION {s}.fieldlog_record()""",
+        # counters.rows: +inserted -deleted per agency, per statement (transition tables);
+        # TRUNCATE of the log (no argument) or of one agency's partition.
+        f"""CREATE OR REPLACE FUNCTION {s}.count_changes() RETURNS trigger
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+            BEGIN
+              IF TG_OP = 'INSERT' THEN
+                UPDATE {s}.counters k SET rows = k.rows + d.n
+                  FROM (SELECT agency, count(*) AS n FROM new_rows GROUP BY agency) d
+                  WHERE k.agency = d.agency;
+              ELSIF TG_OP = 'DELETE' THEN
+                UPDATE {s}.counters k SET rows = k.rows - d.n
+                  FROM (SELECT agency, count(*) AS n FROM old_rows GROUP BY agency) d
+                  WHERE k.agency = d.agency;
+              ELSIF TG_OP = 'UPDATE' THEN  -- a row moved to another agency
+                UPDATE {s}.counters k SET rows = k.rows + d.n
+                  FROM (SELECT agency, sum(n) AS n FROM (
+                          SELECT agency, 1 AS n FROM new_rows
+                          UNION ALL SELECT agency, -1 FROM old_rows) x
+                        GROUP BY agency HAVING sum(n) <> 0) d
+                  WHERE k.agency = d.agency;
+              ELSIF TG_NARGS > 0 THEN
+                UPDATE {s}.counters SET rows = 0 WHERE agency = TG_ARGV[0];
+              ELSE
+                UPDATE {s}.counters SET rows = 0;
+              END IF;
+              RETURN NULL;
+            END $$""",
+        *_count_triggers(f"{s}.fieldlog_changes"),
+        # A push's numbers, under the agency's counter row (locked until the push commits:
+        # pushes of one agency commit in number order, other agencies' do not wait): the
+        # origin_seqs of p_wanted the agency does not hold yet, each once, in order, each
+        # with the next number no row holds (a row planted just above is stepped over),
+        # kept in fieldlog.allocations for may_push (a login's row must carry a number
+        # handed out here, in its own transaction: no seq chosen by hand).
+        f"""CREATE OR REPLACE FUNCTION {s}.allocate(p_origin text, p_wanted bigint[])
+            RETURNS TABLE (origin_seq bigint, seq bigint)
+            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+            #variable_conflict use_column
+            DECLARE a text := {s}.my_agency(); c bigint; fresh bigint[]; n int; t bigint;
+                    got bigint[] := '{{}}';
+            BEGIN
+              SELECT k.seq INTO c FROM {s}.counters k WHERE k.agency = a FOR UPDATE;
+              IF c IS NULL OR c < 0 THEN
+                RAISE EXCEPTION USING ERRCODE = '{COUNTER_TAMPERED}',
+                  MESSAGE = format('the sequence counter of agency %s is %s', a, c),
+                  DETAIL = coalesce(c::text, '');
+              END IF;
+              SELECT coalesce(array_agg(w.o ORDER BY w.i), '{{}}') INTO fresh FROM (
+                SELECT u.o, min(u.i) AS i FROM unnest(p_wanted) WITH ORDINALITY AS u(o, i)
+                WHERE u.o IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {s}.fieldlog_changes x
+                  WHERE x.agency = a AND x.origin = p_origin AND x.origin_seq = u.o)
+                GROUP BY u.o) w;
+              n := cardinality(fresh);
+              IF n = 0 THEN RETURN; END IF;
+              IF c > {SEQ_MAX} - n THEN
+                RAISE EXCEPTION USING ERRCODE = '{COUNTER_EXHAUSTED}',
+                  MESSAGE = format('the sequence counter of agency %s is %s', a, c),
+                  DETAIL = c::text;
+              END IF;
+              SELECT x.seq INTO t FROM {s}.fieldlog_changes x WHERE x.agency = a AND x.seq > c
+                ORDER BY x.seq LIMIT 1;
+              IF t IS NULL OR t > c + n THEN  -- nothing in the way: the next n numbers
+                got := ARRAY(SELECT generate_series(c + 1, c + n));
+              ELSE
+                FOR t IN SELECT x.seq FROM {s}.fieldlog_changes x
+                         WHERE x.agency = a AND x.seq > c ORDER BY x.seq LOOP
+                  WHILE cardinality(got) < n AND c + 1 < t LOOP
+                    c := c + 1; got := got || c;
+                  END LOOP;
+                  EXIT WHEN cardinality(got) >= n;
+                  IF t = {SEQ_MAX} THEN
+                    RAISE EXCEPTION USING ERRCODE = '{COUNTER_EXHAUSTED}',
+                      MESSAGE = format('the sequence counter of agency %s is %s', a, c),
+                      DETAIL = c::text;
+                  END IF;
+                  c := t;
+                END LOOP;
+                WHILE cardinality(got) < n LOOP
+                  IF c = {SEQ_MAX} THEN
+                    RAISE EXCEPTION USING ERRCODE = '{COUNTER_EXHAUSTED}',
+                      MESSAGE = format('the sequence counter of agency %s is %s', a, c),
+                      DETAIL = c::text;
+                  END IF;
+                  c := c + 1; got := got || c;
+                END LOOP;
+              END IF;
+              UPDATE {s}.counters k SET seq = got[n] WHERE k.agency = a;
+              {RECORD_ALLOCATED}
+              RETURN QUERY SELECT f.o, f.q FROM unnest(fresh, got) AS f(o, q);
+            END $$""",
+        # A pull: the changes after p_after up to p_upto the login may read, through one
+        # index per branch of the read policy (roles._read_rule), so it reads about what it
+        # returns, not every new row of the agency. SQL, not SECURITY DEFINER, no SET:
+        # inlined into the caller's query, and row-level security decides as in any SELECT.
+        _pull_changes(),
         f"DROP TRIGGER IF EXISTS fieldlog_pushed_by ON {s}.fieldlog_trust",
         f"""CREATE TRIGGER fieldlog_pushed_by BEFORE INSERT OR UPDATE ON {s}.fieldlog_trust
             FOR EACH ROW EXECUTE FUNCTION {s}.fieldlog_pushed_by()""",
@@ -236,23 +456,37 @@ def _functions() -> list[str]:
             SET search_path = pg_catalog, pg_temp AS $$
             BEGIN
               IF which IN ('fieldlog_changes', 'seq') THEN
-                RETURN QUERY SELECT seq FROM {s}.fieldlog_changes WHERE seq > after
-                  ORDER BY seq LIMIT 1000;
+                RETURN QUERY SELECT seq FROM {s}.fieldlog_changes
+                  WHERE agency = {s}.my_agency() AND seq > after ORDER BY seq LIMIT 1000;
               ELSIF which IN ('fieldlog_trust', 'id') THEN
                 RETURN QUERY SELECT id FROM {s}.fieldlog_trust WHERE id > after
                   ORDER BY id LIMIT 1000;
               END IF;
             END $$""",
         # The sequence check (rows.Backend.check_seq) over the agency's rows whatever RLS
-        # hides, from one snapshot: a push committing meanwhile is not taken for planted rows.
+        # hides, from one snapshot (a STABLE function: a push committing meanwhile is not
+        # taken for planted rows), costing the smaller side of the cursor, never every row:
+        # below = the maintained count minus the rows above the cursor, or (a small cursor,
+        # as the legacy check's) the rows at or below it counted.
         f"""CREATE OR REPLACE FUNCTION {s}.seq_report(cursor bigint, OUT counter text,
-            OUT below bigint, OUT beyond bigint) LANGUAGE sql STABLE SECURITY DEFINER
+            OUT below bigint, OUT beyond bigint) LANGUAGE plpgsql STABLE SECURITY DEFINER
             SET search_path = pg_catalog, pg_temp AS $$
-            WITH c AS (SELECT value AS v, CASE WHEN value ~ '^[0-9]{{1,18}}$' THEN value::bigint
-                       END AS n FROM {s}.fieldlog_meta WHERE key = 'seq_counter'),
-                 x AS (SELECT seq FROM {s}.fieldlog_changes WHERE agency = {s}.my_agency())
-            SELECT c.v, (SELECT count(*) FROM x WHERE seq <= cursor),
-                   (SELECT count(*) FROM x WHERE seq > c.n) FROM c $$""",
+            DECLARE a text := {s}.my_agency(); c bigint; total bigint;
+            BEGIN
+              SELECT k.seq, k.rows INTO c, total FROM {s}.counters k WHERE k.agency = a;
+              below := 0; beyond := 0;
+              IF NOT FOUND THEN RETURN; END IF;
+              counter := c::text;
+              IF cursor <= c / 2 THEN
+                SELECT count(*) INTO below FROM {s}.fieldlog_changes x
+                  WHERE x.agency = a AND x.seq <= cursor;
+              ELSE
+                SELECT total - count(*) INTO below FROM {s}.fieldlog_changes x
+                  WHERE x.agency = a AND x.seq > cursor;
+              END IF;
+              SELECT count(*) INTO beyond FROM {s}.fieldlog_changes x
+                WHERE x.agency = a AND x.seq > c;
+            END $$""",
         # json.dumps(value, sort_keys=True) of a value a laptop stores (text, null, 0/1).
         # plpgsql: its plans are kept (a sql function not inlined is planned on every call).
         f"""CREATE OR REPLACE FUNCTION {s}.json_quote(t text) RETURNS text
@@ -299,6 +533,18 @@ def _functions() -> list[str]:
                 IF {s}.apply_change(r.agency, r.unit, r.tbl, r.row_id, r.body) THEN n := n + 1;
                 END IF;
               END LOOP;
+              -- The changes' record columns and the row counts, from the rebuilt state and
+              -- the log (a store moved in or upgraded; rows written with triggers off).
+              UPDATE {s}.fieldlog_changes c SET record_unit = st.unit, record_officer = st.officer
+                FROM {s}.state st
+                WHERE st.agency = c.agency AND st.tbl = c.tbl AND st.id = c.row_id
+                  AND (c.record_unit IS DISTINCT FROM st.unit
+                       OR c.record_officer IS DISTINCT FROM st.officer);
+              UPDATE {s}.counters k SET rows = x.n
+                FROM (SELECT k2.agency, (SELECT count(*) FROM {s}.fieldlog_changes c
+                                         WHERE c.agency = k2.agency) AS n
+                      FROM {s}.counters k2) x
+                WHERE k.agency = x.agency AND k.rows IS DISTINCT FROM x.n;
               RETURN n;
             END $$""",
         # Only the trigger (and the owner) fold changes: a login calling apply_change itself
@@ -309,9 +555,44 @@ def _functions() -> list[str]:
                 "apply_change(text, text, text, text, text)",
                 "project(text, text, text)",
                 "replay()",
+                "allocate(text, bigint[])",
             )
         ),  # fmt: skip
     ]
+
+
+# The change log's own columns: an UPDATE of any of them re-stamps the pusher.
+_LOG_COLUMNS = "seq, origin, origin_seq, tbl, row_id, hlc, body, sig, pushed_by, agency, unit"
+
+# The branches of the changes' read policy (roles._read_rule), each over its own index.
+PULL_BRANCHES = (
+    "(SELECT {s}.my_unit()) IS NULL",
+    "x.tbl = 'organizations'",
+    "x.unit = (SELECT {s}.my_unit())",
+    # A parameter in the column's collation (a name's is "C"): an index condition.
+    'x.pushed_by = (SELECT current_user::text COLLATE "default")',
+    "x.record_unit = (SELECT {s}.my_unit())",
+    "x.record_officer = (SELECT {s}.my_officer())",
+)
+
+
+def _pull_changes() -> str:
+    s = SCHEMA
+    me = f"(SELECT {s}.my_agency())"
+    # The first branch (a login of no unit reads the whole agency) makes the others
+    # redundant: they run only for a login of a unit (a one-time filter each).
+    gate = f"(SELECT {s}.my_unit()) IS NOT NULL AND "
+    branches = "\n              UNION ALL\n".join(  # a row two branches return: once
+        f"""              (SELECT x.* FROM {s}.fieldlog_changes x
+               WHERE x.agency = {me} AND {gate if i else ""}{b.format(s=s)}
+                 AND x.seq > p_after AND x.seq <= p_upto ORDER BY x.seq LIMIT p_lim)"""
+        for i, b in enumerate(PULL_BRANCHES)
+    )
+    return f"""CREATE OR REPLACE FUNCTION {s}.pull_changes(p_after bigint, p_upto bigint,
+            p_lim bigint) RETURNS SETOF {s}.fieldlog_changes LANGUAGE sql STABLE AS $$
+            SELECT DISTINCT ON (u.seq) u.* FROM (
+{branches}
+              ) u ORDER BY u.seq LIMIT p_lim $$"""
 
 
 def _case(per_table: dict[str, str], otherwise: str = "NULL") -> str:

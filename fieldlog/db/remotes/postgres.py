@@ -12,7 +12,11 @@ Nor is it ``max(seq) + 1``: one row planted with seq ``2**63 - 1`` would make ev
 fail. Every push takes a transaction-scoped advisory lock, then numbers its new rows from the
 store's own counter (``fieldlog_meta`` key ``seq_counter``, moved in the same transaction):
 pushes are serialized (they are short: one page of changes) and seq N+1 never commits before
-seq N; a pull reads only up to the counter. :mod:`fieldlog.db.remotes.rows` says how a store
+seq N; a pull reads only up to the counter. A department store (dept layout 2) takes no
+advisory lock: each agency numbers from its own row of ``fieldlog.counters``, locked by
+``fieldlog.allocate`` until the push commits (same order guarantee, per agency; portable to
+Citus), and pulls through ``fieldlog.pull_changes`` (:mod:`fieldlog.db.remotes.dept_schema`).
+:mod:`fieldlog.db.remotes.rows` says how a store
 made before the counter existed gets one (on first open, under the creation lock) and how a
 row no fieldlog wrote is read without error.
 
@@ -58,7 +62,8 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
-    "CONNECT_TIMEOUT", "CONNECT_TIMEOUT_ENV", "DEPT_KEY", "DEPT_SCHEMA", "IDLE_IN_TX_TIMEOUT",
+    "CONNECT_TIMEOUT", "CONNECT_TIMEOUT_ENV", "DEPT_COUNTER_SQL", "DEPT_KEY", "DEPT_PULL_SQL",
+    "DEPT_SCHEMA", "IDLE_IN_TX_TIMEOUT",
     "INSTALL_POSTGRES", "LOCK_CREATE", "LOCK_PUSH", "LOCK_TIMEOUT", "MOVED_KIND", "PUSH_SQL",
     "SCHEMA", "UPGRADE", "PostgresRemote", "connect",
 ]  # fmt: skip
@@ -135,6 +140,13 @@ octet_length(body::text), sig::text, pushed_by::text
 PULL_SQL = f"""
 SELECT {CHANGE_COLUMNS} FROM fieldlog_changes WHERE seq > %s AND seq <= %s ORDER BY seq LIMIT %s
 """
+# A department store's pull (layout 2): the store's own function, one index per branch of the
+# read policy (dept_schema.pull_changes), the policy still deciding every row.
+DEPT_PULL_SQL = f"""
+SELECT {CHANGE_COLUMNS} FROM fieldlog.pull_changes(%s, %s, %s) ORDER BY seq
+"""
+# The agency's counter (layout 2: fieldlog.counters, one row per agency).
+DEPT_COUNTER_SQL = "SELECT seq::text FROM fieldlog.counters WHERE agency = fieldlog.my_agency()"
 ORIGIN_SQL = f"""
 SELECT {CHANGE_COLUMNS} FROM fieldlog_changes WHERE origin = %s AND origin_seq > %s
 ORDER BY origin_seq LIMIT %s
@@ -157,11 +169,11 @@ def _psycopg() -> Any:
     return psycopg
 
 
-def _current(meta: dict[str, str]) -> bool:
-    """Whether a store's meta is at this fieldlog's layout, counters and sync schema."""
-    return (
-        meta.get(R.LAYOUT_KEY) == R.LAYOUT and R.COUNTER in meta and not needs_schema_upgrade(meta)
-    )
+def _current(meta: dict[str, str], *, dept: bool = False) -> bool:
+    """Whether a store's meta is at this fieldlog's layout, counters and sync schema (a
+    department store's sequence counters are rows of ``fieldlog.counters``, not meta)."""
+    counters = R.TRUST_COUNTER in meta if dept else R.COUNTER in meta
+    return meta.get(R.LAYOUT_KEY) == R.LAYOUT and counters and not needs_schema_upgrade(meta)
 
 
 def _connect_timeout() -> int:
@@ -243,6 +255,8 @@ class PostgresRemote(R.Backend):
         self.store_id = store_id
         self.dept = dept  # a department store (schema fieldlog): see _dept_hello
         self.dense = not dept  # there RLS hides other units' rows: gaps are not missing rows
+        if dept:  # its own pull: one index per branch of the read policy
+            self.PULL_SQL = DEPT_PULL_SQL
 
     @classmethod
     def open(cls, url: str, *, create: bool = True) -> PostgresRemote:
@@ -351,8 +365,9 @@ class PostgresRemote(R.Backend):
             )
         if theirs == ours and not needs_schema_upgrade(meta):
             store_id = check_meta(meta, t.url)  # someone else's, or a newer sync schema
-            if _current(meta):
-                R.parse_counter(meta.get(R.COUNTER), t.url)
+            if _current(meta, dept=True):
+                row = conn.execute(DEPT_COUNTER_SQL).fetchone()
+                R.parse_counter(row[0] if row else None, t.url)
                 R.parse_counter(meta.get(R.TRUST_COUNTER), t.url, R.TRUST_COUNTER)
                 conn.execute(f"SET search_path = {DEPT_SCHEMA}")
                 return store_id
@@ -458,10 +473,22 @@ class PostgresRemote(R.Backend):
     def _writing(self) -> Iterator[None]:
         """One write transaction holding the push lock, its errors as :meth:`_guard` says.
         The lock first, on its own: the counter is read after it is granted, when the
-        previous push has committed."""
+        previous push has committed. A department store takes no advisory lock (node-local
+        on Citus): a push locks its agency's counter row (``fieldlog.allocate``), a trust
+        entry the trust counter's row (:meth:`add_trust`), each until it commits."""
         with self._guard(), self.conn.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_PUSH])
+            if not self.dept:
+                self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [LOCK_PUSH])
             yield
+
+    def add_trust(self, kind: str, subject: str, record: str, sig: str, signer: str) -> int:
+        if not self.dept:
+            return super().add_trust(kind, subject, record, sig, signer)
+        with self._writing():  # the trust counter's row, locked until this one commits
+            self.conn.execute(
+                "SELECT 1 FROM fieldlog_meta WHERE key = %s FOR UPDATE", [R.TRUST_COUNTER]
+            )
+            return super().add_trust(kind, subject, record, sig, signer)  # a savepoint
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
@@ -483,9 +510,12 @@ class PostgresRemote(R.Backend):
         return counter, int(row[1]) if row else 0, int(row[2]) if row else 0
 
     def _counter(self, key: str = R.COUNTER) -> int:
-        row = self.conn.execute(
-            "SELECT value::text FROM fieldlog_meta WHERE key = %s", [key]
-        ).fetchone()
+        if self.dept and key == R.COUNTER:  # the agency's row of fieldlog.counters
+            row = self.conn.execute(DEPT_COUNTER_SQL).fetchone()
+        else:
+            row = self.conn.execute(
+                "SELECT value::text FROM fieldlog_meta WHERE key = %s", [key]
+            ).fetchone()
         return R.parse_counter(row[0] if row else None, self.url, key)
 
     def _taken(self, table: str, column: str) -> Any:
@@ -518,6 +548,8 @@ class PostgresRemote(R.Backend):
         """The new changes of a push, numbered from the counter (inside its transaction)."""
         if not changes:
             return 0
+        if self.dept:
+            return self._insert_dept(origin, changes)
         held = {
             int(r[0])
             for r in self.conn.execute(
@@ -537,6 +569,37 @@ class PostgresRemote(R.Backend):
         params["origin"] = origin  # one value, not a column of them
         self.conn.execute(PUSH_SQL, params)
         self._set_counter(seqs[-1])
+        return len(new)
+
+    def _insert_dept(self, origin: str, changes: list[OutChange]) -> int:
+        """A department store's push: ``fieldlog.allocate`` locks the agency's counter row
+        (until this push commits), leaves out what the agency holds and numbers the rest."""
+        import psycopg
+
+        from fieldlog.db.remotes.dept_schema import COUNTER_EXHAUSTED, COUNTER_TAMPERED
+
+        page = R.not_held(changes, set())  # each origin_seq once, in order
+        try:
+            given = self.conn.execute(
+                "SELECT origin_seq, seq FROM fieldlog.allocate(%s, %b::bigint[])",
+                [origin, [c.origin_seq for c in page]],
+            ).fetchall()
+        except psycopg.Error as exc:
+            detail = getattr(getattr(exc, "diag", None), "message_detail", None) or ""
+            if exc.sqlstate == COUNTER_TAMPERED:
+                R.parse_counter(detail or None, self.url)  # raises: not a usable counter
+            if exc.sqlstate == COUNTER_EXHAUSTED:
+                raise R._exhausted(int(detail), self.url, "sequence") from None
+            raise
+        if not given:
+            return 0
+        by_seq = {c.origin_seq: c for c in page}
+        new = [by_seq[int(o)] for o, _ in given]
+        seqs = [int(n) for _, n in given]
+        columns = zip(*R.push_rows(origin, seqs, new), strict=True)
+        params: dict[str, Any] = {k: list(v) for k, v in zip(R.PUSH_COLUMNS, columns, strict=True)}
+        params["origin"] = origin
+        self.conn.execute(PUSH_SQL, params)
         return len(new)
 
     def close(self) -> None:

@@ -14,9 +14,14 @@ access (row-level security is enabled, not forced).
   read only the ``*_redacted`` views.
 - ``fieldlog.may_push`` checks each pushed row: the device registered from this login, a new
   record is the login's own officer's, an edit keeps the record's officer, an officer sets no
-  review field. A refusal is SQLSTATE 42501 with the reason: the push's transaction aborts
+  review field, and the row's seq is one ``fieldlog.allocate`` handed out for it in the
+  push's own transaction (a login cannot number a change by hand: below other laptops'
+  cursors, or far ahead). The owner (``dept setup``, repairs) is free: RLS does not bind it.
+  A refusal is SQLSTATE 42501 with the reason: the push's transaction aborts
   whole and :mod:`fieldlog.db.remotes.pgerrors` shows the reason as one line.
-- Non-owners move the counters forward only, and never read the pseudonym key.
+- Non-owners move the trust log's counter forward only, and the sequence counters
+  (``fieldlog.counters``) only through ``fieldlog.allocate`` (their own agency's, forward);
+  they never read the pseudonym key.
 - The redacted views follow ``export --redact`` (:mod:`fieldlog.export.redact`): names become
   ``Person-`` and 8 hex digits of an HMAC-SHA256 under the store's key, ids, times and
   vocabulary words stay, everything else is NULL (SQL cannot run the exporter's scrubber, so
@@ -57,11 +62,11 @@ _UNIT_RULE = (
     "(SELECT fieldlog.my_unit()) IS NULL OR unit IS NOT DISTINCT FROM (SELECT fieldlog.my_unit())"
 )
 _MEMBER = "(SELECT fieldlog.my_role()) IN ('officer', 'supervisor')"
-# A change of a record the login reads (a supervisor's review of an officer's contact): one
-# index lookup per row (a function, so the planner never hashes the whole state instead).
+# A change of a record the login reads (a supervisor's review of an officer's contact): the
+# record's unit and officer, kept on the change (dept_schema: fieldlog_record), so the pull
+# reads each branch through its own index (dept_schema.pull_changes, PULL_BRANCHES).
 _RECORD_SEEN = (
-    "fieldlog.sees_record(agency, tbl, row_id, (SELECT fieldlog.my_unit()), "
-    "(SELECT fieldlog.my_officer()))"
+    "record_unit = (SELECT fieldlog.my_unit()) OR record_officer = (SELECT fieldlog.my_officer())"
 )
 
 
@@ -94,12 +99,6 @@ _FUNCTIONS = [
     RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, fieldlog
     AS $$ SELECT coalesce((SELECT t.pushed_by = p_by FROM fieldlog.fieldlog_trust t
         WHERE t.kind = 'register' AND t.subject = p_origin ORDER BY t.id LIMIT 1), false) $$""",
-    """CREATE OR REPLACE FUNCTION fieldlog.sees_record(p_agency text, p_tbl text, p_id text,
-        p_unit text, p_officer text) RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, fieldlog AS $$ BEGIN
-        RETURN EXISTS (SELECT 1 FROM fieldlog.state s WHERE s.agency = p_agency AND s.tbl = p_tbl
-            AND s.id = p_id AND (s.unit IS NOT DISTINCT FROM p_unit OR s.officer = p_officer));
-    END $$""",
     # A refused push or trust entry: SQLSTATE 42501, the reason and the fix (the laptop's
     # one line, fieldlog.db.remotes.pgerrors); the DETAIL marks it as fieldlog's.
     """CREATE OR REPLACE FUNCTION fieldlog.refuse(p_message text, p_hint text) RETURNS void
@@ -110,7 +109,7 @@ _FUNCTIONS = [
     # The push check, row by row (the INSERT policy of fieldlog_changes): refuses with what
     # was refused and why, so the laptop shows one line and the push aborts whole.
     """CREATE OR REPLACE FUNCTION fieldlog.may_push(p_origin text, p_origin_seq bigint,
-        p_tbl text, p_row_id text, p_body text, p_agency text, p_by text)
+        p_tbl text, p_row_id text, p_body text, p_agency text, p_by text, p_seq bigint)
     RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, fieldlog AS $$
     DECLARE
@@ -176,6 +175,18 @@ _FUNCTIONS = [
                 PERFORM fieldlog.refuse(format('%s sets %s, and login %s is an officer', what,
                     bad, session_user), review);
             END IF;
+        END IF;
+        -- Its number: one fieldlog.allocate handed out for it in this transaction (an
+        -- earlier statement's: this one's snapshot sees those), never one chosen by hand.
+        IF NOT EXISTS (SELECT 1 FROM fieldlog.allocations k
+                       WHERE k.xact = pg_current_xact_id() AND k.agency = p_agency
+                         AND k.origin = p_origin
+                         AND p_origin_seq BETWEEN k.first_origin_seq AND k.last_origin_seq
+                         AND p_seq = k.first_seq + (p_origin_seq - k.first_origin_seq)) THEN
+            PERFORM fieldlog.refuse(format('%s has seq %s, a number fieldlog.allocate did not '
+                'hand out for it in this transaction (chosen by hand?)', what,
+                coalesce(p_seq::text, '(none)')),
+                'push with fieldlog sync: the store numbers each change (fieldlog.allocate)');
         END IF;
         RETURN true;
     END $$""",
@@ -317,8 +328,7 @@ def _grant_ddl() -> list[str]:
     typed = ", ".join(f"fieldlog.{t}" for t in ("state", *TYPED_TABLES))
     checks = (
         "fieldlog.registered(text, text), fieldlog.may_trust(text, text, text, text, text), "
-        "fieldlog.sees_record(text, text, text, text, text), "
-        "fieldlog.may_push(text, bigint, text, text, text, text, text)"
+        "fieldlog.may_push(text, bigint, text, text, text, text, text, bigint)"
     )
     return [
         f"GRANT USAGE ON SCHEMA fieldlog TO {everyone}",
@@ -335,6 +345,13 @@ def _grant_ddl() -> list[str]:
         f"TO {everyone}",
         f"GRANT EXECUTE ON FUNCTION fieldlog.taken_after(text, bigint), "
         f"fieldlog.seq_report(bigint) TO {PUSHERS}",
+        # The counters: read (their own agency's row, RLS), moved only by allocate (owner
+        # rights, forward only, the caller's agency): no login but the owner writes them.
+        f"REVOKE ALL ON fieldlog.counters FROM PUBLIC, {everyone}",
+        f"GRANT SELECT ON fieldlog.counters TO {PUSHERS}",
+        "REVOKE EXECUTE ON FUNCTION fieldlog.allocate(text, bigint[]) FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION fieldlog.allocate(text, bigint[]), "
+        f"fieldlog.pull_changes(bigint, bigint, bigint) TO {PUSHERS}",
     ]
 
 
@@ -343,21 +360,23 @@ def _rls_ddl() -> list[str]:
     out = [
         f"ALTER TABLE fieldlog.{t} ENABLE ROW LEVEL SECURITY"
         for t in ("fieldlog_changes", "fieldlog_heads", "fieldlog_trust", "fieldlog_meta",
-                  "state", *TYPED_TABLES, "people")
+                  "counters", "state", *TYPED_TABLES, "people")
     ]  # fmt: skip
     agency = f"{_MEMBER} AND agency = (SELECT fieldlog.my_agency())"
     me = "current_user::text"
-    counters = f"{_MEMBER} AND key IN ('seq_counter', 'trust_counter')"
+    # The trust log's counter (the sequence counters are fieldlog.counters, layout 2).
+    counters = f"{_MEMBER} AND key = 'trust_counter'"
     policies = [
         ("fieldlog_changes", "SELECT", _read_rule(tbl=True, pushed_by=True)),
         ("fieldlog_changes", "INSERT",
-         f"fieldlog.may_push(origin, origin_seq, tbl, row_id, body, agency, {me})"),
+         f"fieldlog.may_push(origin, origin_seq, tbl, row_id, body, agency, {me}, seq)"),
         ("fieldlog_heads", "SELECT", agency),
         ("fieldlog_heads", "INSERT", f"{agency} AND fieldlog.registered(origin, {me})"),
         ("fieldlog_trust", "SELECT", agency),
         ("fieldlog_trust", "INSERT", f"fieldlog.may_trust(kind, subject, record, agency, {me})"),
         ("fieldlog_meta", "SELECT", f"{_MEMBER} AND key <> 'redact_key'"),
         ("fieldlog_meta", "UPDATE", counters),
+        ("counters", "SELECT", agency),
         ("state", "SELECT", _read_rule(tbl=True, officer=True)),
         *((t, "SELECT", agency if t == "organizations" else _read_rule(tbl=False, officer=True))
           for t in TYPED_TABLES),
@@ -385,7 +404,13 @@ def security_ddl() -> list[str]:
     """Everything above for a store whose tables exist (:func:`~fieldlog.db.remotes.
     dept_schema.schema_ddl`), idempotent, in the caller's transaction (the setup's)."""
     views = [redacted_view(t) for t in TYPED_TABLES]
-    return [*_group_ddl(), *_FUNCTIONS, _key_ddl(), *_grant_ddl(), *_rls_ddl(), *views]
+    return [
+        *_group_ddl(), *_FUNCTIONS, _key_ddl(), *_grant_ddl(), *_rls_ddl(), *views,
+        # Layout 1's per-row state lookup of the read policy (the policy no longer uses it).
+        "DROP FUNCTION IF EXISTS fieldlog.sees_record(text, text, text, text, text)",
+        # The push check before it checked the seq (the policy now calls the one above).
+        "DROP FUNCTION IF EXISTS fieldlog.may_push(text, bigint, text, text, text, text, text)",
+    ]  # fmt: skip
 
 
 # ---------------------------------------------------------------------- enroll
