@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,8 @@ from tests.lib.run import RUN_COUNTS
 pytest_plugins = ["tests.lib.pg", "tests.lib.xdist_counts"]
 
 PG_FIXTURES = {"pg_server", "pg_url", "dept", "dept_url"}
-PG_PARAMS = {"any_url", "backend"}  # parameters whose "postgres" value runs on a real server
+PG_PARAMS = {"any_url", "backend"}  # parameters whose PG_VALUES run on a real server
+PG_VALUES = {"postgres", "dept"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,7 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         uses_fixture = PG_FIXTURES & set(getattr(item, "fixturenames", ()))
-        on_postgres = any(params.get(name) == "postgres" for name in PG_PARAMS)
+        on_postgres = any(params.get(name) in PG_VALUES for name in PG_PARAMS)
         if uses_fixture or on_postgres:
             item.add_marker(pytest.mark.pg)
 
@@ -108,14 +110,29 @@ def remote_url(tmp_path) -> str:
     return str(tmp_path / "department.fieldlog")
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def any_url(request, tmp_path) -> str:
-    """The same scenario on both backends."""
+@pytest.fixture(params=["sqlite", "postgres", "dept"])
+def any_url(request, tmp_path) -> Iterator[str]:
+    """The same scenario on a SQLite file, a plain PostgreSQL store (every laptop as the
+    database's owner) and a department store (``dept``: a :class:`tests.lib.pg.DeptUrl`, the
+    owner's URL that gives each laptop its own enrolled login: tests/lib/sync_helpers.url_for;
+    the first a supervisor, the others officers, under row-level security)."""
     if request.param == "sqlite":
-        return str(tmp_path / "department.fieldlog")
+        yield str(tmp_path / "department.fieldlog")
+        return
     if os.environ.get("FIELDLOG_SKIP_PG") == "1":
         pytest.skip("FIELDLOG_SKIP_PG=1")
-    return request.getfixturevalue("pg_url")
+    if request.param == "postgres":
+        yield request.getfixturevalue("pg_url")
+        return
+    from tests.lib.pg import Dept, DeptUrl
+
+    srv = request.getfixturevalue("pg_server")
+    url = DeptUrl(Dept(srv, srv.fresh_dept_database(), tmp_path))
+    yield url
+    try:
+        url.drop()
+    except Exception:
+        pass
 
 
 class Pair(tuple):

@@ -14,6 +14,10 @@ as root: as root the server runs as the ``postgres`` OS user (made by Debian's p
   through ``search_path`` in the URL (about a millisecond: usable per hypothesis example).
 - The ``pg_url`` fixture gives a fresh, empty *database* per test, with a plain URL
   ``postgresql://fieldlog_test:PASSWORD@127.0.0.1:PORT/DBNAME`` as a department would write it.
+- :meth:`PgServer.fresh_dept_database` gives a fresh database holding a department store,
+  copied from one set up once per server (a template copy instead of a setup per test);
+  :class:`DeptUrl` (``any_url``'s ``dept`` variant, :func:`fresh_dept_url`) is its owner's
+  URL that enrolls each laptop's officer a login of their own on first use.
 
 ``FIELDLOG_SKIP_PG=1`` skips the PostgreSQL tests explicitly (quick local runs); without it,
 missing binaries fail loudly: the tests never skip silently.
@@ -122,6 +126,7 @@ class PgServer:
     _db_count: int = 0
     _schema_count: int = 0
     _admin: object = None  # a psycopg connection to the test database, as superuser
+    _dept_template: str | None = None  # a set-up department store, copied per test
     stopped: bool = False
 
     # ---------------------------------------------------------------- lifecycle
@@ -302,6 +307,36 @@ class PgServer:
                 )
             )
         return self.url(name)
+
+    def fresh_dept_database(self) -> str:
+        """A new database holding a department store (``fieldlog dept setup``, default
+        agency, no one enrolled), copied from one set up once per server (a template copy is
+        ~0.05 s, a setup ~0.3-0.6 s); its store id is made anew, so no two stores share one.
+        Returns the owner's plain URL."""
+        from psycopg import sql
+
+        from fieldlog import ids
+
+        if self._dept_template is None:
+            template = self.fresh_database()
+            make_dept(self, template)  # closes its connections: the template can be copied
+            self._dept_template = template.rsplit("/", 1)[1]
+        allow_enroll(self)
+        self._db_count += 1
+        name = f"t{os.getpid()}_{self._db_count}"
+        with self.admin_connect("postgres") as conn:
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} OWNER {} TEMPLATE {}").format(
+                    sql.Identifier(name), sql.Identifier(ROLE), sql.Identifier(self._dept_template)
+                )
+            )
+        url = self.url(name)
+        self.execute(
+            url,
+            "UPDATE fieldlog.fieldlog_meta SET value = %s WHERE key = 'store_id'",
+            [ids.uuid7_hex()],
+        )
+        return url
 
     def drop_database(self, url: str) -> None:
         from psycopg import sql
@@ -496,3 +531,51 @@ def dept_url(dept: Dept) -> tuple[str, str]:
     Dana's syncs through it as any laptop does (``pair``'s first laptop is Dana's)."""
     dept.boss()
     return dept.url, dept.enroll("Dana Ruiz")
+
+
+# ---------------------------------------------------------------------- any_url's "dept" variant
+class DeptUrl(str):
+    """``any_url`` on a department store: the text is the owner's URL (schema ``fieldlog`` in
+    its ``search_path``, so raw SQL, planting rows and ``open_remote`` work there as the owner,
+    who bypasses row-level security), and :meth:`login` gives each laptop a login of its own
+    (``fieldlog dept enroll``), as a department does: tests/lib/sync_helpers.url_for."""
+
+    dept: Dept
+    logins: dict[str, tuple[str, str]]  # officer -> (role, the URL their laptop syncs with)
+
+    def __new__(cls, dept: Dept) -> DeptUrl:
+        self = super().__new__(cls, f"{dept.url}?options=-csearch_path%3Dfieldlog")
+        self.dept = dept
+        self.logins = {}
+        return self
+
+    def login(self, officer: str, role: str | None = None) -> str:
+        """The URL of ``officer``'s login, enrolled on first use: ``role`` if given, else a
+        supervisor for the store's first login (its laptop founds the trust list, which only
+        a supervisor may) and an officer for the others, all of no unit (they read every
+        unit). An officer asked for as a supervisor later is made one."""
+        had = self.logins.get(officer)
+        if had is not None and (role is None or role == had[0] or role == "officer"):
+            return had[1]
+        if role is None:
+            role = "officer" if self.logins else "supervisor"
+        url = self.dept.enroll(officer, role)
+        self.logins[officer] = (role, url)
+        return url
+
+    def drop(self) -> None:
+        """Drop the store's database (logins are the cluster's: they stay, re-enrolled with a
+        fresh password by the next store that enrolls them)."""
+        self.dept.server.drop_database(self.dept.url)
+
+    def login_name(self, officer: str) -> str | None:
+        """The database login of ``officer`` (None: not enrolled)."""
+        from fieldlog.db.remotes.roles import login_for
+
+        return login_for(officer) if officer in self.logins else None
+
+
+def fresh_dept_url(tmp: Path | None = None) -> DeptUrl:
+    """A fresh department store (a template copy, :meth:`PgServer.fresh_dept_database`)."""
+    srv = server()
+    return DeptUrl(Dept(srv, srv.fresh_dept_database(), tmp or Path(srv.root)))

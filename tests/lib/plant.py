@@ -19,6 +19,11 @@ from fieldlog.db.store import Store
 COLUMNS = ("seq", "origin", "origin_seq", "tbl", "row_id", "hlc", "body", "sig")
 COUNTER = "seq_counter"  # fieldlog_meta: the highest seq the store handed out
 MAX_SEQ = 2**63 - 1
+# A department store's counter: the default agency's row of fieldlog.counters (read, write).
+AGENCY_COUNTER = (
+    "SELECT seq FROM fieldlog.counters WHERE agency = fieldlog.my_agency()",
+    "UPDATE fieldlog.counters SET seq = %s::bigint WHERE agency = fieldlog.my_agency()",
+)
 
 
 def stamp(device: str, ahead_ms: int = 0) -> str:
@@ -68,10 +73,14 @@ def signed(
         sig = trust.sign(OutChange(origin_seq, tbl, row_id, hlc, text))
     finally:
         remote.close()
-    return {
+    row = {
         "origin": device, "origin_seq": origin_seq, "tbl": tbl, "row_id": row_id,
         "hlc": hlc, "body": text, "sig": sig,
     }  # fmt: skip
+    login_name = getattr(url, "login_name", None)  # a department store (tests/lib/pg.DeptUrl)
+    if login_name is not None and (login := login_name(signer.officer())) is not None:
+        row["pushed_by"] = login  # what the signer's own login pushing it would leave
+    return row
 
 
 def plant(
@@ -81,11 +90,35 @@ def plant(
     one after the store's counter, and the counter moves over it (``move_counter``) so laptops
     pull it; a row with its own ``seq`` leaves the counter alone. A row the table refuses (it
     collides with one there, or a column is NULL) is skipped. Returns each row's seq (None:
-    skipped)."""
+    skipped). On a department store a row with ``pushed_by`` (:func:`signed`: the signer's
+    login) keeps that pusher, as if that login had pushed it past the database's checks (the
+    owner plants it: the laptops' own checks must still decide)."""
     open_remote(url).close()  # the store exists, in the current layout
+    rows = list(rows)
     if is_postgres(url):
-        return _plant_pg(url, list(rows), move_counter)
-    return _plant_sqlite(url, list(rows), move_counter)
+        done = _plant_pg(url, rows, move_counter)
+        _set_pushed_by(url, rows, done)
+        return done
+    return _plant_sqlite(url, rows, move_counter)
+
+
+def _set_pushed_by(url: str, rows: list[Mapping[str, Any]], done: list[int | None]) -> None:
+    """Give each planted row its ``pushed_by`` (triggers off: they set it to the writer)."""
+    fix = [(row["pushed_by"], seq) for row, seq in zip(rows, done, strict=True)
+           if seq is not None and row.get("pushed_by")]  # fmt: skip
+    if not fix:
+        return
+    from tests.lib.pg import server
+
+    dbname = url.rsplit("/", 1)[1].split("?", 1)[0]
+    with server().admin_connect(dbname) as conn, conn.transaction():
+        conn.execute("SET LOCAL session_replication_role = replica")
+        for who, seq in fix:
+            conn.execute(
+                "UPDATE fieldlog.fieldlog_changes SET pushed_by = %s "
+                "WHERE seq = %s AND agency = fieldlog.my_agency()",
+                [who, seq],
+            )
 
 
 def _bindable(v: Any) -> Any:
@@ -127,20 +160,28 @@ def _plant_sqlite(url: str, rows: list[Mapping[str, Any]], move: bool) -> list[i
 def _plant_pg(url: str, rows: list[Mapping[str, Any]], move: bool) -> list[int | None]:
     import psycopg
 
+    from tests.lib.remote_sql import per_agency_counter
+
     with psycopg.connect(url) as conn:
-        return _plant_rows(conn, rows, move, pg=True)
+        return _plant_rows(conn, rows, move, pg=True, per_agency=per_agency_counter(url))
 
 
-def _plant_rows(conn: Any, rows: list[Mapping[str, Any]], move: bool, pg: bool) -> list[int | None]:
-    """Insert ``rows`` on ``conn`` (sqlite3 or psycopg, inside a transaction); see plant."""
+def _plant_rows(conn: Any, rows: list[Mapping[str, Any]], move: bool, pg: bool,
+                per_agency: bool = False) -> list[int | None]:  # fmt: skip
+    """Insert ``rows`` on ``conn`` (sqlite3 or psycopg, inside a transaction); see plant.
+    ``per_agency``: the counter is the default agency's row of ``fieldlog.counters`` (a
+    department store's), else ``fieldlog_meta``'s."""
     mark = "%s" if pg else "?"
     insert = (
         f"INSERT {'' if pg else 'OR IGNORE '}INTO fieldlog_changes ({', '.join(COLUMNS)}) "
         f"VALUES ({', '.join([mark] * len(COLUMNS))}){' ON CONFLICT DO NOTHING' if pg else ''}"
     )
-    counter = int(
-        conn.execute(f"SELECT value FROM fieldlog_meta WHERE key = {mark}", [COUNTER]).fetchone()[0]
-    )
+    if per_agency:
+        read, write = AGENCY_COUNTER
+    else:
+        read = f"SELECT value FROM fieldlog_meta WHERE key = {mark}"
+        write = f"UPDATE fieldlog_meta SET value = {mark} WHERE key = {mark}"
+    counter = int(conn.execute(read, [] if per_agency else [COUNTER]).fetchone()[0])
     done: list[int | None] = []
     for row in rows:
         seq = row.get("seq")
@@ -150,9 +191,7 @@ def _plant_rows(conn: Any, rows: list[Mapping[str, Any]], move: bool, pg: bool) 
         done.append(seq if cur.rowcount else None)
         if cur.rowcount and row.get("seq") is None and move:
             counter = seq
-    conn.execute(
-        f"UPDATE fieldlog_meta SET value = {mark} WHERE key = {mark}", [str(counter), COUNTER]
-    )
+    conn.execute(write, [str(counter)] if per_agency else [str(counter), COUNTER])
     return done
 
 

@@ -58,5 +58,37 @@ def pull_all(remote, page: int = 1_000_000) -> list:
 
 
 def meta(url: str, key: str) -> str | None:
+    if key == "seq_counter" and per_agency_counter(url):
+        return counter(url)
     rows = raw(url, "SELECT value FROM fieldlog_meta WHERE key = ?", [key])
     return rows[0][0] if rows else None
+
+
+# A department store keeps its sequence counter per agency, as a bigint (fieldlog.counters,
+# dept layout 2); the other stores as text in fieldlog_meta (key seq_counter).
+DEPT_COUNTER = "fieldlog.counters WHERE agency = fieldlog.my_agency()"
+
+
+def per_agency_counter(url: str) -> bool:
+    """Whether ``url`` is a department store with per-agency counters."""
+    if not hasattr(url, "dept"):  # tests/lib/pg.DeptUrl
+        return False
+    return raw(url, "SELECT to_regclass('fieldlog.counters') IS NOT NULL") == [(True,)]
+
+
+def counter(url: str) -> str | None:
+    """The store's sequence counter as text (the default agency's on a department store)."""
+    if per_agency_counter(url):
+        rows = raw(url, f"SELECT seq::text FROM {DEPT_COUNTER}")
+    else:
+        rows = raw(url, "SELECT value FROM fieldlog_meta WHERE key = 'seq_counter'")
+    return rows[0][0] if rows else None
+
+
+def set_counter(url: str, value: str | int) -> None:
+    """Set the store's sequence counter straight in the store (as someone with write access)."""
+    if per_agency_counter(url):
+        raw(url, "UPDATE fieldlog.counters SET seq = ?::bigint WHERE agency = "
+            "fieldlog.my_agency()", [str(value)])  # fmt: skip
+    else:
+        raw(url, "UPDATE fieldlog_meta SET value = ? WHERE key = 'seq_counter'", [str(value)])

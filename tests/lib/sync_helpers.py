@@ -29,8 +29,31 @@ def content(store: Store) -> dict[str, dict[str, dict]]:
     return out
 
 
+def is_dept(url: str) -> bool:
+    """Whether ``url`` is ``any_url``'s department store (laptops sync with logins of theirs)."""
+    return hasattr(url, "login")
+
+
+def skip_on_dept(url: str, reason: str) -> None:
+    """Skip the test on ``any_url``'s department store, saying why it does not apply there."""
+    if is_dept(url):
+        import pytest
+
+        pytest.skip(f"department store: {reason}")
+
+
+def url_for(url: str, laptop: Store | str, role: str | None = None) -> str:
+    """The URL ``laptop`` (a Store, or an officer's name) syncs with: ``url`` itself, but on a
+    department store (``any_url``'s ``dept``: :class:`tests.lib.pg.DeptUrl`) the URL of the
+    laptop officer's own login, enrolled on first use (``role``: see ``DeptUrl.login``)."""
+    login = getattr(url, "login", None)
+    if login is None:
+        return url
+    return login(laptop if isinstance(laptop, str) else laptop.officer(), role)
+
+
 def do_sync(store: Store, url: str, **kw) -> sync.Result:
-    remote = open_remote(url)
+    remote = open_remote(url_for(url, store))
     try:
         return sync.sync_with(store, remote, **kw)
     finally:
@@ -48,16 +71,23 @@ def fresh_copy(url: str, tmp: Path, name: str = "fresh.db") -> Store:
 def enroll(url: str, founder: Store, *others: Store, role: str = "officer") -> None:
     """Register every laptop with the store at ``url`` (``founder`` first: on a new store it
     becomes the founder, a supervisor) and have a supervisor among them trust the others as
-    ``role``, as ``fieldlog dept trust`` does. Idempotent: enrolled ones are left as they are."""
-    remote = open_remote(url)
+    ``role``, as ``fieldlog dept trust`` does. Idempotent: enrolled ones are left as they are.
+    Each laptop registers through its own remote (on a department store its own login: the
+    founder's a supervisor's, the others' of ``role``'s kind)."""
+    laptops = (founder, *others)
+    db_role = "supervisor" if role == "supervisor" else None
+    urls = [url_for(url, founder, "supervisor"), *(url_for(url, s, db_role) for s in others)]
+    remotes = []
     try:
-        for s in (founder, *others):
+        for u in urls:
+            remotes.append(open_remote(u))
+        for s, remote in zip(laptops, remotes, strict=True):
             Trust(s, remote, remote.store_id).prepare()
-        bosses = [Trust(s, remote, remote.store_id) for s in (founder, *others)]
+        bosses = [Trust(s, r, r.store_id) for s, r in zip(laptops, remotes, strict=True)]
         for t in bosses:
             t.prepare()
         boss = next(t for t in bosses if (me := t.me()) is not None and me.supervisor)
-        for s in (founder, *others):
+        for s in laptops:
             key = devkeys.load(s)
             assert key is not None
             d = boss.state.find(key.device, key.public)
@@ -65,7 +95,8 @@ def enroll(url: str, founder: Store, *others: Store, role: str = "officer") -> N
             if not d.trusted:
                 boss.trust(d.fingerprint, role)
     finally:
-        remote.close()
+        for remote in remotes:
+            remote.close()
 
 
 def shared_contact(a: Store, b: Store, url: str) -> str:

@@ -16,6 +16,7 @@ from fieldlog.db.remotes import sqlite as remote_sqlite
 from fieldlog.db.remotes.factory import open_remote
 from fieldlog.db.remotes.types import SEQ_MAX, Head, SyncError, is_postgres
 from tests.lib.remote_sql import RID, meta, out, raw
+from tests.lib.sync_helpers import skip_on_dept
 from tests.lib.threads import at_once
 
 # ---------------------------------------------------------------------- legacy stores
@@ -37,8 +38,15 @@ OLD_PG_SCHEMA = [
 ]
 
 
+LEGACY_ON_DEPT = (
+    "a legacy store is a plain one (its tables in the URL's schema); fieldlog dept setup "
+    "upgrades one into a department store (tests/sync/test_dept_setup.py)"
+)
+
+
 def make_legacy(url: str, rows: int, extra_seqs: tuple[int, ...] = ()) -> None:
     """A store as fieldlog made it before the counter: dense seqs, plus ``extra_seqs``."""
+    skip_on_dept(url, LEGACY_ON_DEPT)
     for sql in OLD_PG_SCHEMA if is_postgres(url) else OLD_SQLITE_SCHEMA:
         raw(url, sql)
     if is_postgres(url):

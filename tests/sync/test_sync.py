@@ -1,7 +1,9 @@
 """Sync through a real SQLite remote file: named scenarios, faults, and a property test.
 
 tests/sync/test_sync_pg.py runs the same scenarios against a real PostgreSQL server; the property
-test at the end runs against both backends.
+test at the end runs against both backends and a department store. The ``any_url`` scenarios
+run on a SQLite file, a plain PostgreSQL store and a department store (each laptop its own
+enrolled login, under row-level security: tests/lib/sync_helpers.url_for).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from hypothesis import strategies as st
 
 from fieldlog import sync
 from fieldlog.db import audit
+from fieldlog.db.devices import Trust
 from fieldlog.db.remotes.factory import open_remote
 from fieldlog.db.remotes.types import OutChange, SyncError
 from fieldlog.db.store import Store
@@ -30,7 +33,15 @@ from fieldlog.db.synclog import SyncLog
 from fieldlog.errors import ValidationError
 from tests.lib.portable import hard_kill
 from tests.lib.run import RUN_COUNTS, run_fieldlog
-from tests.lib.sync_helpers import content, do_sync, enroll, fresh_copy, shared_contact
+from tests.lib.sync_helpers import (
+    content,
+    do_sync,
+    enroll,
+    fresh_copy,
+    is_dept,
+    shared_contact,
+    url_for,
+)
 
 # pg_url, for any_url's PostgreSQL half (a real throwaway server).
 
@@ -346,11 +357,23 @@ def test_sync_killed_at_random_points_then_resumed(any_url, tmp_path):
     rolls back whatever was in flight); every log still opens, passes integrity_check, and a
     last sync ends where an uninterrupted one would."""
     url = any_url
+    # A department store folds every pushed change into its current-state tables: a sync
+    # there is ~4x slower, so fewer contacts keep its syncs about as long (kills land mid-sync).
+    contacts = 500 if is_dept(url) else 1500
     src = tmp_path / "src.db"
-    r = run_fieldlog("--db", str(src), "demo", "--contacts", "1500", "--yes", "--seed", "3")
+    r = run_fieldlog("--db", str(src), "demo", "--contacts", str(contacts), "--yes", "--seed", "3")
     assert r.returncode == 0, r.stderr
     dst = tmp_path / "dst.db"
     run_fieldlog("--db", str(dst), "init", "--officer", "Other")
+    urls = {}  # each laptop's own (on a department store, its own login's; src's founds it)
+    for db in (src, dst):
+        s = Store.open(db)
+        urls[db] = url_for(url, s)
+        if db == src:  # src founds the trust list first: were its first sync killed before it
+            remote = open_remote(urls[db])  # registered, dst would found it, and src's
+            Trust(s, remote, remote.store_id).prepare()  # changes wait for a supervisor
+            remote.close()
+        s.close()
     rng = random.Random(11)
     # Pages of 100 changes: a round is ~40 transactions on each side, so kills land between
     # and inside them. Rounds go on until 3 kills landed mid-sync (at most 16 rounds).
@@ -365,7 +388,7 @@ def test_sync_killed_at_random_points_then_resumed(any_url, tmp_path):
             break
         db = src if round_ % 2 == 0 else dst
         proc = subprocess.Popen(
-            [sys.executable, "-m", "fieldlog", "--db", str(db), "sync", url],
+            [sys.executable, "-m", "fieldlog", "--db", str(db), "sync", urls[db]],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -384,14 +407,14 @@ def test_sync_killed_at_random_points_then_resumed(any_url, tmp_path):
     RUN_COUNTS["sync: killed mid-run"] = RUN_COUNTS.get("sync: killed mid-run", 0) + kills
     assert kills >= 1
     for db in (src, dst, src, dst):
-        r = run_fieldlog("--db", str(db), "sync", url, "--json")
+        r = run_fieldlog("--db", str(db), "sync", urls[db], "--json")
         assert r.returncode == 0, r.stderr
     final = json.loads(r.stdout)[0]
     assert (final["pushed"], final["pulled"]) == (0, 0)
     a, b = Store.open(src), Store.open(dst)
     fresh = fresh_copy(url, tmp_path)
     assert content(a) == content(b) == content(fresh)
-    assert len(content(b)["contacts"]) == 1500
+    assert len(content(b)["contacts"]) == contacts
     remote = open_remote(url)
     seqs = [c.seq for c in remote.pull(0, 1_000_000)]
     remote.close()
@@ -470,7 +493,7 @@ def run_replicas(ops, url: str, folder: Path) -> None:
                 s.contacts.delete(live[op[2] % len(live)])
             elif kind == "sync":
                 _, _, page, fail_at, after = op
-                remote = open_remote(url)
+                remote = open_remote(url_for(url, s))
                 target = Faulty(remote, fail_at, after) if fail_at else remote
                 try:
                     sync.sync_with(s, target, page=page)
@@ -498,18 +521,21 @@ def run_replicas(ops, url: str, folder: Path) -> None:
             s.close()
 
 
-def _pg_url_factory():
+def _pg_url_factory(dept: bool = False):
     try:
-        from tests.lib.pg import fresh_pg_url
+        from tests.lib.pg import fresh_dept_url, fresh_pg_url
     except ImportError:
         return None
-    return fresh_pg_url
+    return fresh_dept_url if dept else fresh_pg_url
+
+
+EXAMPLES = int(os.environ.get("FIELDLOG_SYNC_EXAMPLES", "40"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 @settings(
-    max_examples=int(os.environ.get("FIELDLOG_SYNC_EXAMPLES", "40")),
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -527,6 +553,30 @@ def test_replicas_converge(backend, ops):
                 pytest.fail("tests/lib/pg.py (the PostgreSQL fixture) is missing")
             url = factory()
         run_replicas(ops, url, folder)
+
+
+@pytest.mark.slow
+@pytest.mark.pg  # a department store per example (tests/lib/pg.fresh_dept_url): marked by hand
+@settings(
+    max_examples=max(1, EXAMPLES // 4),  # a store and four logins per example: a quarter
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(ops=OPS)
+def test_replicas_converge_on_a_department_store(ops):
+    """The same on a department store, each replica syncing with its own login (the first a
+    supervisor, founding the trust list; the others officers, under row-level security)."""
+    if os.environ.get("FIELDLOG_SKIP_PG") == "1":
+        pytest.skip("FIELDLOG_SKIP_PG=1")
+    factory = _pg_url_factory(dept=True)
+    if factory is None:
+        pytest.fail("tests/lib/pg.py (the PostgreSQL fixture) is missing")
+    with tempfile.TemporaryDirectory() as tmp:
+        url = factory()
+        try:
+            run_replicas(ops, url, Path(tmp))
+        finally:
+            url.drop()
 
 
 def test_typed_values_are_read_like_the_edit_commands(pair, any_url):

@@ -4,6 +4,9 @@ Both backends (``any_url``): a forged change (no signature, a bad one, another d
 is quarantined and never applied; an unenrolled device's change waits in quarantine until a
 supervisor trusts it; a revoke stops later changes; a trust entry not signed by a supervisor
 does nothing; a replaced trust list is detected; on PostgreSQL the database role is checked.
+On the department store (``any_url``'s ``dept``) each laptop syncs with its own login and the
+database refuses some of these itself (an officer founding or trusting); what is planted in
+the store is planted as its owner, so the laptops' own checks still decide.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
+
 from fieldlog.db import devkeys, quarantine, trustlog
 from fieldlog.db.devices import Trust
 from fieldlog.db.remotes.factory import open_remote
-from fieldlog.db.remotes.types import OutChange, TrustRecord
+from fieldlog.db.remotes.types import OutChange, SyncError, TrustRecord
 from fieldlog.db.store import Store
-from tests.lib.sync_helpers import content, do_sync, enroll, fresh_copy
+from tests.lib.sync_helpers import content, do_sync, enroll, fresh_copy, is_dept, url_for
 
 STORE = "0" * 32
 
@@ -234,9 +239,9 @@ def test_an_unenrolled_device_waits_until_a_supervisor_trusts_it(pair, any_url, 
     assert summaries(a) == []
     assert any(f"device {me} (Sam Lee) is not enrolled" in x for x in held_reasons(a))
     # b cannot trust itself; a (the founder, a supervisor) can
-    out = cli("--db", str(b.path), "dept", "trust", me, any_url, code=1)
+    out = cli("--db", str(b.path), "dept", "trust", me, url_for(any_url, b), code=1)
     assert "Only a trusted supervisor's laptop can trust a device" in out.stderr
-    out = cli("--db", str(a.path), "dept", "trust", me[:6], any_url)
+    out = cli("--db", str(a.path), "dept", "trust", me[:6], url_for(any_url, a))
     assert "Trusted " + me in out.stdout and "Sam Lee" in out.stdout
     released = do_sync(a, any_url)
     assert summaries(a) == ["from b"]
@@ -252,7 +257,7 @@ def test_revoke_stops_later_changes(pair, any_url, cli, tmp_path):
     b.contacts.add({"summary": "before the revoke"})
     do_sync(b, any_url)
     do_sync(a, any_url)
-    cli("--db", str(a.path), "dept", "revoke", b.device_id(), any_url)
+    cli("--db", str(a.path), "dept", "revoke", b.device_id(), url_for(any_url, a))
     b.contacts.add({"summary": "after the revoke"})
     r = do_sync(b, any_url)
     assert any("was revoked by Dana Ruiz" in n for n in r.notices)
@@ -263,7 +268,7 @@ def test_revoke_stops_later_changes(pair, any_url, cli, tmp_path):
     assert summaries(fresh) == ["before the revoke"]
     assert content(fresh) == content(a)
     fresh.close()
-    again = cli("--db", str(a.path), "dept", "trust", b.device_id(), any_url, code=1)
+    again = cli("--db", str(a.path), "dept", "trust", b.device_id(), url_for(any_url, a), code=1)
     assert "was revoked" in again.stderr
 
 
@@ -280,6 +285,15 @@ def test_a_trust_entry_not_signed_by_a_supervisor_is_ignored(pair, any_url, tmp_
     target = tb.resolve(c.device_id())
     tb._add("trust", target.device, {"key": target.key, "role": "supervisor"})  # not allowed
     remote.close()
+    if is_dept(any_url):  # b's own login may not even write it: the database refuses
+        mine = opened(url_for(any_url, b))
+        try:
+            tb = Trust(b, mine, mine.store_id)
+            tb.prepare()
+            with pytest.raises(SyncError, match="an officer"):
+                tb._add("trust", target.device, {"key": target.key, "role": "supervisor"})
+        finally:
+            mine.close()
     do_sync(a, any_url)
     assert summaries(a) == []
     remote = opened(any_url)
@@ -299,6 +313,13 @@ def test_a_replaced_trust_list_is_detected(pair, any_url, tmp_path, cli, request
     evil = Store.open(tmp_path / "evil.db")
     evil.set_officer("Mallory")
     evil.contacts.add({"summary": "planted"})
+    if is_dept(any_url):
+        # An officer's login may not found the emptied list (the database refuses, and
+        # nothing is applied); a supervisor's may: a rogue supervisor, or the owner's
+        # password in the wrong hands. The laptops must still see the list was replaced.
+        with pytest.raises(SyncError, match="would found the trust list"):
+            do_sync(evil, any_url)
+        url_for(any_url, evil, "supervisor")
     r = do_sync(evil, any_url)  # founds the emptied list
     assert any("founded the trust list" in n for n in r.notices)
     r = do_sync(a, any_url)
@@ -306,7 +327,7 @@ def test_a_replaced_trust_list_is_detected(pair, any_url, tmp_path, cli, request
     assert summaries(a) == []
     assert any("trust list was replaced" in x for x in held_reasons(a))
     fp = devkeys.load(a).fingerprint
-    out = cli("--db", str(a.path), "dept", "pin", fp, any_url, code=1)
+    out = cli("--db", str(a.path), "dept", "pin", fp, url_for(any_url, a), code=1)
     assert "not " + fp in out.stderr and "Traceback" not in out.stderr
     evil.close()
 
@@ -429,10 +450,11 @@ def test_junk_in_the_trust_list_is_ignored_never_fatal(pair, any_url, cli):
     do_sync(b, any_url)
     do_sync(a, any_url)
     assert summaries(a) == ["from b"]
-    listed = cli.json("--db", str(a.path), "dept", "devices", any_url)
+    mine = url_for(any_url, a)
+    listed = cli.json("--db", str(a.path), "dept", "devices", mine)
     assert listed["founder"] == devkeys.load(a).fingerprint
     assert len(listed["devices"]) == 2
     assert (
         "4 entries of the trust list did not count"
-        in cli("--db", str(a.path), "dept", "devices", any_url).stdout
+        in cli("--db", str(a.path), "dept", "devices", mine).stdout
     )
