@@ -1040,15 +1040,18 @@ def cross_push(
 
     insert = (
         "INSERT INTO fieldlog.fieldlog_changes (agency, unit, seq, origin, origin_seq, tbl, "
-        "row_id, hlc, body) VALUES (%s, 'North', 9000000, %s, 900000, 'contacts', %s, "
+        "row_id, hlc, body) VALUES (%s, 'North', %s, %s, 900000, 'contacts', %s, "
         "'0000000000000-0000-000000000000', %s)"
     )
+    # The number fieldlog.allocate hands out in the same transaction (a push may use no other)
+    allocate = "SELECT seq FROM fieldlog.allocate(%s, ARRAY[900000]::bigint[])"
     body = json.dumps({"officer": officer, "values": {"summary": "probe"}, "clocks": {}})
     out: list[str] = []
     with psycopg.connect(url) as conn:
         for target in [agency] + [a for a in agencies if a != agency]:
             try:
-                conn.execute(insert, [target, device, "0" * 32, body])
+                row = conn.execute(allocate, [device]).fetchone()
+                conn.execute(insert, [target, row[0] if row else 0, device, "0" * 32, body])
                 if target != agency:
                     out.append(f"{who} ({agency}) could push a row into {target}")
             except psycopg.Error as exc:

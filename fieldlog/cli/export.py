@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -20,12 +20,24 @@ from fieldlog.cli.department import department_or_local
 from fieldlog.errors import FieldlogError
 from fieldlog.text import plural
 
-if TYPE_CHECKING:
-    pass
-
 app = _typer()
 
 TABLE_NAMES = (*records.TABLES, "flat", "all", "hsds")
+
+
+def _all_progress(bars: Any) -> Callable[[str, int], None] | None:
+    """``export all``'s progress: one bar, the rows of every table so far (each table reports
+    its own count); None when bars are not shown."""
+    tick = bars.task("Exporting")
+    if tick is None:
+        return None
+    done: dict[str, int] = {}
+
+    def step(table: str, n: int) -> None:
+        done[table] = n
+        tick(sum(done.values()))
+
+    return step
 
 
 def _to_stdout(write: Callable[[], int]) -> int:
@@ -179,17 +191,9 @@ def export_cmd(
         with progress(quiet=as_json, counts=True) as bars:
             if name == "all":
                 dest = Path(out).expanduser()  # type: ignore[arg-type]
-                tick = bars.task("Exporting")
-                done: dict[str, int] = {}
-
-                def step(t: str, n: int) -> None:
-                    done[t] = n
-                    if tick is not None:
-                        tick(sum(done.values()))
-
                 counts = export.export_all(
                     store, dest, filters=filters, excel=excel, raw=raw, redact=redact,
-                    progress=step if tick else None, force=force,
+                    progress=_all_progress(bars), force=force,
                 )  # fmt: skip
                 result["rows"] = counts
                 result["out"] = str(dest)
@@ -273,17 +277,9 @@ def _export_xlsx(
         result: dict[str, Any] = {"table": name, "out": str(path)}
         with progress(quiet=as_json, counts=True) as bars:
             if name == "all":
-                tick = bars.task("Exporting")
-                done: dict[str, int] = {}
-
-                def step(t: str, n: int) -> None:
-                    done[t] = n
-                    if tick is not None:
-                        tick(sum(done.values()))
-
                 result["rows"] = xlsx_tables.export_all_xlsx(
                     store, path, filters=filters, redact=redact,
-                    progress=step if tick else None, force=force,
+                    progress=_all_progress(bars), force=force,
                 )  # fmt: skip
             else:
                 total = store.exports.count(name, filters) if bars.shown else None

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import openpyxl
 import pytest
 
 from fieldlog.export.columns import TABLES
+from tests.lib.soffice import soffice_or_skip
 
 pytestmark = [pytest.mark.xdist_group("libreoffice"), pytest.mark.slow]
 
@@ -38,12 +38,7 @@ CSV_IN_TEXT = "CSV:44,34,76,1,1/2/5/2/8/2,0,false,true"
 
 @pytest.fixture(scope="module")
 def soffice(tmp_path_factory) -> tuple[str, str, str]:
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if exe is None:
-        message = "soffice (LibreOffice) is not installed: apt-get install libreoffice-calc-nogui"
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"{message} (CI is set: this test may not be skipped there)")
-        pytest.skip(message)
+    exe = soffice_or_skip()
     profile = tmp_path_factory.mktemp("lo-profile")
     home = tmp_path_factory.mktemp("lo-home")  # its caches too stay out of the real HOME
     return exe, f"-env:UserInstallation={profile.as_uri()}", str(home)

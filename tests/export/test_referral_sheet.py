@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -22,6 +21,7 @@ from typer.testing import CliRunner
 from fieldlog import dates, models
 from fieldlog.cli import app
 from fieldlog.export import sheet as layout
+from tests.lib.soffice import soffice_or_skip
 
 HEADER = list(layout.HEADER)
 STATUS, OUTCOME = HEADER.index("status"), HEADER.index("outcome")
@@ -406,12 +406,7 @@ def test_a_sheet_filled_in_and_saved_by_libreoffice_imports(cli, log, db_path, t
     """The partner's LibreOffice keeps what the import reads: both sheets, the marker, the
     ids as text; a status picked and an outcome typed come back. Skipped without soffice on a
     developer's machine, never in CI (``CI`` set)."""
-    exe = shutil.which("soffice") or shutil.which("libreoffice")
-    if exe is None:
-        message = "soffice (LibreOffice) is not installed: apt-get install libreoffice-calc-nogui"
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"{message} (CI is set: this test may not be skipped there)")
-        pytest.skip(message)
+    exe = soffice_or_skip()
     cli("referral", "sheet", "Parks Dept", "--out", "s.xlsx")
     fill_xlsx(tmp_path / "s.xlsx", tmp_path / "filled.xlsx", {log["bo"]: ("completed", "joined")})
     profile, home, out = (tmp_path / "lo-profile", tmp_path / "lo-home", tmp_path / "lo")

@@ -477,25 +477,30 @@ class Dept:
     def trust(self, *laptops) -> None:
         """The supervisor trusts each laptop (registered already: synced once), as ``fieldlog
         dept trust``: other laptops then apply its changes."""
-        from fieldlog.db import devkeys
-        from fieldlog.db.devices import Trust
-        from fieldlog.db.remotes.factory import open_remote
-
-        boss = self.boss()
-        remote = open_remote(self.boss_url)
-        try:
-            t = Trust(boss, remote, remote.store_id)
-            t.prepare()
-            for s in laptops:
-                key = devkeys.load(s)
-                assert key is not None
-                t.trust(key.device, "officer")
-        finally:
-            remote.close()
+        trust_laptops(self.boss(), self.boss_url, *laptops)
 
     def close(self) -> None:
         if self._boss is not None:
             self._boss.close()  # type: ignore[attr-defined]
+
+
+def trust_laptops(boss, boss_url: str, *laptops) -> None:
+    """The supervisor's laptop ``boss`` (syncing through ``boss_url``) trusts each laptop
+    (registered already: synced once) as an officer, as ``fieldlog dept trust`` does."""
+    from fieldlog.db import devkeys
+    from fieldlog.db.devices import Trust
+    from fieldlog.db.remotes.factory import open_remote
+
+    remote = open_remote(boss_url)
+    try:
+        t = Trust(boss, remote, remote.store_id)
+        t.prepare()
+        for s in laptops:
+            key = devkeys.load(s)
+            assert key is not None
+            t.trust(key.device, "officer")
+    finally:
+        remote.close()
 
 
 def allow_enroll(srv: PgServer) -> None:

@@ -17,14 +17,13 @@ import psycopg
 import pytest
 
 from fieldlog.db import devkeys
-from fieldlog.db.devices import Trust
 from fieldlog.db.remotes import dept as dept_setup
 from fieldlog.db.remotes import dept_schema as D
 from fieldlog.db.remotes.factory import open_remote
 from fieldlog.db.remotes.postgres import LOCK_PUSH, PostgresRemote
 from fieldlog.db.remotes.types import SyncError
 from fieldlog.db.store import Store
-from tests.lib.pg import Dept
+from tests.lib.pg import Dept, trust_laptops
 from tests.lib.sync_helpers import content, do_sync
 
 pytestmark = pytest.mark.pg
@@ -36,20 +35,6 @@ def laptop(tmp: Path, officer: str) -> Store:
     s = Store.open(tmp / f"{officer.replace(' ', '_').lower()}.db")
     s.set_officer(officer)
     return s
-
-
-def trust_all(boss: Store, boss_url: str, *laptops: Store) -> None:
-    """The supervisor trusts each laptop (registered already), as ``fieldlog dept trust``."""
-    remote = open_remote(boss_url)
-    try:
-        t = Trust(boss, remote, remote.store_id)
-        t.prepare()
-        for s in laptops:
-            key = devkeys.load(s)
-            assert key is not None
-            t.trust(key.device, "officer")
-    finally:
-        remote.close()
 
 
 def add_contact(s: Store, summary: str) -> str:
@@ -90,8 +75,8 @@ class Two:
         self.laptops = {k: laptop(tmp, v) for k, v in names.items()}
         for k in ("sue", "dana", "nick", "nora"):
             do_sync(self.laptops[k], self.urls[k])
-        trust_all(self.laptops["sue"], self.urls["sue"], self.laptops["dana"])
-        trust_all(self.laptops["nick"], self.urls["nick"], self.laptops["nora"])
+        trust_laptops(self.laptops["sue"], self.urls["sue"], self.laptops["dana"])
+        trust_laptops(self.laptops["nick"], self.urls["nick"], self.laptops["nora"])
 
     def sync(self, who: str) -> Any:
         return do_sync(self.laptops[who], self.urls[who])
@@ -210,7 +195,7 @@ def test_concurrent_pushers_of_two_agencies_commit_in_number_order(two: Two, tmp
             s = laptop(tmp_path, f"{'Officer' if agency == 'default' else 'North'} {i}")
             do_sync(s, url)
             mine.append(s)
-        trust_all(two.laptops[boss], two.urls[boss], *mine)
+        trust_laptops(two.laptops[boss], two.urls[boss], *mine)
         paths += [(s.path, url) for s, url in zip(mine, urls[agency], strict=True)]
         for s in mine:
             s.close()
