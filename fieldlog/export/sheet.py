@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -69,6 +70,9 @@ FORMATS = (".xlsx", ".csv")
 BOM = "\ufeff"
 
 
+FUTURE_SLACK_S = 3600  # a sheet "made" further ahead than this is a changed marker
+
+
 @dataclass(frozen=True)
 class Marker:
     """Who a sheet is for and when it was made, as its marker row holds it."""
@@ -101,9 +105,14 @@ class Marker:
             )
         got = dict(t.split("=", 1) for t in texts[2:] if "=" in t)
         try:
-            parse_stamp(got.get("clock", ""))
-            dates.from_storage(got.get("exported", ""))
+            wall_ms = parse_stamp(got.get("clock", ""))[0]
+            made = dates.from_storage(got.get("exported", ""))
             if not got.get("partner"):
+                raise ValueError
+            # Made later than now (an hour of clock skew allowed, as sync holds changes):
+            # a clock moved forward would let the sheet overwrite the officers' later edits.
+            soon = time.time() + FUTURE_SLACK_S
+            if wall_ms / 1000 > soon or made.timestamp() > soon:
                 raise ValueError
         except ValueError:
             raise FieldlogError(

@@ -68,8 +68,16 @@ def organizations(
 
     orgs: dict[str, mapping.Org] = {}
     org_file = files["organization"]
+    seen: dict[str, int] = {}
     for n, row in table("organization"):
-        orgs[key(row.get("id"))] = mapping.Org(row, f"{org_file} row {n}")
+        k = key(row.get("id"))
+        if k in seen:  # one id in two cases: frictionless tells them apart, a UUID does not
+            raise FieldlogError(
+                f"{org_file} row {n}: its id {row.get('id')} is row {seen[k]}'s id (HSDS ids "
+                "are UUIDs, the same in any case): give one of them its own id."
+            )
+        seen[k] = n
+        orgs[k] = mapping.Org(row, f"{org_file} row {n}")
     service_org: dict[str, str] = {}
     services: dict[str, dict[str, str]] = {}
     for _, row in table("service"):

@@ -67,7 +67,7 @@ def _names_orgs(data: bytes) -> bool:
             isinstance(r, dict) and str(r.get("path", "")).rsplit("/", 1)[-1] == ORGS
             for r in d.get("resources", [])
         )
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, RecursionError):  # deep nesting: not ours
         return False
 
 
@@ -80,9 +80,12 @@ def is_dataset(path: Path) -> bool:
             orgs = path / ORGS
             if orgs.is_file():
                 with open(orgs, "rb") as fh:
-                    return _is_hsds_header(_header(fh.readline()))
+                    return _is_hsds_header(_header(fh.readline(1 << 16)))
             dp = path / DATAPACKAGE
-            return dp.is_file() and _names_orgs(dp.read_bytes()[: 1 << 20])
+            if not dp.is_file():
+                return False
+            with open(dp, "rb") as fh:  # a header's worth, never a huge file whole
+                return _names_orgs(fh.read(1 << 20))
         if not path.is_file():
             return False
         with open(path, "rb") as fh:

@@ -478,3 +478,22 @@ def test_fuzz_returned_sheet_never_tracebacks_nor_writes_partly(
         event("refused")
         assert result.exit_code == 1 and result.stderr.startswith("Error: ")
         assert (audit, outbox) == before
+
+
+def test_a_marker_moved_into_the_future_cannot_switch_off_the_later_change_check(
+    cli, log, db_path, tmp_path
+):
+    """The marker's clock says when the sheet was made; a clock moved ahead (by hand, to
+    make every change in the log look older than the sheet) is a changed marker, refused."""
+    import re
+
+    cli("referral", "sheet", "Parks Dept", "--out", "s.csv")
+    cli("referral", "update", log["ana"], "--status", "completed", "--outcome", "done by phone")
+    fill_csv(tmp_path / "s.csv", tmp_path / "late.csv", {log["ana"]: ("accepted", "")})
+    text = (tmp_path / "late.csv").read_text(encoding="utf-8-sig")
+    forged = re.sub(r"clock=\d+", "clock=9999999999999", text, count=1)
+    assert forged != text
+    (tmp_path / "forged.csv").write_text(forged, encoding="utf-8-sig")
+    err = cli("import", "forged.csv", code=1).stderr
+    assert "first row" in err and "was changed" in err
+    assert referral(db_path, log["ana"])["status"] == "completed"

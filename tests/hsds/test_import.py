@@ -215,3 +215,27 @@ def test_ids_are_the_hsds_ids(cli, log, directory, ids):
     cli("import", str(directory))
     got = {p["id"] for p in partners(log).values()}
     assert {i.replace("-", "") for i in ids} <= got
+
+
+def test_one_id_in_two_cases_is_refused_not_merged(cli, log, directory, tables):
+    """frictionless tells ``ab…`` and ``AB…`` apart, a UUID does not: the second row would
+    silently take the first one's place, so the import refuses and names both rows."""
+    copy = list(tables["organizations.csv"][1])
+    copy[0] = copy[0].upper()
+    copy[1] = "Another Name Entirely"
+    tables["organizations.csv"].append(copy)
+    write_dataset(directory, tables)
+    err = cli("import", str(directory), code=1).stderr
+    n = len(tables["organizations.csv"])
+    assert f"organizations.csv row {n}: its id {copy[0]} is row 2's id" in err
+    assert "Traceback" not in err and partners(log) == {}
+
+
+def test_a_deeply_nested_datapackage_is_one_line(cli, log, tmp_path):
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    (folder / "datapackage.json").write_text("[" * 200_000 + "]" * 200_000)
+    r = cli("import", str(folder), code=1)
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+    assert "Traceback" not in r.stderr + r.stdout and len(r.stderr.strip().splitlines()) == 1
+    assert partners(log) == {}

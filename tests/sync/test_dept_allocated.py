@@ -192,3 +192,55 @@ def test_numbers_stepping_over_a_planted_row_are_accepted(dana: Officer):
     assert dana.dept.owner("SELECT first_origin_seq, last_origin_seq, first_seq FROM "
                            "fieldlog.allocations ORDER BY 1") == [
         (801, 801, top + 1), (802, 803, top + 3)]  # fmt: skip
+
+
+def test_a_login_cannot_run_its_own_code_with_the_owners_rights(dept: Dept, dana: Officer):
+    """The push checks run with the owner's rights (SECURITY DEFINER); their search_path puts
+    the caller's temporary schema last, so a login's own ``pg_temp.text`` domain (its CHECK a
+    function of the login's) is never the ``text`` they declare: a push of hers runs none of
+    her code as the owner."""
+    conn = dept.connect(dana.url)
+    conn.execute(
+        """CREATE FUNCTION pg_temp.pwn(v pg_catalog.text) RETURNS pg_catalog.bool
+        LANGUAGE plpgsql AS $$ BEGIN
+          IF current_user::pg_catalog.text OPERATOR(pg_catalog.<>) session_user::pg_catalog.text
+          THEN UPDATE fieldlog.people SET role = 'supervisor', unit = NULL
+               WHERE login OPERATOR(pg_catalog.=) session_user::pg_catalog.text;
+          END IF;
+          RETURN true; END $$"""
+    )
+    conn.execute("CREATE DOMAIN pg_temp.text AS pg_catalog.text CHECK (pg_temp.pwn(VALUE))")
+    conn.execute("BEGIN")
+    ((_, seq),) = conn.execute(
+        "SELECT * FROM fieldlog.allocate(%s, '{950}')", [dana.device]
+    ).fetchall()
+    conn.execute(INSERT, dana.change(seq, 950))
+    conn.execute("COMMIT")
+    conn.close()
+    role = dept.owner("SELECT role, unit FROM fieldlog.people WHERE officer = 'Dana Ruiz'")
+    assert role == [("officer", "East")]
+
+
+def test_a_login_of_another_store_numbers_no_change(dept: Dept, pg_server, dana: Officer):
+    """The groups are cluster-wide: an officer enrolled only in another department store
+    (another database of the same server) is a member of fieldlog_officer here too, but has no
+    row of this store's people, and allocate refuses her; the counter does not move."""
+    from tests.lib.pg import make_dept
+
+    other = make_dept(pg_server, pg_server.fresh_database())
+    try:
+        olga = other.enroll("Olga Stranger")
+        theirs = psycopg.conninfo.conninfo_to_dict(olga)
+        here = psycopg.conninfo.make_conninfo(
+            dept.url, user=theirs["user"], password=theirs["password"]
+        )
+        before = dana.counter()
+        conn = psycopg.connect(here, autocommit=True)
+        try:
+            line = refused(conn, "SELECT * FROM fieldlog.allocate('x', '{1,2,3}')", [])
+        finally:
+            conn.close()
+        assert "not enrolled" in line
+        assert dana.counter() == before
+    finally:
+        other.close()

@@ -394,6 +394,17 @@ def _functions() -> list[str]:
             DECLARE a text := {s}.my_agency(); c bigint; fresh bigint[]; n int; t bigint;
                     got bigint[] := '{{}}';
             BEGIN
+              -- Only this store's officers and supervisors (and its owner) number changes: the
+              -- groups are cluster-wide, so a login enrolled in another database is a member.
+              IF coalesce({s}.my_role(), '') NOT IN ('officer', 'supervisor') AND NOT pg_has_role(
+                  session_user, (SELECT n.nspowner FROM pg_namespace n WHERE n.nspname = '{s}'),
+                  'USAGE') THEN
+                RAISE EXCEPTION USING ERRCODE = '42501',
+                  MESSAGE = format('login %s is not enrolled as an officer or supervisor of this '
+                                   'store: it numbers no change', session_user),
+                  HINT = 'the store''s owner enrolls it: fieldlog dept enroll',
+                  DETAIL = 'refused by fieldlog.may_push';
+              END IF;
               SELECT k.seq INTO c FROM {s}.counters k WHERE k.agency = a FOR UPDATE;
               IF c IS NULL OR c < 0 THEN
                 RAISE EXCEPTION USING ERRCODE = '{COUNTER_TAMPERED}',

@@ -96,7 +96,8 @@ _FUNCTIONS = [
     # Whether device `origin` registered with the store from login `by` first (a device id
     # another login registered before is that login's).
     """CREATE OR REPLACE FUNCTION fieldlog.registered(p_origin text, p_by text)
-    RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, fieldlog
+    RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, fieldlog, pg_temp
     AS $$ SELECT coalesce((SELECT t.pushed_by = p_by FROM fieldlog.fieldlog_trust t
         WHERE t.kind = 'register' AND t.subject = p_origin ORDER BY t.id LIMIT 1), false) $$""",
     # A refused push or trust entry: SQLSTATE 42501, the reason and the fix (the laptop's
@@ -111,7 +112,7 @@ _FUNCTIONS = [
     """CREATE OR REPLACE FUNCTION fieldlog.may_push(p_origin text, p_origin_seq bigint,
         p_tbl text, p_row_id text, p_body text, p_agency text, p_by text, p_seq bigint)
     RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, fieldlog AS $$
+    SET search_path = pg_catalog, fieldlog, pg_temp AS $$
     DECLARE
         me fieldlog.people%ROWTYPE;
         what text := format('change %s of device %s (%s %s)', p_origin_seq, p_origin, p_tbl,
@@ -196,7 +197,7 @@ _FUNCTIONS = [
     """CREATE OR REPLACE FUNCTION fieldlog.may_trust(p_kind text, p_subject text, p_record text,
         p_agency text, p_by text)
     RETURNS boolean LANGUAGE plpgsql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, fieldlog AS $$
+    SET search_path = pg_catalog, fieldlog, pg_temp AS $$
     DECLARE
         me fieldlog.people%ROWTYPE;
         officer text;
@@ -242,7 +243,7 @@ _FUNCTIONS = [
     # Non-owners move the counters forward only (a login resetting them would make laptops
     # skip or re-pull changes); the owner may repair them. (They may not set key: the grant.)
     """CREATE OR REPLACE FUNCTION fieldlog.counter_forward() RETURNS trigger
-    LANGUAGE plpgsql SET search_path = pg_catalog, fieldlog AS $$
+    LANGUAGE plpgsql SET search_path = pg_catalog, fieldlog, pg_temp AS $$
     DECLARE before_n numeric; after_n numeric;
     BEGIN
         IF pg_has_role(current_user, (SELECT c.relowner FROM pg_class c
