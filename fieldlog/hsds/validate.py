@@ -80,6 +80,29 @@ def _message(err: Any) -> str:
     return str(getattr(err, "message", "") or note or kind)
 
 
+EXTRA_CELLS = 50  # cells past a row's header before frictionless is not asked (it is slow)
+
+
+def _row_widths(path: Path) -> None:
+    """One fast pass over a CSV file: a row with far more cells than its header (a file
+    spoiled by a spreadsheet or on purpose) is one line here, not minutes of frictionless
+    checking each extra cell."""
+    import csv
+
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+            rows = csv.reader(fh, strict=False)
+            header = next(rows, [])
+            for n, row in enumerate(rows, start=2):
+                if len(row) > len(header) + EXTRA_CELLS:
+                    raise FieldlogError(
+                        f"{path.name} row {n} has {len(row):,} cells, its header "
+                        f"{len(header)}: save the file again as UTF-8 CSV from its spreadsheet."
+                    )
+    except (OSError, csv.Error):
+        return  # frictionless says what is wrong with the file
+
+
 def check_folder(folder: Path, files: dict[str, str]) -> list[Problem]:
     """Validate the CSV files of an HSDS dataset (``files``: resource -> file name in
     ``folder``) against the official schema of those tables, columns matched by name (a
@@ -87,6 +110,8 @@ def check_folder(folder: Path, files: dict[str, str]) -> list[Problem]:
     a problem with a whole file (a required column missing, not CSV) is a FieldlogError."""
     from frictionless import Package
 
+    for name in files.values():
+        _row_widths(folder / name)
     descriptor = spec.package(list(files))
     for r in descriptor["resources"]:
         r["path"] = files[r["name"]]

@@ -239,3 +239,13 @@ def test_a_deeply_nested_datapackage_is_one_line(cli, log, tmp_path):
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
     assert "Traceback" not in r.stderr + r.stdout and len(r.stderr.strip().splitlines()) == 1
     assert partners(log) == {}
+
+
+def test_a_row_with_thousands_of_extra_cells_is_one_line_at_once(cli, log, directory, tables):
+    """frictionless checks each extra cell (minutes for a few thousand): a row far wider than
+    its header is refused by a fast pass first."""
+    tables["organizations.csv"][1] = tables["organizations.csv"][1] + [""] * 20_000
+    write_dataset(directory, tables)
+    err = cli("import", str(directory), code=1).stderr
+    assert "organizations.csv row 2 has 20,0" in err and "Traceback" not in err
+    assert partners(log) == {}
