@@ -34,13 +34,6 @@ def fold(name: str) -> list[str]:
     return fold_name(name).split()
 
 
-def closeness(a: str, b: str) -> float:
-    """How alike two names are (1.0: the same name once folded)."""
-    from fieldlog.partners import name_score
-
-    return name_score(a, b) / 100
-
-
 def close_names(name: str, candidates: Iterable[str], *, limit: int = MAX_SUGGESTIONS) -> list[str]:
     """The candidates close to ``name``, closest first (ties in the given order)."""
     from fieldlog.partners import closest

@@ -48,14 +48,6 @@ def path_of(resource: str) -> str:
     return str(_by_name()[resource]["path"])
 
 
-def resource_of(path: str) -> str | None:
-    """``organizations.csv`` -> ``organization`` (None: not an HSDS file)."""
-    for name, r in _by_name().items():
-        if r["path"] == path:
-            return name
-    return None
-
-
 def fields(resource: str) -> tuple[str, ...]:
     """The columns of a table, in the specification's order."""
     return tuple(f["name"] for f in _by_name()[resource]["schema"]["fields"])
