@@ -63,6 +63,17 @@ ORG_STATUSES = ("active", "inactive", "defunct")
 # A contact's review by a supervisor (fieldlog.review): saved as submitted; a supervisor
 # approves it or returns it to its officer with a comment.
 REVIEW_STATUSES = ("submitted", "approved", "returned")
+# A problem's SARA phase (scanning, analysis, response, assessment), then closed.
+PROBLEM_PHASES = ("scanning", "analysis", "response", "assessment", "closed")
+# What a problem's activity-log entry records: a note, a phase change, a new action plan.
+PROBLEM_ENTRY_KINDS = ("note", "phase", "plan")
+# The records a problem links to (problem_links has one column for each).
+PROBLEM_LINK_COLUMNS = {
+    "contacts": "contact_id",
+    "concerns": "concern_id",
+    "referrals": "referral_id",
+    "organizations": "organization_id",
+}
 
 # Narratives are capped: this is a partnership log, not a case file.
 MAX_SUMMARY = 500

@@ -35,6 +35,9 @@ KEPT_FIELDS = frozenset(
     # A contact's review: its status word, when and by which supervisor (an officer, like
     # ``officer``); the review's comment is free text.
     | {"review_status", "reviewed_at", "reviewed_by"}
+    # A problem's SARA phase, its dates and its coordinator (an officer, like ``officer``);
+    # its title, description, plan and log entries are free text.
+    | {"phase", "started_at", "response_started_at", "closed_at", "coordinator"}
 )
 _SPECIAL = NAME_FIELDS | BLANKED_FIELDS | ID_FIELDS | KEPT_FIELDS
 FREE_TEXT_FIELDS = frozenset(

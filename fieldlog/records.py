@@ -213,18 +213,90 @@ ORGANIZATIONS = RecordType(
     lists=frozenset({"services"}),
 )
 
+PROBLEMS = RecordType(
+    table="problems",
+    noun="problem",
+    rules={
+        "title": lambda v: m.text("title", v, limit=m.MAX_SHORT, required=True),
+        "description": m.long_text("description"),
+        "neighborhood": m.short("neighborhood"),
+        "location": m.short("location"),
+        "category": m.optional(lambda v: m.choice("category", v, m.CONCERN_CATEGORIES)),
+        "coordinator": m.short("coordinator"),
+        "phase": m.Default(lambda v: m.choice("phase", v, m.PROBLEM_PHASES), "scanning"),
+        "started_at": m.passthrough,  # times, stamped by the repository (fieldlog.problems)
+        "response_started_at": m.passthrough,
+        "closed_at": m.passthrough,
+        "plan": m.long_text("plan"),
+    },
+    required=("title",),
+    fts=("title", "description", "location", "plan"),
+    list_cmd="problem list",
+    sync_order=4,
+    title="title",
+    alias="p",
+)
+
+# A problem's link to a contact, concern, referral or partner: one row per link (one of the
+# four columns set), so two officers linking records to one problem never conflict.
+PROBLEM_LINKS = RecordType(
+    table="problem_links",
+    noun="problem link",
+    rules={
+        "problem_id": m.passthrough,
+        "contact_id": m.passthrough,
+        "concern_id": m.passthrough,
+        "referral_id": m.passthrough,
+        "organization_id": m.passthrough,
+    },
+    required=(),
+    fts=(),
+    list_cmd="problem show",
+    sync_order=5,
+    title="problem_id",
+    alias="pl",
+    parent=("problems", "problem_id"),
+    refs={
+        "contact_id": "contacts",
+        "concern_id": "concerns",
+        "referral_id": "referrals",
+        "organization_id": "organizations",
+    },
+)
+
+# A problem's activity log: dated entries (a note, a phase change, a new plan), each its own
+# row, so two officers adding entries at once both keep theirs.
+PROBLEM_ENTRIES = RecordType(
+    table="problem_entries",
+    noun="log entry",
+    rules={
+        "problem_id": m.passthrough,
+        "occurred_at": m.passthrough,
+        "kind": m.Default(lambda v: m.choice("kind", v, m.PROBLEM_ENTRY_KINDS), "note"),
+        "text": lambda v: m.text("text", v, limit=m.MAX_TEXT, required=True),
+    },
+    required=("text",),
+    fts=("text",),
+    list_cmd="problem show",
+    sync_order=5,
+    title="text",
+    alias="pe",
+    parent=("problems", "problem_id"),
+)
+
 # The review fields of a contact (fieldlog.review): who checked it and what they said.
 REVIEW_FIELDS = ("review_status", "review_comment", "reviewed_by", "reviewed_at")
 # Fields a later release added to a table: a change pushed by an older fieldlog, and a file an
 # older one exported, lack exactly these (they are then left as they are, never emptied).
 ADDED_FIELDS: dict[str, tuple[str, ...]] = {"contacts": REVIEW_FIELDS}
 # Fields holding a time (stored ``2026-11-24T20:30:00Z``; shown and exported in local time).
-TIME_FIELDS = frozenset({"occurred_at", "resolved_at", "reviewed_at"})
+TIME_FIELDS = frozenset(
+    {"occurred_at", "resolved_at", "reviewed_at", "started_at", "response_started_at", "closed_at"}
+)
 
 # In the order a person reads them (exports, listings); ``in_sync_order()`` for writing.
-REGISTRY: dict[str, RecordType] = {
-    r.table: r for r in (CONTACTS, CONCERNS, REFERRALS, ORGANIZATIONS)
-}
+_TYPES = (CONTACTS, CONCERNS, REFERRALS, ORGANIZATIONS, PROBLEMS, PROBLEM_LINKS, PROBLEM_ENTRIES)
+REGISTRY: dict[str, RecordType] = {r.table: r for r in _TYPES}
 TABLES: tuple[str, ...] = tuple(REGISTRY)
 # Fields kept as JSON lists in their column, over every table.
 LIST_FIELDS: frozenset[str] = frozenset().union(*(r.lists for r in REGISTRY.values()))

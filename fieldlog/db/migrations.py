@@ -348,6 +348,74 @@ STEPS.append(
     )
 )
 
+# --- 0010_problems
+# Problem-solving projects (SARA; docs/problems.md): a problem, its links to contacts,
+# concerns, referrals and partners (one row per link: exactly one of the four columns set),
+# and its activity log (one row per entry), each synced like every record. The links' columns
+# are soft, like a referral's concern_id: sync may deliver a link before the record it names.
+# Their search indexes and live views are frozen here as shipped.
+FTS_COLUMNS_0010: dict[str, tuple[str, ...]] = {
+    "problems": ("title", "description", "location", "plan"),
+    "problem_entries": ("text",),
+}
+LIVE_VIEW_COLUMNS_0010: dict[str, tuple[str, ...]] = {
+    "problems": (
+        "id", "title", "description", "neighborhood", "location", "category", "coordinator",
+        "phase", "started_at", "response_started_at", "closed_at", "plan", "officer",
+        "created_at", "updated_at",
+    ),
+    "problem_links": (
+        "id", "problem_id", "contact_id", "concern_id", "referral_id", "organization_id",
+        "officer", "created_at", "updated_at",
+    ),
+    "problem_entries": (
+        "id", "problem_id", "occurred_at", "kind", "text", "officer", "created_at", "updated_at",
+    ),
+}  # fmt: skip
+STEPS.append(
+    (
+        "0010_problems",
+        [
+            f"""CREATE TABLE problems ({SYNC_COLUMNS_SQL},
+                title TEXT NOT NULL,
+                description TEXT,
+                neighborhood TEXT,
+                location TEXT,
+                category TEXT,
+                coordinator TEXT,
+                phase TEXT NOT NULL DEFAULT 'scanning',
+                started_at TEXT,
+                response_started_at TEXT,
+                closed_at TEXT,
+                plan TEXT)""",
+            f"""CREATE TABLE problem_links ({SYNC_COLUMNS_SQL},
+                problem_id TEXT NOT NULL REFERENCES problems(id),
+                contact_id TEXT,
+                concern_id TEXT,
+                referral_id TEXT,
+                organization_id TEXT)""",
+            f"""CREATE TABLE problem_entries ({SYNC_COLUMNS_SQL},
+                problem_id TEXT NOT NULL REFERENCES problems(id),
+                occurred_at TEXT NOT NULL,
+                kind TEXT NOT NULL DEFAULT 'note',
+                text TEXT NOT NULL)""",
+            "CREATE INDEX problems_live ON problems(phase, neighborhood) WHERE deleted = 0",
+            "CREATE INDEX problem_links_problem ON problem_links(problem_id)",
+            "CREATE INDEX problem_links_contact ON problem_links(contact_id) "
+            "WHERE contact_id IS NOT NULL",
+            "CREATE INDEX problem_links_concern ON problem_links(concern_id) "
+            "WHERE concern_id IS NOT NULL",
+            "CREATE INDEX problem_links_referral ON problem_links(referral_id) "
+            "WHERE referral_id IS NOT NULL",
+            "CREATE INDEX problem_links_org ON problem_links(organization_id) "
+            "WHERE organization_id IS NOT NULL",
+            "CREATE INDEX problem_entries_problem ON problem_entries(problem_id, occurred_at)",
+            *fts_statements(FTS_COLUMNS_0010),
+            *live_view_statements(LIVE_VIEW_COLUMNS_0010),
+        ],
+    )
+)
+
 LATEST = len(STEPS)
 MIGRATION_SET = "fieldlog"
 

@@ -18,7 +18,7 @@ Two steps, each one transaction of the store:
 
 Which tables are a contact's and in which order rows go come from the record registry
 (:mod:`fieldlog.records`: each table's parent and the sync order), so a new record type that
-belongs to a contact is purged with it without a change here.
+belongs to a contact (or to a problem) is purged with it without a change here.
 
 A tombstone not yet pushed everywhere is held back: run ``fieldlog sync``, then purge again.
 """
@@ -49,10 +49,16 @@ _UNITS = {
     "d": "d", "day": "d", "days": "d",
 }  # fmt: skip
 TABLES = records.TABLES
-# The record the rule is about: a contact older than the cutoff goes, with the records that
-# belong to it (the registry's children of a contact, and theirs); any other record (a partner)
-# goes once it has been deleted for as long.
+# The records the rule is about: a contact older than the cutoff goes, with the records that
+# belong to it (the registry's children of a contact, and theirs); so does a problem closed
+# before the cutoff, with its links and log entries. A link to a record that goes (a problem's
+# link to an old contact) goes with it. Any other record (a partner) goes once it has been
+# deleted for as long.
 ROOT, ROOT_DATE = "contacts", "occurred_at"
+ROOTS = {
+    ROOT: f"{ROOT_DATE} < :cut",
+    "problems": "phase = 'closed' AND closed_at < :cut",
+}
 
 
 def _family(table: str) -> tuple[str, ...]:
@@ -160,24 +166,41 @@ def _pushed_cursor(store: Store) -> tuple[int, int | None]:
     return len(cursors), (min(cursors) if cursors else None)
 
 
+def _root_of(table: str) -> str | None:
+    """The ``ROOTS`` table a ``table`` record belongs to (itself, or through its parents)."""
+    while table not in ROOTS:
+        parent = records.get(table).parent
+        if parent is None:
+            return None
+        table = parent[0]
+    return table
+
+
 def _old_sql(table: str) -> str:
-    """SELECT id of the ``ROOT`` rows older than the cutoff, or of the ``table`` rows that
+    """SELECT id of the ``ROOTS`` rows older than the cutoff, or of the ``table`` rows that
     belong to one (through their parent column, at any depth)."""
-    if table == ROOT:
-        return f"SELECT id FROM {ROOT} WHERE {ROOT_DATE} < :cut"
+    if table in ROOTS:
+        return f"SELECT id FROM {table} WHERE {ROOTS[table]}"
     parent = records.get(table).parent
-    assert parent is not None, f"{table} does not belong to a {ROOT}"
+    assert parent is not None, f"{table} does not belong to one of {', '.join(ROOTS)}"
     return f"SELECT id FROM {table} WHERE {parent[1]} IN ({_old_sql(parent[0])})"
 
 
 def _aged(table: str) -> str:
     """The condition on a ``table`` row (alias ``t``) that makes it old enough to purge."""
-    if table == ROOT:
-        return f"t.{ROOT_DATE} < :cut"
+    if table in ROOTS:
+        return f"t.{ROOTS[table]}"
     parent = records.get(table).parent
     if parent is None:  # not a contact's: as old as the time it was deleted
         return "t.updated_at < :cut"
-    return f"t.{parent[1]} IN ({_old_sql(parent[0])})"
+    own = [f"t.{parent[1]} IN ({_old_sql(parent[0])})"]
+    # A child that names a record of another root's family (a problem's link to a contact, a
+    # concern or a referral) goes with that record.
+    mine = _root_of(table)
+    for col, target in records.get(table).refs.items():
+        if _root_of(target) not in (None, mine):
+            own.append(f"t.{col} IN ({_old_sql(target)})")
+    return "(" + " OR ".join(own) + ")"
 
 
 def _removable_sql(table: str, pushed: int | None) -> str:
@@ -213,7 +236,8 @@ def purge(store: Store, older_than: str, *, dry_run: bool = False) -> PurgeResul
     # 1. tombstones, through the normal write path (audited, in the sync outbox)
     live = {
         t: f"SELECT t.id FROM {t} t WHERE t.deleted = 0 AND {_aged(t)} ORDER BY t.rowid"
-        for t in (*_family(ROOT), ROOT)  # children first
+        for root in ROOTS
+        for t in (*_family(root), root)  # children first
     }
     doomed = {t: [r["id"] for r in store.query(sql, params)] for t, sql in live.items()}
     for t, rids in doomed.items():

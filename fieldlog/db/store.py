@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from fieldlog.db.repos.entries import Entries
     from fieldlog.db.repos.imports import Imports
     from fieldlog.db.repos.organizations import Organizations
+    from fieldlog.db.repos.problems import Problems
     from fieldlog.db.repos.referrals import Referrals
     from fieldlog.db.search import Search
     from fieldlog.db.synclog import Conflicts, SyncLog
@@ -364,6 +365,13 @@ class Store:
         from fieldlog.db.repos.organizations import Organizations
 
         return Organizations(self)
+
+    @cached_property
+    def problems(self) -> Problems:
+        """SARA problems with their links and activity log (docs/problems.md)."""
+        from fieldlog.db.repos.problems import Problems
+
+        return Problems(self)
 
     @cached_property
     def entries(self) -> Entries:

@@ -83,8 +83,24 @@ def test_dry_run_changes_nothing(cli, db_path, aged):
     assert out.startswith("dry run: records from before 2024-06-01: would delete 2 contacts")
     data = cli.json("purge", "--older-than", "2y", "--dry-run")
     assert data["dry_run"] is True
-    assert data["tombstoned"] == {"contacts": 2, "concerns": 1, "referrals": 1, "organizations": 0}
-    assert data["removed"] == {"contacts": 2, "concerns": 1, "referrals": 1, "organizations": 1}
+    assert data["tombstoned"] == {
+        "contacts": 2,
+        "concerns": 1,
+        "referrals": 1,
+        "organizations": 0,
+        "problems": 0,
+        "problem_links": 0,
+        "problem_entries": 0,
+    }
+    assert data["removed"] == {
+        "contacts": 2,
+        "concerns": 1,
+        "referrals": 1,
+        "organizations": 1,
+        "problems": 0,
+        "problem_links": 0,
+        "problem_entries": 0,
+    }
     assert snapshot(db_path) == before
 
 
@@ -157,7 +173,15 @@ def test_tombstones_wait_for_every_remote(cli, db_path, aged):
     data = cli.json("purge", "--older-than", "2y", "--yes")
     assert data["remotes"] == 2
     assert data["tombstoned"]["contacts"] == 2
-    assert data["removed"] == {"contacts": 0, "concerns": 0, "referrals": 0, "organizations": 0}
+    assert data["removed"] == {
+        "contacts": 0,
+        "concerns": 0,
+        "referrals": 0,
+        "organizations": 0,
+        "problems": 0,
+        "problem_links": 0,
+        "problem_entries": 0,
+    }
     assert data["held_back"] == 5
     assert q(db_path, "SELECT count(*) FROM contacts WHERE deleted = 1") == [(2,)]
     # the tombstones are in the outbox for sync to push
@@ -208,7 +232,15 @@ def test_a_contact_waits_for_its_children(cli, db_path, aged):
     conn.commit()
     conn.close()
     data = cli.json("purge", "--older-than", "2y", "--yes")
-    assert data["removed"] == {"contacts": 1, "concerns": 0, "referrals": 1, "organizations": 1}
+    assert data["removed"] == {
+        "contacts": 1,
+        "concerns": 0,
+        "referrals": 1,
+        "organizations": 1,
+        "problems": 0,
+        "problem_links": 0,
+        "problem_entries": 0,
+    }
     assert q(db_path, "SELECT count(*) FROM contacts WHERE id = ?", [aged["old"]]) == [(1,)]
     assert cli("verify").stdout.startswith("OK: ")
 
@@ -222,6 +254,9 @@ def test_purge_is_one_line_on_an_empty_log(cli):
         "concerns": 0,
         "referrals": 0,
         "organizations": 0,
+        "problems": 0,
+        "problem_links": 0,
+        "problem_entries": 0,
     }
 
 

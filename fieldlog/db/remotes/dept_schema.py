@@ -47,7 +47,8 @@ __all__ = [
 
 # fieldlog_meta key dept_layout. 2: per-agency counters (fieldlog.counters) with the agency's
 # row count, the record's unit and officer on each change, the pull's access paths.
-DEPT_LAYOUT = "2"
+# 3: the problem tables' current state (fieldlog.problems, .problem_links, .problem_entries).
+DEPT_LAYOUT = "3"
 SCHEMA = "fieldlog"
 # The tables partitioned by agency (one partition each per agency).
 PARTITIONED = ("fieldlog_changes", "state", *records.TABLES)

@@ -59,8 +59,10 @@ __all__ = [
 # lacks them and is still read (fieldlog.pulled.ADDED_FIELDS), so a store at 1 is upgraded
 # in place (UPGRADABLE); the older fieldlog then refuses it ("upgrade fieldlog") instead of
 # writing changes that would silently drop a supervisor's review.
-SYNC_SCHEMA = 2
-UPGRADABLE = frozenset({1})  # the sync schemas this fieldlog upgrades a store from
+# 3: the problem tables (problems, problem_links, problem_entries; docs/problems.md). An older
+# fieldlog would hold every problem change as "not a record table": it is refused instead.
+SYNC_SCHEMA = 3
+UPGRADABLE = frozenset({1, 2})  # the sync schemas this fieldlog upgrades a store from
 REMOTE_KIND = "fieldlog-remote"
 # The department's passphrase for an encrypted remote file (SQLCipher). Here, not in the SQLite
 # backend, because the CLI reads it to decide whether to ask for it before a sync.
