@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from fieldlog import dates, models
+from fieldlog import dates, models, problems
 from fieldlog.errors import ValidationError
-from fieldlog.text import plural
+from fieldlog.text import md_cell, plural
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
@@ -191,6 +191,8 @@ def build(
             "total": overdue["referrals"] + overdue["contacts"],
         },
         "officers": officers,
+        # The problems worked in the period (fieldlog.problems.report_rows).
+        "problems": problems.report_rows(store, s, u),
         # The neighborhoods of the report stored in more than one spelling, each counted
         # under its first spelling: {"Eastside": ["EASTSIDE", "eastside"]}.
         "spellings": {k: v for k, v in names.variants.items() if k in shown},
@@ -325,6 +327,23 @@ def sections(data: dict[str, Any]) -> list[Section]:
             ["count"],
         )  # fmt: skip
     )
+    out.append(
+        Section(
+            "problems",
+            "Problems worked (concerns of their category and place per 30 days)",
+            [
+                ("title", "Problem"),
+                ("phase", "Phase"),
+                ("contacts", "Contacts"),
+                ("referrals", "Referrals"),
+                ("concerns_before", "Before"),
+                ("concerns_since", "Since"),
+            ],
+            data.get("problems", []),
+            "concerns_since",
+            ["contacts", "referrals", "concerns_before", "concerns_since"],
+        )
+    )
     if by != "officer":
         out.append(
             Section(
@@ -404,6 +423,11 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+def _figure(value: Any) -> int | float:
+    """A count as an int; a rate (concerns per 30 days) as it is."""
+    return value if isinstance(value, float) else int(value or 0)
+
+
 def to_csv(data: dict[str, Any]) -> str:
     """One RFC 4180 table, one row per figure: ``section, group, subgroup, measure, count``
     and the period on every row (weekly files concatenate and pivot in a spreadsheet)."""
@@ -422,7 +446,7 @@ def to_csv(data: dict[str, Any]) -> str:
                         safe_cell(str(row[group_key])),
                         safe_cell(str(row[sec.subgroup])) if sec.subgroup else "",
                         m,
-                        int(row.get(m) or 0),
+                        _figure(row.get(m)),
                         start,
                         end,
                     ]
@@ -430,9 +454,7 @@ def to_csv(data: dict[str, Any]) -> str:
     return buf.getvalue()
 
 
-def _md_cell(value: Any) -> str:
-    text = " ".join(str(value).split())
-    return text.replace("\\", "\\\\").replace("|", "\\|")
+_md_cell = md_cell
 
 
 def to_markdown(data: dict[str, Any]) -> str:

@@ -47,3 +47,9 @@ def plural(n: int, noun: str, many: str | None = None) -> str:
         consonant_y = noun.endswith("y") and noun[-2:-1] not in "aeiou"
         many = noun[:-1] + "ies" if consonant_y else noun + "s"
     return f"{n} {many}"
+
+
+def md_cell(value: object) -> str:
+    """``value`` as one Markdown table cell: on one line, ``|`` and ``\\`` escaped."""
+    text = " ".join(str(value).split())
+    return text.replace("\\", "\\\\").replace("|", "\\|")

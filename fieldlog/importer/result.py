@@ -38,6 +38,9 @@ class ImportResult:
     concerns: int = 0
     referrals: int = 0
     organizations: int = 0
+    problems: int = 0
+    problem_links: int = 0
+    problem_entries: int = 0
     skipped: int = 0  # already present (same id), left as they are
     updated: int = 0  # already present, replaced because the file's updated_at is newer
     older: int = 0  # already present and newer in the log: left as they are
@@ -59,6 +62,11 @@ class ImportResult:
             text = f"{verb} {plural(self.organizations, 'partner')} from the HSDS dataset"
         elif self.organizations:
             text += f", {plural(self.organizations, 'organization')}"
+        if self.problems or self.problem_links or self.problem_entries:
+            text += (
+                f", {plural(self.problems, 'problem')} ({plural(self.problem_links, 'link')}, "
+                f"{plural(self.problem_entries, 'log entry', 'log entries')})"
+            )
         extra = f"{self.skipped} skipped as already present"
         would = "would be " if self.dry_run else ""
         if self.updated:
@@ -82,6 +90,9 @@ class ImportResult:
             "concerns": self.concerns,
             "referrals": self.referrals,
             "organizations": self.organizations,
+            "problems": self.problems,
+            "problem_links": self.problem_links,
+            "problem_entries": self.problem_entries,
             "skipped": self.skipped,
             "updated": self.updated,
             "older": self.older,

@@ -48,7 +48,11 @@ IDS = {
     "concerns": [f"{i:x}" * 32 for i in (4, 5)],
     "referrals": [f"{i:x}" * 32 for i in (6,)],
     "organizations": [f"{i:x}" * 32 for i in (7,)],
+    "problems": [f"{i:x}" * 32 for i in (8, 9)],
+    "problem_links": [f"{i:x}" * 32 for i in (10,)],
+    "problem_entries": [f"{i:x}" * 32 for i in (11, 12)],
 }
+assert set(IDS) == set(records.TABLES), "give each record table ids here"
 # A record's creation (who, on which device, when) is the same in each of its changes.
 META = {
     rid: {
@@ -120,8 +124,9 @@ def changes(draw: st.DrawFn, laptop_like: bool) -> Change:
     rid = draw(st.sampled_from(IDS[tbl]))
     r = records.get(tbl)
     values: dict[str, Any] = {name: draw(VALUE[tbl][name]) for name in r.fields}
-    if r.parent:  # each child belongs to one contact, the first or the second
-        values[r.parent[1]] = IDS["contacts"][IDS[tbl].index(rid) % 2]
+    if r.parent:  # each child belongs to one parent, the first or the second
+        parents = IDS[r.parent[0]]
+        values[r.parent[1]] = parents[IDS[tbl].index(rid) % min(2, len(parents))]
     values["deleted"] = draw(st.sampled_from([0, 0, 1]))
     star = CREATED[rid] if laptop_like else draw(STAMP)
     clocks = {"*": star}

@@ -579,3 +579,29 @@ def test_enroll_cli_prints_the_url_once_and_never_the_owners_password(dept: Dept
     r = cli("dept", "enroll", dept.url, "--officer", "Eve", "--role", "officer",
             "--password-file", str(tmp_path / "missing"), code=1)  # fmt: skip
     assert "Cannot read the password file" in r.stderr
+
+
+def test_problems_are_typed_tables_read_by_unit_and_redacted_for_analysts(team: Team):
+    """A problem, its links and log entries reach the department store's current-state
+    tables (layout 3), which the supervisor of the unit queries, another unit's officer does
+    not see, and an analyst reads only redacted (issue 15)."""
+    cid = add_contact(team.dana, "visit")
+    pid = team.dana.problems.add(
+        "Court at 5th and Main (Maria Lopez)", neighborhood="Eastside", category="youth",
+        coordinator="Dana Ruiz", links=[f"contact:{cid}"],
+    )  # fmt: skip
+    team.dana.problems.log(pid, "Called Maria Lopez")
+    do_sync(team.dana, team.dana_url)
+    got = rows(team.sue_url, "SELECT id, title, phase, coordinator FROM fieldlog.problems")
+    assert got == [(pid, "Court at 5th and Main (Maria Lopez)", "scanning", "Dana Ruiz")]
+    assert rows(team.sue_url, "SELECT contact_id FROM fieldlog.problem_links") == [(cid,)]
+    assert len(rows(team.sue_url, "SELECT text FROM fieldlog.problem_entries")) == 1
+    assert rows(team.sam_url, "SELECT id FROM fieldlog.problems") == []  # another unit
+    refused(team.ann_url, "SELECT * FROM fieldlog.problems")
+    with psycopg.connect(team.ann_url, autocommit=True) as conn:
+        red = conn.execute(
+            "SELECT id, title, phase, neighborhood FROM fieldlog.problems_redacted"
+        ).fetchall()
+        entries = conn.execute("SELECT text FROM fieldlog.problem_entries_redacted").fetchall()
+    assert red == [(pid, None, "scanning", "Eastside")]
+    assert entries == [(None,)]

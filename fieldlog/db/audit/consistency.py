@@ -268,6 +268,9 @@ def _is_time(text: str) -> bool:
 
 
 # ---------------------------------------------------------------------- purges
+_ROOTS = ("contacts", "problems")
+
+
 def _check_purges(conn: sqlite3.Connection, rep: Report, present: set[str]) -> None:
     """Every purge entry must look like a retention purge: a readable cutoff in the past of
     the purge, a record that was deleted before it (a partner before the cutoff), its id in
@@ -318,7 +321,9 @@ def _check_purges(conn: sqlite3.Connection, rep: Report, present: set[str]) -> N
                 "purge removes only deleted records, so this record was deleted outside "
                 "fieldlog and passed off as purged."
             )
-        elif records.get(tbl).parent is None and tbl != "contacts" and action == "delete":
+        # A contact older than the cutoff, or a problem closed before it, is tombstoned by
+        # the purge itself (fieldlog.db.retention.ROOTS); any other record was deleted first.
+        elif records.get(tbl).parent is None and tbl not in _ROOTS and action == "delete":
             day = _day(last_at)
             if day is not None and day >= cutoff + timedelta(days=1):
                 lines.append(

@@ -37,6 +37,7 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from fieldlog import records
 from fieldlog.db.remotes.types import SyncError
 from fieldlog.privacy import ID_FIELDS, KEPT_FIELDS, NAME_FIELDS
 
@@ -51,7 +52,9 @@ __all__ = [
 ROLES = ("officer", "supervisor", "analyst")
 GROUPS = {role: f"fieldlog_{role}" for role in ROLES}
 PUSHERS = f"{GROUPS['officer']}, {GROUPS['supervisor']}"
-TYPED_TABLES = ("contacts", "concerns", "referrals", "organizations")
+# Every record table has its current-state table (the registry's: problems and their rows
+# since layout 3).
+TYPED_TABLES = records.TABLES
 # The current-state tables' own columns kept in the redacted views (not registry fields).
 BOOKKEEPING = ("agency", "unit", "origin", "hlc")
 LOGIN_MAX = 63  # PostgreSQL's identifier length

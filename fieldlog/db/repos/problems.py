@@ -474,20 +474,24 @@ class Problems:
             ),
         )
 
-    def concerns_around(self, category: str, *, hood: str | None, location: str | None) -> Rows:
-        """Every live concern of ``category`` at contacts in the neighborhood ``hood`` (or,
-        without one, at ``location``), with the contact's time: what an assessment counts."""
+    def concerns_around(
+        self, category: str | None, *, hood: str | None, location: str | None
+    ) -> Rows:
+        """Every live concern of ``category`` (any, without one) at contacts in the
+        neighborhood ``hood`` (or, without one, at ``location``), with the contact's time:
+        what an assessment counts. Nothing without a place."""
         if hood:
             place, value = "c.neighborhood = ? COLLATE NOCASE", hood.strip()
         elif location:
             place, value = "c.location = ? COLLATE NOCASE", location.strip()
         else:
             return []
+        what, params = ("AND k.category = ? ", [category]) if category else ("", [])
         return self.store.query(
             "SELECT k.id, k.status, c.occurred_at FROM concerns k JOIN contacts c ON "
-            f"c.id = k.contact_id WHERE k.deleted = 0 AND c.deleted = 0 AND k.category = ? "
+            f"c.id = k.contact_id WHERE k.deleted = 0 AND c.deleted = 0 {what}"
             f"AND {place} ORDER BY c.occurred_at",
-            [category, value],
+            [*params, value],
         )
 
 
