@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fieldlog import settings
-from fieldlog.cli.common import HELP_OPTIONS, FieldlogGroup, State, _check_db_value, run_tui
+from fieldlog.cli.common import (
+    HELP_OPTIONS,
+    FieldlogGroup,
+    FieldlogTyper,
+    State,
+    _check_db_value,
+    run_tui,
+)
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
@@ -105,7 +112,7 @@ def overview(store: Store) -> None:
 def new_root() -> typer.Typer:
     """A root Typer with the callback and no commands yet (a fresh one per call: the quick
     path gives it one command, the full CLI all of them)."""
-    root = typer.Typer(
+    root = FieldlogTyper(
         cls=FieldlogGroup,
         help=HELP,
         invoke_without_command=True,
