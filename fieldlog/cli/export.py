@@ -203,7 +203,9 @@ def export_cmd(
                 kw: dict[str, Any] = {
                     "filters": filters, "excel": excel, "raw": raw, "redactor": redactor,
                     "progress": bars.task(f"Exporting {name}", total),
-                    "processes": 2,  # the CLI is single-threaded: a forked helper may share work
+                    # One process: a forked second one (processes=2) cut the wall time on
+                    # two free cores but cost ~20% more CPU in all (docs/export.md, Speed).
+                    "processes": 1,
                 }  # fmt: skip
                 if to_stdout:
                     n = _to_stdout(lambda: export.write_table(store, name, sys.stdout, **kw))

@@ -1,8 +1,11 @@
 """Stored rows to CSV text at C speed: RFC 4180 quoting, formula neutralisation, local times.
 
-The store returns the cells as stored (:meth:`~fieldlog.db.export_sql.Exports.raw_rows`) and
-:class:`Lines` quotes, neutralises and converts times column by column, byte for byte what the
-SQL expressions of :meth:`~fieldlog.db.export_sql.Exports.rows` write (tests compare the two).
+The store returns the rows packed by SQLite, one text a row or a batch
+(:meth:`~fieldlog.db.export_sql.Exports.packed_rows`, ``packed_chunks``), or the cells as
+stored (:meth:`~fieldlog.db.export_sql.Exports.raw_rows`: the exact path, for what the packing
+cannot carry, the flat view and ``--redact``), and :class:`Lines` quotes, neutralises and
+converts times column by column, byte for byte what the SQL expressions of
+:meth:`~fieldlog.db.export_sql.Exports.rows` write (tests compare the paths).
 The SQL stays the reference for the odd values (:meth:`Exports.value`); this is the path
 that makes an export of a million contacts take seconds, not minutes (bench/bench_export.py).
 """
@@ -11,11 +14,12 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from fieldlog import records
+from fieldlog.db.export_sql import PACK_PART, PACK_SEP
 from fieldlog.models import FORMULA_PREFIXES
 
 if TYPE_CHECKING:
@@ -32,7 +36,7 @@ class _Slow(Exception):  # noqa: N818 (control flow: this batch's column takes t
     pass
 
 
-_SEP = "\x1f"  # joins a batch's column to check it in one C-speed scan (false hits only slow it)
+_SEP = PACK_SEP  # joins a batch's column to check it in one C-speed scan (false hits only slow it)
 _RISKY = frozenset(FORMULA_PREFIXES)
 # A risky first character of any cell but the first of a joined column.
 _RISKY_AFTER_SEP = re.compile(f"{re.escape(_SEP)}[{''.join(map(re.escape, FORMULA_PREFIXES))}]")
@@ -45,10 +49,8 @@ _TIME_COLUMNS = {
     **dict.fromkeys(records.TIME_FIELDS, False),
 }
 _HOUR_KEY = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
-_SECONDS = re.compile(r"[0-5][0-9](?:\.[0-9]{3})?")
-_MINUTES = {f"{m:02d}": f"{m:02d}:" for m in range(60)}  # "MM" -> its piece "MM:"
-_NO_TIME = "!"  # stands for an empty time cell in the split (only when no cell holds a "!")
-_CELL_END = "\x1e"  # marks each time cell's end in the split (only when no cell holds one)
+# What follows the UTC hour in a stored time: ":MM:SS", maybe milliseconds, and the "Z".
+_REST = re.compile(r":[0-5][0-9]:[0-5][0-9](?:\.[0-9]{3})?Z")
 
 
 def _offset_text(minutes: int) -> str:
@@ -63,10 +65,11 @@ class Lines:
     ``"".join`` of a flat list of pieces (cells, and the commas and line ends of a row
     template), filled a column at a time by slice assignment. A text column is joined and
     scanned once and only a column holding a cell to quote or neutralise is done cell by cell.
-    A time column is joined, split at its ``:`` and each part mapped through a dict: the UTC
-    hour (``2026-11-25T22``) to the local one and to the offset (when the zone's offset is a
-    whole number of hours throughout that hour), the minutes and the seconds (which validates
-    them). Lists go through a cache of their cells. Other values take exact, slower paths.
+    A time cell is one ``join`` of two dict lookups: its UTC hour (``2026-11-25T22``) to the
+    local one and the offset (when the zone's offset is a whole number of hours throughout
+    that hour), and the rest (``:MM:SS.mmmZ``) to its piece, which validates it. Lists and
+    times that repeat go through caches of their cells. Other values take exact, slower
+    paths.
 
     With a ``redactor`` (``--redact``) each batch's columns first go through it, a column at
     a time (:meth:`Redactor.column`): the same writer, so a redacted export is quoted,
@@ -97,59 +100,142 @@ class Lines:
         ]
         self.spans = store.exports.tz_spans()
         self.starts = [at for at, _ in self.spans]
-        # The row template: constant pieces ("," and the line end) and a slot per text cell;
-        # a time cell has four: ",YYYY-MM-DDTHH:" (local), "MM:", "SS[.mmm]", offset.
+        # The row template: constant pieces ("," and the line end) and a slot per cell.
         template: list[str] = []
-        self.plan: list[tuple[int, str, int, dict[str, str], dict[str, str]]] = []
+        self.plan: list[tuple[int, str, int]] = []
         for i, kind in enumerate(self.kinds):
-            lead = "," if i else ""
-            if kind in ("time", "time_ms"):
-                slot = len(template)
-                template += [lead, "", "", ""]
-                # Per column: the UTC hour to its first piece (with the lead) and to its offset.
-                firsts, offsets = {_NO_TIME: lead}, {_NO_TIME: ""}
-                self.plan.append((i, kind, slot, firsts, offsets))
-            else:
-                if lead:
-                    template.append(lead)
-                self.plan.append((i, kind, len(template), {}, {}))
-                template.append("")
+            if i:
+                template.append(",")
+            self.plan.append((i, kind, len(template)))
+            template.append("")
         template.append(eol)
         self.template = template
-        self.hours: dict[str, tuple[str, str] | None] = {}  # UTC hour -> (local, offset)
-        # Seconds ("SS" or "SS.mmm") to their piece, kept with milliseconds or without.
-        self.seconds: dict[bool, dict[str, str]] = {True: {_NO_TIME: ""}, False: {_NO_TIME: ""}}
-        self.minutes = {**_MINUTES, _NO_TIME: ""}
+        # A UTC hour ("2026-11-25T22") to its local hour and offset ("2026-11-25T16",
+        # "-06:00"); what follows it in a stored time (":MM:SS.mmmZ") to its piece, with the
+        # milliseconds (True) or without.
+        self.hours: dict[str, tuple[str, str]] = {}
+        self.rests: dict[bool, dict[str, str]] = {True: {}, False: {}}
         self.lists: dict[str | None, str] = {None: ""}  # stored JSON text -> finished cell
         # Per time column, stored text -> whole cell, for times that repeat (records made
         # together: an import, a sync, a demo log), which then cost one lookup a cell.
         self.whole: list[dict[str, str]] = [{} for _ in columns]
 
     def batch(self, rows: list[tuple]) -> str:
+        """The CSV lines of a batch of stored rows (from :meth:`Exports.raw_rows`)."""
         n = len(rows)
         cols: list[Sequence] = list(zip(*rows, strict=True))
         for i, op in self.redact:
             cols[i] = op(cols[i], self._text)
-        width = len(self.template)
-        flat = self.template * n
-        for i, kind, slot, firsts, offsets in self.plan:
+        return self._write(cols, n, exact=True)
+
+    def parts(self, sample: Sequence[tuple]) -> list[int]:
+        """How to pack this export's rows (:meth:`Exports.packed_rows`), from a sample of
+        stored rows: each run of text columns none of whose sampled cells needs quoting or
+        neutralising is one part (its cells are written as one piece while a batch keeps
+        them so), every other column a part of its own. Only speed depends on it."""
+        cols = list(zip(*sample, strict=True)) if sample else [()] * len(self.kinds)
+        parts: list[int] = []
+        run = False  # the last part is a run of plain text columns
+        for kind, col in zip(self.kinds, cols, strict=True):
+            plain = kind == "text" and all(v is None or type(v) is str for v in col)
+            plain = plain and self._plain(_SEP.join(v or "" for v in col))
+            if plain and run:
+                parts[-1] += 1
+            else:
+                parts.append(1)
+            run = plain
+        return parts
+
+    def packed(self, rows: list[tuple], parts: Sequence[int]) -> str | None:
+        """The CSV lines of a batch of packed rows (from :meth:`Exports.packed_rows` with
+        these ``parts``), or None when a value does not fit the packing (a cell holding a
+        separator; a time or a list the fast paths do not take, which may not be stored
+        text): then fetch the batch as stored (:func:`csv_batches`).
+
+        The batch's texts are joined and split at the part separator in one C call each,
+        and the parts taken by slicing: no Python object a cell from SQLite, no
+        transposition of the rows. A run of text columns with nothing to quote or
+        neutralise in this batch (checked on its joined text) is written as one piece a
+        row, its separators made commas by one ``replace``; else it is split into cells."""
+        return self._unpack(PACK_PART.join([r[0] for r in rows]), len(rows), parts, 1)
+
+    def chunk(self, n: int, text: str, parts: Sequence[int]) -> str | None:
+        """As :meth:`packed`, for ``n`` rows packed without their rowid and joined by SQLite
+        (:meth:`Exports.packed_chunks`)."""
+        return self._unpack(text, n, parts, 0)
+
+    def _unpack(self, text: str, n: int, parts: Sequence[int], head: int) -> str | None:
+        if self.redact:
+            raise ValueError("a redacted export takes stored rows (Lines.batch)")
+        g = len(parts) + head  # (the rowid,) then the parts
+        pieces = text.split(PACK_PART)
+        if len(pieces) != n * g:  # a cell holds the separator
+            return None
+        cols: list[Sequence] = []
+        whole: dict[int, list[str]] = {}  # first column of a run -> its lines' piece
+        for j, size in enumerate(parts, head):
+            part = pieces[j::g]
+            if size == 1:
+                cols.append(part)
+                continue
+            s = PACK_SEP.join(part)
+            if s.count(PACK_SEP) != n * size - 1:
+                return None
+            if self._plain(s):  # nothing to quote or neutralise: one piece a row
+                whole[len(cols)] = PACK_PART.join(part).replace(PACK_SEP, ",").split(PACK_PART)
+                cols += [()] * size
+            else:
+                cells = s.split(PACK_SEP)
+                cols += [cells[k::size] for k in range(size)]
+        try:
+            return self._write(cols, n, exact=False, whole=whole, parts=parts)
+        except _Slow:
+            return None
+
+    def _write(
+        self,
+        cols: list[Sequence],
+        n: int,
+        *,
+        exact: bool,
+        whole: dict[int, list[str]] | None = None,
+        parts: Sequence[int] = (),
+    ) -> str:
+        """The lines of ``n`` rows given as columns. ``exact=False`` (packed cells: text
+        whatever the stored type) raises _Slow where a value would take an exact path.
+        ``whole``: runs of text columns (of ``parts``) given as one piece a row, in the
+        slot of their first column (the others' slots and leads are left empty)."""
+        template = self.template
+        skip: set[int] = set()
+        if whole:
+            template = list(template)
+            first = 0
+            for size in parts:
+                if first in whole:
+                    for i in range(first + 1, first + size):
+                        skip.add(i)
+                        template[self.plan[i][2] - 1] = ""  # its lead ","
+                first += size
+        width = len(template)
+        flat = template * n
+        for i, kind, slot in self.plan:
             col = cols[i]
             if kind == "text":
-                flat[slot::width] = self._texts(col)
+                if i in skip:
+                    continue
+                flat[slot::width] = whole[i] if whole and i in whole else self._texts(col)
             elif kind == "list":
-                flat[slot::width] = self._lists(col)
+                flat[slot::width] = self._lists(col, exact)
             else:
                 ms = kind == "time_ms"
-                cells = self._repeated_times(col, ms, firsts, offsets, self.whole[i])
-                if cells is not None:  # each whole cell (with its lead) in the first slot
-                    flat[slot::width] = cells
-                    continue
-                parts = self._times(col, ms, firsts, offsets)
-                if parts is None:  # the exact path, a cell at a time (the lead stays)
-                    flat[slot + 1 :: width] = [self._time(v, ms) for v in col]
-                else:
-                    for k in range(4):
-                        flat[slot + k :: width] = parts[k]
+                cells = self._repeated_times(col, ms, self.whole[i])
+                if cells is None:
+                    cells = self._times(col, ms)
+                if cells is None:  # the exact path, a cell at a time
+                    if not exact:
+                        raise _Slow
+                    cells = [self._time(v, ms) for v in col]
+                flat[slot::width] = cells
         return "".join(flat)
 
     # -- text cells: quoting (RFC 4180) and formula neutralisation
@@ -180,6 +266,17 @@ class Lines:
             return ['"' + v + '"' if "," in v else v for v in col]
         return col
 
+    def _plain(self, s: str) -> bool:
+        """Whether no cell of ``s`` (cells joined by ``_SEP``) needs quoting or neutralising:
+        one-character searches at memchr speed, the regex only when a cell may be risky."""
+        if '"' in s or "," in s or "\n" in s or "\r" in s:
+            return False
+        return (
+            self.raw
+            or not any(map(s.__contains__, FORMULA_PREFIXES))
+            or not (s[:1] in _RISKY or _RISKY_AFTER_SEP.search(s))
+        )
+
     def _text(self, v: object) -> str:
         """A stored value that is not text (a number, a blob) as SQLite's text of it."""
         return self.store.exports.value("text", v)
@@ -191,7 +288,7 @@ class Lines:
         return "'" + v if risky else v
 
     # -- lists: JSON text -> "a;b", quoted and neutralised like any text cell
-    def _lists(self, col: Sequence) -> list[str]:
+    def _lists(self, col: Sequence, exact: bool = True) -> list[str]:
         cache = self.lists
         try:
             return list(map(cache.__getitem__, col))
@@ -211,6 +308,8 @@ class Lines:
                     got = ""
                 elif "\\" not in v and '","' not in v and len(v) >= 4:
                     got = self._cell(v[2:-2].replace('", "', ";"))
+                elif not exact:  # may not be stored text: the batch as stored
+                    raise _Slow
                 else:
                     got = self._cell(self.store.exports.value("list", v))
                 cache[v] = got
@@ -218,71 +317,38 @@ class Lines:
         return out
 
     # -- times: stored UTC -> local ISO 8601 with the offset
-    def _times(
-        self, col: Sequence, ms: bool, firsts: dict[str, str], offsets: dict[str, str]
-    ) -> tuple[list[str], ...] | None:
-        """The four pieces of each cell of a time column, or None (take the exact path).
+    def _times(self, col: Sequence, ms: bool) -> list[str] | None:
+        """The cells of a time column, or None (take the exact path).
 
-        Each cell must be ``HOUR:MM:SS[.mmm]Z`` (or empty): the column is joined with
-        ``:\x1e:`` after each cell in place of its ``Z`` and split at ``:``, so every cell
-        gives four parts (hour, minutes, seconds, the mark), each checked by a dict lookup."""
-        n = len(col)
+        Each cell must be ``YYYY-MM-DDTHH:MM:SS[.mmm]Z`` (or empty): its UTC hour maps to the
+        local hour and the offset (when the zone's offset is a whole number of hours
+        throughout that hour) and the rest to ``:MM:SS[.mmm]`` (which validates it), and
+        the cell is one ``join`` of the three."""
+        hours, rests = self.hours, self.rests[ms]
         try:
-            s = _SEP.join(col) + _SEP
+            return [rests[v[13:]].join(hours[v[:13]]) if v else "" for v in col]
+        except KeyError:
+            pass
         except TypeError:  # NULL is ''; other values that are not text take the exact path
+            if any(v is not None and type(v) is not str for v in col):
+                return None
             col = ["" if v is None else v for v in col]
-            try:
-                s = _SEP.join(col) + _SEP
-            except TypeError:
-                return None
-        if _NO_TIME in s or _CELL_END in s or s.count(_SEP) != n:
-            return None
-        if s.count("Z" + _SEP) != n:
-            if s[0] == _SEP:
-                s = _NO_TIME + ":" + _NO_TIME + ":" + _NO_TIME + "Z" + s
-            empty = _SEP + _NO_TIME + ":" + _NO_TIME + ":" + _NO_TIME + "Z" + _SEP
-            s = s.replace(_SEP + _SEP, empty).replace(_SEP + _SEP, empty)
-            if s.count("Z" + _SEP) != n:
-                return None
-        parts = s.replace("Z" + _SEP, ":" + _CELL_END + ":").split(":")
-        if len(parts) != 4 * n + 1 or parts[3::4].count(_CELL_END) != n:
-            return None
-        keys = parts[0 : 4 * n : 4]
+        if len(hours) > 100_000 or len(rests) > 100_000:  # some 11 years of hours: start over
+            hours.clear()
+            rests.clear()
         try:
-            try:
-                first = list(map(firsts.__getitem__, keys))
-            except KeyError:
-                if len(firsts) > 100_000:  # some 11 years of hours: start over
-                    lead = firsts[_NO_TIME]
-                    firsts.clear()
-                    offsets.clear()
-                    firsts[_NO_TIME], offsets[_NO_TIME] = lead, ""
-                self._add_hours(set(keys).difference(firsts), firsts, offsets)
-                first = list(map(firsts.__getitem__, keys))
-            offset = list(map(offsets.__getitem__, keys))
-            minutes = list(map(self.minutes.__getitem__, parts[1::4]))
-            seconds = self.seconds[ms]
-            try:
-                second = list(map(seconds.__getitem__, parts[2::4]))
-            except KeyError:
-                for v in set(parts[2::4]).difference(seconds):
-                    if not _SECONDS.fullmatch(v):
-                        raise _Slow from None
-                    seconds[v] = v if ms else v[:2]
-                second = list(map(seconds.__getitem__, parts[2::4]))
-        except (_Slow, KeyError):
+            for key in {v[:13] for v in col if v}.difference(hours):
+                hours[key] = self._hour(key)
+        except _Slow:
             return None
-        return first, minutes, second, offset
+        for rest in {v[13:] for v in col if v}.difference(rests):
+            if not _REST.fullmatch(rest):
+                return None
+            rests[rest] = rest[:-1] if ms else rest[:6]
+        return [rests[v[13:]].join(hours[v[:13]]) if v else "" for v in col]
 
-    def _repeated_times(
-        self,
-        col: Sequence,
-        ms: bool,
-        firsts: dict[str, str],
-        offsets: dict[str, str],
-        whole: dict[str, str],
-    ) -> list[str] | None:
-        """The whole cells of a time column whose values repeat (a few distinct ones), from a
+    def _repeated_times(self, col: Sequence, ms: bool, whole: dict[str, str]) -> list[str] | None:
+        """The cells of a time column whose values repeat (a few distinct ones), from a
         cache of their cells; None when they do not repeat (or take the exact path)."""
         try:
             return list(map(whole.__getitem__, col))
@@ -293,28 +359,13 @@ class Lines:
         new = list(set(col).difference(whole))
         if len(new) > len(col) // 16:
             return None
-        parts = self._times(new, ms, firsts, offsets)
-        if parts is None:
+        cells = self._times(new, ms)
+        if cells is None:
             return None
         if len(whole) + len(new) > 4096:
             whole.clear()
-        for v, *cell in zip(new, *parts, strict=True):
-            whole[v] = "".join(cell)
+        whole.update(zip(new, cells, strict=True))
         return list(map(whole.__getitem__, col))
-
-    def _add_hours(self, keys: set[str], firsts: dict[str, str], offsets: dict[str, str]) -> None:
-        lead = firsts[_NO_TIME]
-        for key in keys:
-            if key not in self.hours:
-                try:
-                    self.hours[key] = self._hour(key)
-                except _Slow:
-                    self.hours[key] = None
-            got = self.hours[key]
-            if got is None:
-                raise _Slow
-            firsts[key] = lead + got[0] + ":"
-            offsets[key] = got[1]
 
     def _in_table(self, key: str) -> bool:
         return bool(self.spans) and "1990-01-01" <= key < "2050-01-01"
@@ -351,3 +402,55 @@ class Lines:
         local = dt + timedelta(minutes=minutes)
         frac = v[19:-1] if ms else ""
         return local.strftime("%Y-%m-%dT%H:%M:%S") + frac + _offset_text(minutes)
+
+
+def csv_batches(
+    store: Store,
+    lines: Lines,
+    table: str,
+    columns: Sequence[str],
+    filters: Mapping[str, str | None],
+    *,
+    strict: bool,
+    batch: int,
+    rowids: tuple[int | None, int | None] = (None, None),
+) -> Iterator[tuple[str, int]]:
+    """An export's CSV text, a batch at a time with its number of rows, written by
+    ``lines``: fetched packed (:meth:`Exports.packed_rows`, :meth:`Lines.packed`) from a
+    table of the registry; a batch that does not fit the packing is fetched again as stored
+    (its rowid range), and the flat view or a redacted export always are. The same bytes
+    either way: packing is only cheaper (bench/bench_export.py)."""
+    exports = store.exports
+    if lines.redact or table not in records.TABLES:
+        for rows in exports.raw_rows(
+            table, columns, filters, strict=strict, batch=batch, rowids=rowids
+        ):
+            yield lines.batch(rows), len(rows)
+        return
+    first = next(exports.raw_rows(table, columns, filters, strict=strict, batch=256,
+                                  rowids=rowids), [])  # fmt: skip
+    parts = lines.parts(first)
+
+    def as_stored(span: tuple[int, int]) -> str:
+        return "".join(
+            lines.batch(stored)
+            for stored in exports.raw_rows(
+                table, columns, filters, strict=strict, batch=batch, rowids=span
+            )
+        )
+
+    if not any(filters.values()):  # the whole table: many rows to a text (no index to fear)
+        for n, text, span in exports.packed_chunks(table, columns, parts=parts, rows=batch,
+                                                   rowids=rowids):  # fmt: skip
+            got = lines.chunk(n, text, parts)
+            yield (got if got is not None else as_stored(span)), n
+        return
+
+    for rows in exports.packed_rows(table, columns, filters, parts=parts, strict=strict,
+                                    batch=batch, rowids=rowids):  # fmt: skip
+        got = lines.packed(rows, parts)
+        if got is None:
+            lo = int(rows[0][0].split(PACK_PART, 1)[0])
+            hi = int(rows[-1][0].split(PACK_PART, 1)[0])
+            got = as_stored((lo, hi + 1))
+        yield got, len(rows)

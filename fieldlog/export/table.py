@@ -1,8 +1,9 @@
 """One table as CSV (RFC 4180, UTF-8, header row), streamed from the store in constant memory.
 
 Writers take ``out`` opened with ``newline=""`` (line ends are written as given). The rows
-come as stored and :class:`~fieldlog.export.lines.Lines` writes them (in two processes when
-asked, :mod:`fieldlog.export.split`); with ``--redact`` a
+come packed by SQLite (or as stored) and :class:`~fieldlog.export.lines.Lines` writes them
+(:func:`~fieldlog.export.lines.csv_batches`; in two processes when asked,
+:mod:`fieldlog.export.split`); with ``--redact`` a
 :class:`~fieldlog.export.redact.Redactor` changes each batch's columns before they are
 written, so quoting, neutralising and times are the same code as for any export.
 """
@@ -13,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, TextIO
 
 from fieldlog.export.columns import COLUMNS, check_table
-from fieldlog.export.lines import Lines
+from fieldlog.export.lines import Lines, csv_batches
 from fieldlog.export.redact import Redactor
 from fieldlog.export.split import can_split, write_split
 
@@ -40,9 +41,10 @@ def write_table(
 ) -> int:
     """Write one table as CSV to ``out``; return the number of data rows.
 
-    ``processes=2`` (the CLI, on a big table) shares the rows with a forked process, a rowid
-    range at a time (see :func:`~fieldlog.export.split.write_split`): the same bytes in about
-    half the time on two free cores. Only for single-threaded callers (fork).
+    ``processes=2`` (on a big table) shares the rows with a forked process, a rowid range at
+    a time (see :func:`~fieldlog.export.split.write_split`): the same bytes in about half the
+    wall time on two free cores, for some 20% more CPU (the CLI writes in one process). Only
+    for single-threaded callers (fork).
 
     ``excel=True`` adds a UTF-8 byte-order mark and CRLF row ends, which Excel needs to read
     accents and line breaks right. ``progress`` gets the number of rows written so far after
@@ -67,9 +69,10 @@ def write_table(
                         strict=strict, batch=batch, progress=progress)  # fmt: skip
     else:
         lines = Lines(store, columns, raw=raw, eol=eol, redactor=redactor)
-        for rows in store.exports.raw_rows(table, columns, filters, strict=strict, batch=batch):
-            out.write(lines.batch(rows))
-            n += len(rows)
+        for text, rows in csv_batches(store, lines, table, columns, filters, strict=strict,
+                                 batch=batch):  # fmt: skip
+            out.write(text)
+            n += rows
             if progress is not None:
                 progress(n)
     if progress is not None:

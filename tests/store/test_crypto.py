@@ -374,8 +374,9 @@ def _assert_no_secrets(folder: Path) -> list[Path]:
 
 
 def test_export_of_an_encrypted_log_in_two_processes(cli, db_path, monkeypatch, tmp_path):
-    """export forks a second process for a big table: it opens the log with the same key,
-    and its temporary half-file goes to a memory-backed folder."""
+    """An export in two processes (``write_table(processes=2)``; the CLI writes in one) forks
+    a second process for a big table: it opens the log with the same key, and its temporary
+    half-file goes to a memory-backed folder."""
     from fieldlog.db import export_sql as store_mod
 
     monkeypatch.setattr(store_mod, "EXPORT_SPLIT_MIN_ROWS", 10)
@@ -393,7 +394,10 @@ def test_export_of_an_encrypted_log_in_two_processes(cli, db_path, monkeypatch, 
     monkeypatch.setattr(tempfile, "TemporaryDirectory", spy)
     monkeypatch.setenv("FIELDLOG_PASSPHRASE", PASS)
     out = tmp_path / "contacts.csv"
-    cli("export", "contacts", "--out", str(out))
+    from fieldlog import export
+
+    with Store.open(db_path, passphrase=PASS) as store, export.atomic_text(out) as fh:
+        export.write_table(store, "contacts", fh, processes=2)
     lines = out.read_text().splitlines()
     assert len(lines) == 41 and all(NAME in line for line in lines[1:])
     if scratch is None:
