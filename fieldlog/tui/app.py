@@ -10,9 +10,11 @@ protocol in ``tui/base.py``.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future
+from dataclasses import dataclass
 from functools import partial
 from importlib import import_module
 from pathlib import Path
@@ -41,7 +43,61 @@ if TYPE_CHECKING:
 THEME_SETTING = "tui_theme"  # the meta key the chosen theme is kept under
 POLL_SECONDS = 0.5  # how often the TUI looks for writes by other processes
 UNDO_DEPTH = 20
-WARM_SECONDS = 0.5  # after start-up, when the contact form's module is imported (_warm_up)
+WARM_SECONDS = 0.5  # after the dashboard is drawn, when the contact form is imported (_warm_up)
+
+
+@dataclass(frozen=True)
+class LazyMode:
+    """A mode of the app (a main screen, with an app-wide key) whose module is imported when
+    the mode is first shown, never at launch: ``screen`` is ``"module:Class"``, the module
+    under ``fieldlog.tui.screens``. One line of :data:`LAZY_MODES` makes the mode, its
+    key (hidden from the footer), its action (``action_<mode>``), its palette command and its
+    place in :data:`NAV_ACTIONS`."""
+
+    screen: str
+    key: str
+    label: str  # the binding's description (the Help screen lists it)
+    tooltip: str
+    palette: str  # the palette command's title; its help is the tooltip and the key
+
+    def factory(self) -> Callable[[], Screen[Any]]:
+        """The mode's screen factory (Textual's ``MODES`` takes any callable returning a
+        Screen): the import happens in it, on the mode's first show."""
+        module, name = self.screen.split(":")
+
+        def make() -> Screen[Any]:
+            cls: type[Screen[Any]] = getattr(import_module(f"fieldlog.tui.screens.{module}"), name)
+            return cls()
+
+        make.__name__ = make.__qualname__ = name  # what Textual's logs and errors name it by
+        return make
+
+
+# The modes besides the dashboard, in the order of their keys in Help and of the palette.
+# A new main screen is one line here (its module is imported on its first show).
+LAZY_MODES: dict[str, LazyMode] = {
+    "contacts": LazyMode(
+        "contacts:ContactsScreen", "l", "List", "Every contact, newest first", "Contacts"
+    ),
+    "followups": LazyMode(
+        "followups:FollowupsScreen", "f", "Follow-ups", "The follow-ups table", "Follow-ups"
+    ),
+    "orgs": LazyMode(
+        "orgs:OrgsScreen", "o", "Orgs", "Community partners directory", "Organizations"
+    ),
+    "report": LazyMode(
+        "report:ReportScreen", "R", "Report", "Report: figures for a period", "Report"
+    ),
+    "conflicts": LazyMode(
+        "conflicts:ConflictsScreen", "C", "Conflicts", "Resolve sync conflicts", "Sync conflicts"
+    ),
+    "review": LazyMode(
+        "review:ReviewScreen", "V", "Review", "Supervisor review of contacts", "Review"
+    ),
+    "problems": LazyMode(
+        "problems:ProblemsScreen", "p", "Problems", "SARA problems by phase", "Problems"
+    ),
+}
 
 # Actions that leave the current screen: not while a dialog is open (it owns the keys).
 NAV_ACTIONS = {
@@ -50,12 +106,7 @@ NAV_ACTIONS = {
     "search",
     "help",
     "dashboard",
-    "contacts",
-    "followups",
-    "orgs",
-    "report",
-    "conflicts",
-    "review",
+    *LAZY_MODES,
     "export",
     "back",
     "leave",
@@ -63,16 +114,13 @@ NAV_ACTIONS = {
 }
 
 
-def _lazy(module: str, name: str) -> Callable[[], Screen[Any]]:
-    """A mode's screen factory that imports ``fieldlog.tui.screens.<module>`` when the mode is
-    first shown (Textual's ``MODES`` takes any callable returning a Screen)."""
+def _mode_action(mode: str) -> Callable[[FieldlogApp], None]:
+    def action(self: FieldlogApp) -> None:
+        self._to_mode(mode)
 
-    def make() -> Screen[Any]:
-        screen: type[Screen[Any]] = getattr(import_module(f"fieldlog.tui.screens.{module}"), name)
-        return screen()
-
-    make.__name__ = make.__qualname__ = name  # what Textual's logs and errors name it by
-    return make
+    action.__name__ = action.__qualname__ = f"action_{mode}"
+    action.__doc__ = f"Show the {mode} mode's screen (its module imported on first use)."
+    return action
 
 
 class FieldlogApp(KeysInOrderApp):
@@ -89,16 +137,11 @@ class FieldlogApp(KeysInOrderApp):
         "styles/records.tcss",
     ]
     # Only the dashboard's module is imported with the app; every other mode's screen on its
-    # first use (``_lazy``): importing them all cost ~150 ms of the launch (bench/README.md).
-    MODES = {
-        "dashboard": DashboardScreen,
-        "contacts": _lazy("contacts", "ContactsScreen"),
-        "followups": _lazy("followups", "FollowupsScreen"),
-        "orgs": _lazy("orgs", "OrgsScreen"),
-        "report": _lazy("report", "ReportScreen"),
-        "conflicts": _lazy("conflicts", "ConflictsScreen"),
-        "review": _lazy("review", "ReviewScreen"),
-    }
+    # first use (``LAZY_MODES``): importing them all cost ~150 ms of the launch
+    # (bench/README.md). The dashboard is the app's default screen (``get_default_screen``)
+    # and becomes the "dashboard" mode once shown (``on_mount``): a first screen made from
+    # ``MODES`` makes Textual parse the whole stylesheet twice more at start.
+    MODES = {name: mode.factory() for name, mode in LAZY_MODES.items()}
     DEFAULT_MODE = "dashboard"
     BINDINGS = [
         Binding("n", "new", "New", tooltip="Log a new contact"),
@@ -114,12 +157,10 @@ class FieldlogApp(KeysInOrderApp):
         # d, l and f are in the dashboard's footer (its own bindings to these actions); the
         # footer of every other screen keeps its width for that screen's keys (80 columns).
         Binding("d", "dashboard", "Home", show=False, tooltip="Figures and follow-ups due"),
-        Binding("l", "contacts", "List", show=False, tooltip="Every contact, newest first"),
-        Binding("f", "followups", "Follow-ups", show=False, tooltip="The follow-ups table"),
-        Binding("o", "orgs", "Orgs", show=False, tooltip="Community partners directory"),
-        Binding("R", "report", "Report", show=False, tooltip="Report: figures for a period"),
-        Binding("C", "conflicts", "Conflicts", show=False, tooltip="Resolve sync conflicts"),
-        Binding("V", "review", "Review", show=False, tooltip="Supervisor review of contacts"),
+        *(
+            Binding(m.key, name, m.label, show=False, tooltip=m.tooltip)
+            for name, m in LAZY_MODES.items()
+        ),
         Binding("ctrl+e", "export", "Export", show=False, tooltip="Export contacts to CSV"),
         Binding("escape", "back", "Back", show=False, tooltip="Back / close"),
         Binding("u,ctrl+z", "undo", "Undo", show=False, tooltip="Undo the last one-key action"),
@@ -162,8 +203,13 @@ class FieldlogApp(KeysInOrderApp):
         self._early: dict[str, Future[Any]] = {}  # the dashboard's first reads (early_read)
         if store is None:
             self.add_mode("login", LoginScreen)
+            self.add_mode("dashboard", DashboardScreen)
         else:
             self._read_start(store)
+
+    def get_default_screen(self) -> Screen[Any]:
+        """The dashboard, as the first screen of a log opened at start (see ``MODES``)."""
+        return DashboardScreen()
 
     def _read_start(self, store: Store) -> None:
         """Read what start-up needs from the log before any screen does: the poll's baseline
@@ -182,6 +228,11 @@ class FieldlogApp(KeysInOrderApp):
         return self._early.pop(name, None)
 
     def on_mount(self) -> None:
+        if self.store is not None:  # the default screen is the dashboard: now the mode of d
+            self.add_mode("dashboard", DashboardScreen)
+            # it has the stylesheet as it is now (else the first return to it reparses it all;
+            # private, Textual is pinned to a minor version)
+            self.screen._css_update_count = self._css_update_count
         self.locker.start()
         self.set_interval(POLL_SECONDS, self._poll)
         if self.store is not None:
@@ -209,7 +260,17 @@ class FieldlogApp(KeysInOrderApp):
 
     def _warm_up(self) -> None:
         """Import the contact form while the officer reads the dashboard (``n`` is the key
-        most pressed; the other screens are imported on their first use)."""
+        most pressed; the other screens are imported on their first use). Not before the
+        dashboard's table is filled: the import (~50 ms) would hold its first full frame."""
+        try:
+            stack = self.screen_stack
+        except KeyError:  # no mode any more
+            return
+        if not stack or "fieldlog.tui.screens.drafts" in sys.modules:
+            return  # the app is closing, or the form is in already
+        if isinstance(stack[-1], DashboardScreen) and not stack[-1].followups_loaded:
+            self.set_timer(WARM_SECONDS / 5, self._warm_up)  # looked at again shortly
+            return
         import_module("fieldlog.tui.screens.drafts")
 
     def logged_in(self, store: Store) -> None:
@@ -334,17 +395,11 @@ class FieldlogApp(KeysInOrderApp):
     def action_dashboard(self) -> None:
         self._to_mode("dashboard")
 
-    def action_followups(self) -> None:
-        self._to_mode("followups")
-
     def _on_screen(self, method: str) -> None:
         """Call ``method`` of the screen now shown, if it has one (after a mode switch)."""
         call = getattr(self.screen, method, None)
         if call is not None:
             call()
-
-    def action_contacts(self) -> None:
-        self._to_mode("contacts")
 
     def action_search(self) -> None:
         self._to_mode("contacts")
@@ -374,18 +429,6 @@ class FieldlogApp(KeysInOrderApp):
 
         open_new_contact(self, repeat=True)
 
-    def action_orgs(self) -> None:
-        self._to_mode("orgs")
-
-    def action_report(self) -> None:
-        self._to_mode("report")
-
-    def action_conflicts(self) -> None:
-        self._to_mode("conflicts")
-
-    def action_review(self) -> None:
-        self._to_mode("review")
-
     def action_export(self) -> None:
         from fieldlog.tui.dialogs.export import ExportDialog
 
@@ -393,7 +436,7 @@ class FieldlogApp(KeysInOrderApp):
 
     def open_record(self, noun: str, rid: str, then: Callable[[Any], None] | None = None) -> None:
         """Push the screen of record ``rid`` of type ``noun`` (a registry noun: contact,
-        concern, referral, organization); ``then`` gets what the screen dismisses with.
+        concern, referral, organization, problem); ``then`` gets what the screen dismisses with.
         Screens open records through here (the ``Shell``), so screens that open each other
         (a contact and its concerns) never import each other."""
         if noun == "contact":
@@ -412,6 +455,10 @@ class FieldlogApp(KeysInOrderApp):
             from fieldlog.tui.screens.orgs import open_org
 
             open_org(self, rid, then)
+        elif noun == "problem":
+            from fieldlog.tui.screens.problem_detail import ProblemDetailScreen
+
+            self.push_screen(ProblemDetailScreen(rid), then)
         else:
             raise ValueError(f"no screen for {noun!r} records")
 
@@ -420,19 +467,13 @@ class FieldlogApp(KeysInOrderApp):
         yield SystemCommand(
             "Dashboard", "Today's figures and follow-ups (d)", self.action_dashboard
         )
-        yield SystemCommand("Contacts", "Every contact, newest first (l)", self.action_contacts)
         yield SystemCommand("Search contacts", "Find contacts by any word (/)", self.action_search)
-        yield SystemCommand("Follow-ups", "Due and overdue follow-ups (f)", self.action_followups)
         yield SystemCommand("New contact", "Log a new contact (n)", self.action_new)
-        yield SystemCommand("Organizations", "Community partners (o)", self.action_orgs)
         yield SystemCommand("Export CSV", "Contacts to a CSV file (Ctrl+E)", self.action_export)
-        yield SystemCommand(
-            "Report", "Contacts, concerns, referrals for a period (R)", self.action_report
-        )
-        yield SystemCommand(
-            "Sync conflicts", "Fields changed here and elsewhere (C)", self.action_conflicts
-        )
-        yield SystemCommand("Review", "Approve or return contacts (V)", self.action_review)
+        for name, mode in LAZY_MODES.items():
+            yield SystemCommand(
+                mode.palette, f"{mode.tooltip} ({mode.key})", partial(self._to_mode, name)
+            )
         yield SystemCommand("Help", "Every key (?)", self.action_help)
         yield from self.screen_commands(screen)
 
@@ -460,6 +501,10 @@ class FieldlogApp(KeysInOrderApp):
                 partial(self.run_action, binding.action, node),
             )
 
+
+for _name in LAZY_MODES:  # each lazy mode's action: its key, the palette, "app.<mode>"
+    if not hasattr(FieldlogApp, f"action_{_name}"):
+        setattr(FieldlogApp, f"action_{_name}", _mode_action(_name))
 
 TABLE_MOVES = {b.action for b in ListTable.BINDINGS if isinstance(b, Binding)}
 

