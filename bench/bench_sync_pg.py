@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_sync_pg.py              # 10,000-contact push; 1k vs 100k no-op
     .venv/bin/python bench/bench_sync_pg.py --runs 7 --big 20000
     .venv/bin/python bench/bench_sync_pg.py --no-fsync   # the server without fsync
+    .venv/bin/python bench/bench_sync_pg.py --only pull laptops --laptops 10 50 200
 
 1. **Push**: a log with 10,000 demo contacts (and their concerns, referrals and partners)
    pushed to an empty PostgreSQL remote (a fresh database each run), against a baseline that
@@ -10,6 +11,10 @@
    server with one psycopg ``executemany`` per table in one transaction. Aim: ratio <= 3x.
 2. **No-op sync**: a sync with nothing to do on a 1,000-contact log and on a 100,000-contact
    log (each already in step with its own remote database), alternated. Target: ratio <= 1.2x.
+
+3. **Pull vs push** and 4. **N laptops**: bench/bench_sync.py's sections 3 and 4 (the same
+   code), each remote a fresh database of this server. Targets: pull/push <= 1.5x; the sync
+   cost per change flat from 10 to 200 laptops.
 
 The server is started by this script (installed PostgreSQL binaries; data in a temp folder,
 removed at the end) and listens on 127.0.0.1: connections are TCP with a scram-sha-256 login,
@@ -34,7 +39,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.lib.pg import PgServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sync import TABLES, make_log, timed_sync  # noqa: E402  (the same helpers)
+from bench_sync import (  # noqa: E402  (the same helpers and sections)
+    SECTIONS,
+    TABLES,
+    laptops,
+    make_log,
+    print_laptops,
+    print_pull,
+    pull_vs_push,
+    timed_sync,
+    unbatched,
+)
 
 
 def copy_log(src: Path, dst: Path) -> None:
@@ -90,12 +105,67 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-fsync", action="store_true", help="run the server with fsync=off")
+    ap.add_argument("--pull-contacts", type=int, default=10_000)
+    ap.add_argument("--laptops", type=int, nargs="*", default=[10, 50, 200])
+    ap.add_argument("--each", type=int, default=1, help="contacts (with a concern) a round")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    ap.add_argument(
+        "--unbatched", action="store_true", help="pull change by change (as before the batch)"
+    )
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if args.unbatched:
+        unbatched()
     tmp = Path(tempfile.mkdtemp(prefix="fieldlog-bench-sync-pg-"))
     server = PgServer.start(fsync=not args.no_fsync)
     out: dict[str, object] = {"fsync": not args.no_fsync}
     try:
+        if "pull" in args.only:
+            source = tmp / "pull.db"
+            make_log(source, args.pull_contacts)
+            out["pull"] = pull_vs_push(source, server.fresh_database, tmp, args.runs)
+        if "laptops" in args.only and args.laptops:
+            out["laptops"] = laptops(
+                args.laptops, server.fresh_database, tmp, args.each, args.rounds
+            )
+        push_noop(args, server, tmp, out)
+    finally:
+        server.stop()
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    print(f"PostgreSQL (fsync {'on' if out['fsync'] else 'off'}), {args.runs} runs, medians:")
+    if "push" in out:
+        p = out["push"]
+        assert isinstance(p, dict)
+        print(
+            f"push {p['contacts']:,} contacts ({p['changes']:,} changes) to an empty remote: "
+            f"{p['sync_median_s']} s vs executemany of the {p['rows']:,} rows "
+            f"{p['executemany_median_s']} s, ratio {p['ratio_median']}x (aim <= 3x) "
+            f"{'PASS' if p['ratio_median'] <= 3 else 'OVER'}"
+        )
+    if "noop" in out:
+        n = out["noop"]
+        assert isinstance(n, dict)
+        print(
+            f"no-op sync: {n['small_contacts']:,} contacts {n['small_median_ms']} ms, "
+            f"{n['big_contacts']:,} contacts {n['big_median_ms']} ms, ratio "
+            f"{n['ratio_median']}x (target <= 1.2x) "
+            f"{'PASS' if n['ratio_median'] <= 1.2 else 'OVER'}   "
+            f"(first push of the {n['big_contacts']:,}: {n['big_first_push_s']} s)"
+        )
+    if "pull" in out:
+        assert isinstance(out["pull"], dict)
+        print_pull(out["pull"], "PostgreSQL remote")
+    if "laptops" in out:
+        assert isinstance(out["laptops"], dict)
+        print_laptops(out["laptops"], "PostgreSQL remote")
+
+
+def push_noop(args: argparse.Namespace, server: PgServer, tmp: Path, out: dict) -> None:
+    """Sections 1 and 2."""
+    if "push" in args.only:
         # 1. push
         source = tmp / "push.db"
         make_log(source, args.push_contacts)
@@ -121,6 +191,7 @@ def main() -> None:
             "target": 3.0,
         }
 
+    if "noop" in args.only:
         # 2. no-op
         logs = {}
         setup = {}
@@ -150,26 +221,6 @@ def main() -> None:
             "ratio_median": round(statistics.median(big_t) / statistics.median(small_t), 2),
             "target": 1.2,
         }
-    finally:
-        server.stop()
-    if args.json:
-        print(json.dumps(out, indent=2))
-        return
-    p, n = out["push"], out["noop"]
-    assert isinstance(p, dict) and isinstance(n, dict)
-    print(
-        f"PostgreSQL (fsync {'on' if out['fsync'] else 'off'}), {args.runs} runs, medians:\n"
-        f"push {p['contacts']:,} contacts ({p['changes']:,} changes) to an empty remote: "
-        f"{p['sync_median_s']} s vs executemany of the {p['rows']:,} rows "
-        f"{p['executemany_median_s']} s, ratio {p['ratio_median']}x (aim <= 3x) "
-        f"{'PASS' if p['ratio_median'] <= 3 else 'OVER'}"
-    )
-    print(
-        f"no-op sync: {n['small_contacts']:,} contacts {n['small_median_ms']} ms, "
-        f"{n['big_contacts']:,} contacts {n['big_median_ms']} ms, ratio {n['ratio_median']}x "
-        f"(target <= 1.2x) {'PASS' if n['ratio_median'] <= 1.2 else 'OVER'}   "
-        f"(first push of the {n['big_contacts']:,}: {n['big_first_push_s']} s)"
-    )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ MAX_SKEW_MS = 60 * 60 * 1000  # a clock this far ahead is held (fieldlog.merge u
 MAX_AHEAD_MS = 30 * 86_400_000  # further ahead than this: refused, not held
 MIN_YEAR, MAX_YEAR = 1900, 2999  # as fieldlog.dates: stored times sort as text
 META_FIELDS = ("officer", "origin", "created_at", "updated_at")
+SEEN_CAP = 50_000  # field values remembered as valid in one round (see check's ``seen``)
 MAX_ORIGIN = 64  # a device id is 12 hex digits; room for other forms, never a paragraph
 
 # Stored forms: a time ``2026-11-24T14:30:00Z`` (milliseconds allowed), a day ``2026-11-24``,
@@ -231,22 +232,42 @@ def _meta(body: Mapping[str, Any]) -> list[int]:
     return [time_ms(body.get(name), name) for name in ("created_at", "updated_at")]
 
 
-def check(tbl: Any, row_id: Any, body: Any, hlc: Any = None, *, now: int | None = None) -> Checked:
+def check(
+    tbl: Any,
+    row_id: Any,
+    body: Any,
+    hlc: Any = None,
+    *,
+    now: int | None = None,
+    seen: set[tuple[Any, ...]] | None = None,
+) -> Checked:
     """Check a pulled change of record ``row_id`` of ``tbl`` (``body``: the decoded JSON, None
     when it was not JSON); returns what the merge needs, or raises :class:`Invalid`.
 
     A body holds ``values`` (every field of the record and ``deleted``), ``clocks`` (a stamp
     per field changed since the record's creation, ``*`` for the rest), ``changed`` (the
     fields this change touched, ``*`` for a creation), and the record's ``officer``,
-    ``origin``, ``created_at`` and ``updated_at``."""
+    ``origin``, ``created_at`` and ``updated_at``.
+
+    ``seen``: the field values already found valid (``(table, field, type, value)``), kept by
+    the caller for a round of pulls: a vocabulary word, a tag list, an empty field or a
+    neighbourhood is checked once, not once a change (the rules are pure functions of the
+    value)."""
     if not isinstance(tbl, str) or tbl not in records.REGISTRY:
         raise Invalid(f"unknown table {_shown(tbl)}")
     if not isinstance(row_id, str) or not _HEX32.match(row_id):
         raise Invalid(f"the record id {_shown(row_id)} is not a fieldlog id")
-    return check_body(tbl, body, hlc, now=now)
+    return check_body(tbl, body, hlc, now=now, seen=seen)
 
 
-def check_body(tbl: str, body: Any, hlc: Any = None, *, now: int | None = None) -> Checked:
+def check_body(
+    tbl: str,
+    body: Any,
+    hlc: Any = None,
+    *,
+    now: int | None = None,
+    seen: set[tuple[Any, ...]] | None = None,
+) -> Checked:
     """:func:`check` without the table and id (``tbl`` must be a record table)."""
     if not isinstance(body, dict):
         raise Invalid("the change is not a JSON object (not JSON, or too big)")
@@ -266,8 +287,26 @@ def check_body(tbl: str, body: Any, hlc: Any = None, *, now: int | None = None) 
             missing = next(name for name in order if name in absent)
             raise Invalid(f"{missing} is missing (a change carries the whole record)")
         order = tuple(name for name in order if name in values)
-    for name in order:
-        check_value(tbl, name, values[name])
+    if seen is None:
+        for name in order:
+            check_value(tbl, name, values[name])
+    else:
+        for name in order:
+            value = values[name]
+            key = (tbl, name, type(value), value)  # the type: True == 1, but bool is refused
+            try:
+                if key in seen:
+                    continue
+            except TypeError:  # not hashable (a list, an object): checked, and refused
+                check_value(tbl, name, value)
+                continue
+            check_value(tbl, name, value)
+            if len(seen) < SEEN_CAP:
+                seen.add(key)
+    whole = records.get(tbl).whole
+    why = whole(values) if whole else None
+    if why:
+        raise Invalid(why)
     walls = _meta(body)
     if not clocks.keys() <= _CLOCKED[tbl]:
         bad = sorted(str(k) for k in clocks.keys() - _CLOCKED[tbl])

@@ -53,6 +53,9 @@ class RecordType:
     export: tuple[str, ...] | None = None
     # Other columns pointing at records: field -> table (resolved by the store, checked by sync).
     refs: Mapping[str, str] = field(default_factory=dict)
+    # A rule over the whole record (what no one field says): the reason a record is not one a
+    # fieldlog writes, or None. Checked for a new record (import) and for every pulled change.
+    whole: Callable[[Mapping[str, Any]], str | None] | None = None
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -85,6 +88,9 @@ class RecordType:
             for name in self.required:
                 if name not in out:
                     out[name] = self.rules[name](None)  # raises the "is empty" message
+            why = self.whole(out) if self.whole else None
+            if why:
+                raise ValidationError(self.table, f"{why[0].upper()}{why[1:]}.")
         return out
 
 
@@ -237,6 +243,17 @@ PROBLEMS = RecordType(
     alias="p",
 )
 
+
+def _one_target(values: Mapping[str, Any]) -> str | None:
+    named = [c for c in m.PROBLEM_LINK_COLUMNS.values() if values.get(c)]
+    if len(named) == 1:
+        return None
+    return (
+        f"a problem link names exactly one contact, concern, referral or partner, not "
+        f"{len(named) or 'none'}{' (' + ', '.join(named) + ')' if named else ''}"
+    )
+
+
 # A problem's link to a contact, concern, referral or partner: one row per link (one of the
 # four columns set), so two officers linking records to one problem never conflict.
 PROBLEM_LINKS = RecordType(
@@ -262,6 +279,7 @@ PROBLEM_LINKS = RecordType(
         "referral_id": "referrals",
         "organization_id": "organizations",
     },
+    whole=_one_target,
 )
 
 # A problem's activity log: dated entries (a note, a phase change, a new plan), each its own

@@ -10,10 +10,18 @@ Each change of a page goes through, in order:
 3. its contents, like typed input (:func:`fieldlog.pulled.check`): quarantined (``invalid``)
    when it is not what a fieldlog writes;
 4. its time: stamped ahead of this laptop's clock, held until due (``sync_held.due_ms``);
-5. the merge (:mod:`fieldlog.merge`) and the one write path
-   (:meth:`fieldlog.db.tx.Tx.apply_remote`), inside a savepoint: a change whose record has not
+5. the merge (:mod:`fieldlog.merge`) and the one write path: a change whose record has not
    arrived (a concern before its contact, or moved to a contact this log does not hold) is
    held as waiting; one the database still refuses is rolled back alone and quarantined.
+
+Steps 1 to 4 run change by change; step 5 runs for the page's changes that passed them at
+once (:meth:`Pull._apply_page`): the page's rows read in one query per table, merged in order
+in Python, written with one ``executemany`` per table (:meth:`fieldlog.db.tx.Tx.apply_remote_page`)
+and audited in one chain step (:meth:`fieldlog.db.tx.Tx.audit_remote_page`), in one savepoint.
+When the database refuses the batch, or it would cross-link a referral, the savepoint is rolled
+back and the page goes change by change, each in a savepoint of its own
+(:meth:`Pull._apply_one`, :meth:`fieldlog.db.tx.Tx.apply_remote`): the outcome is the same
+either way (tests/sync/test_pull_batch.py), the batch only costs a few statements a page.
 
 Nothing of this is ever fatal: the rest of the page applies and the pull cursor moves in the
 page's transaction. The sync log (:mod:`fieldlog.db.synclog`) is the way in
@@ -25,7 +33,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +90,7 @@ class Pull:
         self.store_id = store_id
         self.trust = trust
         self._counted: tuple[int, int, int] | None = None  # the counts before a merge
+        self._valid: set[tuple[Any, ...]] = set()  # field values checked valid this round
 
     # ------------------------------------------------------------------ the store's sequence
     def check_seq(self, remote: Remote, cursor: int) -> list[str]:
@@ -140,7 +149,9 @@ class Pull:
         known = self._known_below(after) if after is not None and dense else None
         last = after
         counted = 0
+        todo: list[tuple[RemoteChange, pulled.Checked]] = []
         with self.store.write() as tx:
+            purged = _purged(tx, rids)
             for change in batch:
                 if last is not None:
                     if not isinstance(change.seq, int) or change.seq <= last:
@@ -160,7 +171,10 @@ class Pull:
                     counted += 1
                 if change.origin == me:
                     continue
-                self._one(tx, change, pending, got)
+                checked = self._checked(tx, change, got, purged=purged)
+                if checked is not None:
+                    todo.append((change, checked))
+            self._apply_page(tx, todo, pending, got)
             if after is None:
                 cursor = batch[-1].seq if batch else None
             else:
@@ -240,6 +254,38 @@ class Pull:
         got.quarantined += 1
 
     # ------------------------------------------------------------------ one change
+    def _checked(
+        self,
+        tx: Tx,
+        change: RemoteChange,
+        got: Applied,
+        *,
+        verify: bool = True,
+        purged: set[str] | None = None,
+    ) -> pulled.Checked | None:
+        """Steps 2 to 4 for one change: its checked contents when it goes on to the merge;
+        None when it was quarantined, held for its clock, or is a purged record's.
+        ``purged``: the page's purged ids, read once (None: asked for this change)."""
+        if verify and self.trust is not None:
+            reason = self.trust.verdict(change)
+            if reason:
+                self._quarantine(tx, change, "trust", reason, got)
+                return None
+        try:
+            checked = pulled.check(
+                change.tbl, change.row_id, change.body, change.hlc, seen=self._valid
+            )
+        except pulled.Invalid as exc:
+            self._quarantine(tx, change, "invalid", exc.reason, got)
+            return None
+        if change.row_id in purged if purged is not None else _is_purged(tx, change.row_id):
+            return None
+        if checked.ahead_ms is not None:
+            self._hold(tx, change, "clock ahead", checked.ahead_ms - pulled.MAX_SKEW_MS)
+            got.held += 1
+            return None
+        return checked
+
     def _one(
         self,
         tx: Tx,
@@ -249,31 +295,26 @@ class Pull:
         *,
         verify: bool = True,
     ) -> None:
-        if verify and self.trust is not None:
-            reason = self.trust.verdict(change)
-            if reason:
-                self._quarantine(tx, change, "trust", reason, got)
-                return
-        try:
-            checked = pulled.check(change.tbl, change.row_id, change.body, change.hlc)
-        except pulled.Invalid as exc:
-            self._quarantine(tx, change, "invalid", exc.reason, got)
-            return
-        if _is_purged(tx, change.row_id):
-            return
-        if checked.ahead_ms is not None:
-            self._hold(tx, change, "clock ahead", checked.ahead_ms - pulled.MAX_SKEW_MS)
-            got.held += 1
-            return
+        checked = self._checked(tx, change, got, verify=verify)
+        if checked is not None:
+            self._apply_one(tx, change, checked, pending, got)
+
+    def _apply_one(
+        self,
+        tx: Tx,
+        change: RemoteChange,
+        checked: pulled.Checked,
+        pending: dict[str, set[str]],
+        got: Applied,
+    ) -> None:
+        """Step 5 for one change, in a savepoint of its own (a held change's retry, and a
+        page whose batch the database refused)."""
         tx.conn.execute("SAVEPOINT pulled_change")
         before = _cross_linked(tx, change.tbl, change.row_id)
         try:
             self._merge(tx, change, checked, pending, got)
             if not before and _cross_linked(tx, change.tbl, change.row_id):
-                raise pulled.Invalid(
-                    "it would link a referral to a concern of another contact (a typed "
-                    "referral cannot)"
-                )
+                raise pulled.Invalid(_CROSS_LINKED)
         except pulled.Invalid as exc:
             tx.conn.execute("ROLLBACK TO pulled_change")
             self._undo(got)
@@ -285,6 +326,117 @@ class Pull:
             self._quarantine(tx, change, "invalid", reason, got)
         finally:
             tx.conn.execute("RELEASE pulled_change")
+
+    # ------------------------------------------------------------------ a page, batched
+    def _apply_page(
+        self,
+        tx: Tx,
+        todo: Sequence[tuple[RemoteChange, pulled.Checked]],
+        pending: dict[str, set[str]],
+        got: Applied,
+    ) -> None:
+        """Step 5 for the changes of a page that passed steps 1 to 4, all at once: the
+        current rows of the page's records read in one query per table, merged in order in
+        Python (a record changed twice merges its second change into what the first left),
+        written with one ``executemany`` per table, their conflicts in one, and their audit
+        entries chained in one step. Inside one savepoint: when the database refuses the
+        batch, or the page would cross-link a referral, it is rolled back and the page goes
+        change by change (:meth:`_apply_one`), so one bad change is quarantined alone."""
+        if not todo:
+            return
+        counts = (got.applied, got.conflicts, got.held)
+        clock = (tx.clock.wall_ms, tx.clock.counter, tx.last_stamp)
+        tx.conn.execute("SAVEPOINT pulled_page")
+        try:
+            self._batch(tx, todo, pending, got)
+        except (_Unbatched, pulled.Invalid, _integrity_error(tx.conn), *_REFUSED):
+            tx.conn.execute("ROLLBACK TO pulled_page")
+            got.applied, got.conflicts, got.held = counts
+            tx.clock.wall_ms, tx.clock.counter, tx.last_stamp = clock
+            for change, checked in todo:
+                self._apply_one(tx, change, checked, pending, got)
+        finally:
+            tx.conn.execute("RELEASE pulled_page")
+
+    def _batch(
+        self,
+        tx: Tx,
+        todo: Sequence[tuple[RemoteChange, pulled.Checked]],
+        pending: dict[str, set[str]],
+        got: Applied,
+    ) -> None:
+        ids: dict[str, dict[str, None]] = {}
+        for change, _ in todo:
+            ids.setdefault(change.tbl, {})[change.row_id] = None
+        loaded = {t: _rows(tx, t, list(rids)) for t, rids in ids.items()}
+        rows = {t: dict(found) for t, found in loaded.items()}  # as the page leaves them
+        there = self._parents(tx, todo, rows)
+        writes: list[Any] = []  # fieldlog.db.tx.RemoteWrite
+        conflicts: list[dict[str, Any]] = []
+        for change, checked in todo:
+            tbl, rid, body = change.tbl, change.row_id, change.body
+            assert body is not None
+            local = rows[tbl].get(rid)
+            local_clocks = json.loads(local["clocks"] or "{}") if local else None
+            result = merge.merge(
+                local, local_clocks, tbl, body, pending.get(rid, set()), fields=checked.fields
+            )
+            parent = records.get(tbl).parent
+            if parent is not None and result.action in ("insert", "update"):
+                column = parent[1]
+                if result.action == "insert" or column in result.values:
+                    pid = result.values.get(column)
+                    if not isinstance(pid, str) or (
+                        pid not in rows.get(parent[0], ()) and pid not in there[parent[0]]
+                    ):
+                        self._hold(tx, change, f"waiting for its {records.NOUN[parent[0]]}")
+                        got.held += 1
+                        continue
+            officer = self._who(change, body)
+            write = tx.remote_row(tbl, rid, result, body, local, officer=officer)
+            if write is None:
+                continue
+            rows[tbl][rid] = write.row
+            writes.append(write)
+            if result.action not in ("insert", "update"):
+                continue  # nothing new: updated_at moved forward, not counted as applied
+            tx.observe(checked.newest)
+            for c in result.conflicts:
+                conflicts.append(
+                    {
+                        "tbl": tbl, "row_id": rid, "field": c["field"],
+                        "mine": json.dumps(c["mine"]), "theirs": json.dumps(c["theirs"]),
+                        "kept": c["kept"], "mine_hlc": c["mine_hlc"],
+                        "theirs_hlc": c["theirs_hlc"], "theirs_officer": officer,
+                    }
+                )  # fmt: skip
+                got.conflicts += 1
+            got.applied += 1
+        tx.apply_remote_page(loaded, writes)
+        if _page_cross_linked(tx, ids):
+            raise _Unbatched  # change by change: the one that links it is quarantined alone
+        tx.keep_conflicts(conflicts)
+        tx.audit_remote_page(writes)
+
+    def _parents(
+        self,
+        tx: Tx,
+        todo: Sequence[tuple[RemoteChange, pulled.Checked]],
+        rows: Mapping[str, Mapping[str, Any]],
+    ) -> dict[str, set[str]]:
+        """Per parent table, the records the page's changes name as their parent that are
+        in the log and not among the page's own (those are in ``rows``): one query each."""
+        wanted: dict[str, set[str]] = {}
+        for change, checked in todo:
+            parent = records.get(change.tbl).parent
+            if parent is None:
+                continue
+            pair = checked.fields.get(parent[1])
+            names = wanted.setdefault(parent[0], set())
+            if pair is not None and isinstance(pair[0], str):
+                if pair[0] not in rows.get(parent[0], ()):
+                    names.add(pair[0])
+        return {t: {r["id"] for r in _rows_of(tx, t, sorted(w), "id")} for t, w in wanted.items()}
 
     def _undo(self, got: Applied) -> None:
         """Forget what :meth:`_merge` counted for a change rolled back after it."""
@@ -360,6 +512,70 @@ def _held_change(text: str, seq: int) -> RemoteChange:
         return RemoteChange(**{k: v for k, v in raw.items() if k in known})
     except (ValueError, TypeError, AttributeError):
         return RemoteChange(seq, "", 0, "", "", "", None, str(text)[: quarantine.TEXT_CAP])
+
+
+class _Unbatched(Exception):
+    """The page cannot apply as one batch: it goes change by change."""
+
+
+_CROSS_LINKED = "it would link a referral to a concern of another contact (a typed referral cannot)"
+
+
+def _rows(tx: Tx, table: str, rids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The current rows of ``rids`` (those in the log), by id."""
+    return {row["id"]: row for row in _rows_of(tx, table, rids, "*")}
+
+
+def _rows_of(tx: Tx, table: str, rids: Sequence[str], cols: str) -> list[dict[str, Any]]:
+    if table not in records.TABLES:
+        raise ValueError(f"not a record table: {table}")
+    out: list[dict[str, Any]] = []
+    for at in range(0, len(rids), _CHUNK):
+        part = list(rids[at : at + _CHUNK])
+        cur = tx.conn.execute(
+            f"SELECT {cols} FROM {table} WHERE id IN ({', '.join('?' * len(part))})", part
+        )
+        names = [d[0] for d in cur.description]
+        out.extend(dict(zip(names, raw, strict=True)) for raw in cur.fetchall())
+    return out
+
+
+_CHUNK = 500  # ids per IN (...) query
+
+
+def _purged(tx: Tx, rids: Sequence[str]) -> set[str]:
+    """The ids of ``rids`` a retention purge removed (sync never brings them back)."""
+    out: set[str] = set()
+    try:
+        for at in range(0, len(rids), _CHUNK):
+            part = list(rids[at : at + _CHUNK])
+            out.update(
+                r[0]
+                for r in tx.conn.execute(
+                    f"SELECT row_id FROM purged WHERE row_id IN ({', '.join('?' * len(part))})",
+                    part,
+                )
+            )
+    except Exception:  # no purge table in this schema (sqlite3's or sqlcipher3's error)
+        return set()
+    return out
+
+
+def _page_cross_linked(tx: Tx, ids: Mapping[str, Mapping[str, None]]) -> bool:
+    """Whether a live referral of the page's referrals, or answering one of its concerns,
+    answers a concern of another contact (:func:`_cross_linked` for a whole page)."""
+    for table, where in _LINKS.items():
+        rids = list(ids.get(table, ()))
+        for at in range(0, len(rids), _CHUNK):
+            part = rids[at : at + _CHUNK]
+            if tx.conn.execute(
+                "SELECT 1 FROM referrals r JOIN concerns k ON k.id = r.concern_id WHERE "
+                f"{where.split(' = ')[0]} IN ({', '.join('?' * len(part))}) AND r.deleted = 0 "
+                "AND k.contact_id != r.contact_id LIMIT 1",
+                part,
+            ).fetchone():
+                return True
+    return False
 
 
 _LINKS = {

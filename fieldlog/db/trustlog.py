@@ -113,7 +113,16 @@ class TrustState:
     seen: set[str] = field(default_factory=set)  # hashes of the record texts read (copies)
 
     def of(self, device: str) -> list[Device]:
-        return [d for d in self.devices if d.device == device]
+        """The registered keys of ``device``. Indexed once per list of devices (every pulled
+        change asks: a scan of every device grew each change's cost with the laptops)."""
+        mark = (id(self.devices), len(self.devices))
+        index = self.__dict__.get("_by_device")
+        if index is None or index[0] != mark:
+            by: dict[str, list[Device]] = {}
+            for d in self.devices:
+                by.setdefault(d.device, []).append(d)
+            index = self.__dict__["_by_device"] = (mark, by)
+        return list(index[1].get(device, ()))
 
     def find(self, device: str, key: str) -> Device | None:
         for d in self.devices:

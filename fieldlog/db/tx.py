@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fieldlog import dates, ids, records, review
@@ -29,6 +30,26 @@ from fieldlog.errors import NotFoundError
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
     from fieldlog.merge import Merge
+
+
+# New rows of one table in a pulled page from which the search index is filled in one
+# statement (Tx.bulk_index) rather than by the per-row trigger.
+BULK_INDEX_AT = 200
+
+
+@dataclass
+class RemoteWrite:
+    """One pulled change that wrote, as a page applies it (:meth:`Tx.apply_remote_page`):
+    the record, the audit action and changes (:meth:`Tx.remote_row`), the row it left, and
+    who the audit entry names (officer, device)."""
+
+    table: str
+    rid: str
+    action: str
+    changes: dict[str, Any]
+    row: dict[str, Any]
+    officer: str
+    origin: str
 
 
 def enc(field: str, value: Any) -> Any:
@@ -261,6 +282,7 @@ class Tx:
         """
         saved = []
         marks = {}
+        tables = [t for t in tables if t in records.FTS_COLUMNS]  # a table with no index: none
         self.conn.execute(f"PRAGMA cache_size = -{cache_kib}")  # a big cache while loading
         for table in tables:
             marks[table] = self._max_rowid(table)
@@ -287,6 +309,39 @@ class Tx:
 
     def _max_rowid(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT coalesce(max(rowid), 0) FROM {table}").fetchone()[0])
+
+    max_rowid = _max_rowid
+
+    # ------------------------------------------------------------------ bulk: a snapshot
+    def insert_loaded(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        """Rows that came whole from a store's snapshot (:mod:`fieldlog.db.bootstrap`), as
+        they are: their own clocks, officer and device. Not in the outbox (they are the
+        store's already); :meth:`audit_loaded` gives them their audit entries."""
+        self.conn.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            rows,
+        )
+
+    def audit_loaded(self, table: str, after_rowid: int, at: str, action: str) -> int:
+        """One ``action`` (``bootstrap``) audit entry per row of ``table`` past
+        ``after_rowid``, chained in one batch: the row as committed, who wrote it and on
+        which device."""
+        cur = self.conn.execute(
+            f"SELECT * FROM {table} WHERE rowid > ? ORDER BY rowid", [after_rowid]
+        )
+        names = [d[0] for d in cur.description]
+
+        def items() -> Iterator[tuple[Any, ...]]:
+            while rows := cur.fetchmany(2000):
+                for raw in rows:
+                    r = dict(zip(names, raw, strict=True))
+                    book, values = audit.row_texts(r)
+                    yield (at, r["officer"], r["origin"], table, r["id"], action, values,
+                           audit.state_text(book, values))  # fmt: skip
+
+        return audit.append_many(self.conn, list(items()))
 
     # ------------------------------------------------------------------ bulk: import
     def import_row(self, action: str, table: str, row: Mapping[str, Any]) -> str:
@@ -317,27 +372,36 @@ class Tx:
         raise ValueError(action)
 
     # ------------------------------------------------------------------ bulk: sync
-    def apply_remote(
+    def remote_row(
         self,
         table: str,
         rid: str,
         result: Merge,
         body: Mapping[str, Any],
         local: Mapping[str, Any] | None,
-        newest: str,
         *,
         officer: str | None = None,
-    ) -> bool:
-        """Write the outcome of merging a pulled change (:func:`fieldlog.merge.merge`) into
-        the local row ``local`` (None: not here yet). A pulled write keeps its origin's
-        officer, device and stamps, goes into the audit chain as ``sync insert``/``sync
-        update``, and never into the outbox (it came from there). The device clock observes
-        ``newest`` (the change's newest stamp) when something was applied. Returns True then;
-        False when the change brought nothing new (``updated_at`` still moves forward).
+    ) -> RemoteWrite | None:
+        """What a merged pulled change (:func:`fieldlog.merge.merge`) does to the local row
+        ``local`` (None: not here yet), computed, not written: the audit action
+        (``insert``/``update``), what the entry records as changed, the whole row afterwards,
+        and who the entry names (``officer``, else the change's own). None when nothing is
+        written. A pulled write keeps its origin's officer, device and stamps; ``updated_at``
+        only ever moves forward (a change that brings nothing new still moves it: an
+        ``update`` with no changes)."""
+        out = self._remote_row(rid, result, body, local)
+        if out is None:
+            return None
+        who = officer if officer is not None else str(body.get("officer") or "")
+        return RemoteWrite(table, rid, out[0], out[1], out[2], who, str(body.get("origin") or ""))
 
-        ``officer``: who the audit entry names (the officer the department enrolled the
-        pushing device for); by default the change's own ``officer``, which only says what the
-        store claims. The record keeps the change's officer either way (who wrote it)."""
+    def _remote_row(
+        self,
+        rid: str,
+        result: Merge,
+        body: Mapping[str, Any],
+        local: Mapping[str, Any] | None,
+    ) -> tuple[str, dict[str, Any], dict[str, Any]] | None:
         if result.action == "insert":
             row = {
                 "id": rid,
@@ -349,28 +413,139 @@ class Tx:
                 "clocks": json.dumps(result.clocks, sort_keys=True),
                 **result.values,
             }
-            self._insert_row(table, row)
-            self._audit_pulled(table, rid, "insert", result.values, body, officer)
-        elif result.action == "update":
-            sets = dict(result.values)
-            sets["clocks"] = json.dumps(result.clocks, sort_keys=True)
-            sets["hlc"] = max(result.clocks.values())
+            return "insert", dict(result.values), row
+        if result.action == "update":
+            after = dict(local or {})
+            after.update(result.values)
+            after["clocks"] = json.dumps(result.clocks, sort_keys=True)
+            after["hlc"] = max(result.clocks.values())
             if body["updated_at"] > (local or {}).get("updated_at", ""):
-                sets["updated_at"] = body["updated_at"]
-            self.conn.execute(
-                f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
-                [*sets.values(), rid],
-            )
-            self._audit_pulled(table, rid, "update", result.values, body, officer)
-        else:  # nothing new here; keep updated_at the newest either side has seen
-            if local is not None and body["updated_at"] > (local.get("updated_at") or ""):
-                self.conn.execute(
-                    f"UPDATE {table} SET updated_at = ? WHERE id = ?", [body["updated_at"], rid]
-                )
-                self._audit_pulled(table, rid, "update", {}, body, officer)
+                after["updated_at"] = body["updated_at"]
+            return "update", dict(result.values), after
+        # nothing new here; keep updated_at the newest either side has seen
+        if local is not None and body["updated_at"] > (local.get("updated_at") or ""):
+            return "update", {}, {**local, "updated_at": body["updated_at"]}
+        return None
+
+    def apply_remote(
+        self,
+        table: str,
+        rid: str,
+        result: Merge,
+        body: Mapping[str, Any],
+        local: Mapping[str, Any] | None,
+        newest: str,
+        *,
+        officer: str | None = None,
+    ) -> bool:
+        """Write the outcome of merging one pulled change (:meth:`remote_row`) into the
+        local row ``local``: it goes into the audit chain as ``sync insert``/``sync update``,
+        and never into the outbox (it came from there). The device clock observes ``newest``
+        (the change's newest stamp) when something was applied. Returns True then; False
+        when the change brought nothing new (``updated_at`` still moves forward). A page of
+        changes goes through :meth:`apply_remote_page` instead (the same rows, batched).
+
+        ``officer``: who the audit entry names (the officer the department enrolled the
+        pushing device for); by default the change's own ``officer``, which only says what the
+        store claims. The record keeps the change's officer either way (who wrote it)."""
+        out = self._remote_row(rid, result, body, local)
+        if out is not None:
+            action, changes, row = out
+            if local is None:
+                self._insert_row(table, row)
+            else:
+                sets = {k: v for k, v in row.items() if k not in local or local[k] != v}
+                if action == "update" and changes:  # as before: the merged fields rewritten
+                    sets.update({k: row[k] for k in changes})
+                if sets:
+                    self.conn.execute(
+                        f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
+                        [*sets.values(), rid],
+                    )
+            self._audit_pulled(table, rid, action, changes, body, officer)
+        if result.action not in ("insert", "update"):
             return False
         self.observe(newest)
         return True
+
+    def apply_remote_page(
+        self, loaded: Mapping[str, Mapping[str, Mapping[str, Any]]], writes: Sequence[RemoteWrite]
+    ) -> None:
+        """Write the rows a page of pulled changes left (:meth:`remote_row`, merged in order
+        by :mod:`fieldlog.db.pull`): per table one ``executemany`` for the new rows (per set
+        of columns: a change of an older fieldlog lacks the fields added since) and one for
+        the updated ones (the columns any of them changed). ``loaded``: the rows as they stood
+        before the page (table -> id -> row), read in one query per table; ``writes``: every
+        change that wrote, in page order (a record changed twice is written once, as it
+        ends). The audit entries follow with :meth:`audit_remote_page`."""
+        last: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for w in writes:
+            last.setdefault(w.table, {})[w.rid] = w.row
+        for table, rows in last.items():
+            before = loaded.get(table, {})
+            inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+            updated: list[tuple[Mapping[str, Any], Mapping[str, Any]]] = []
+            cols: dict[str, None] = {}
+            for rid, row in rows.items():
+                old = before.get(rid)
+                if old is None:
+                    inserts.setdefault(tuple(row), []).append(tuple(row.values()))
+                    continue
+                for k, v in row.items():
+                    if k != "id" and (k not in old or old[k] != v):
+                        cols[k] = None
+                updated.append((old, row))
+            new = sum(len(b) for b in inserts.values())
+            with (
+                self.bulk_index([table], cache_kib=2000)  # the index in one statement
+                if new >= BULK_INDEX_AT and table in records.FTS_COLUMNS
+                else nullcontext()
+            ):
+                for names, batch in inserts.items():
+                    self.conn.executemany(
+                        f"INSERT INTO {table} ({', '.join(names)}) "
+                        f"VALUES ({', '.join('?' * len(names))})",
+                        batch,
+                    )
+            if cols and updated:
+                self.conn.executemany(
+                    f"UPDATE {table} SET {', '.join(f'{k} = ?' for k in cols)} WHERE id = ?",
+                    [(*(row.get(k, old.get(k)) for k in cols), row["id"]) for old, row in updated],
+                )
+
+    def audit_remote_page(self, writes: Sequence[RemoteWrite]) -> int:
+        """The audit entries of a page written by :meth:`apply_remote_page`, one per change
+        that wrote, chained in one batch (:func:`fieldlog.db.audit.append_many`). The last
+        entry of each record hashes its row as committed, read back in one query per table
+        (what SQLite stored, whatever the Python values were); an earlier entry of a record
+        changed twice in the page hashes the row as that change left it."""
+        final: dict[str, dict[str, str]] = {}
+        ids: dict[str, list[str]] = {}
+        for w in writes:
+            ids.setdefault(w.table, []).append(w.rid)
+        for table, rids in ids.items():
+            final[table] = {
+                row["id"]: audit.state_text(*audit.row_texts(row))
+                for row in audit.read_rows(self.conn, table, list(dict.fromkeys(rids)))
+            }
+        remaining: dict[tuple[str, str], int] = {}
+        for w in writes:
+            remaining[(w.table, w.rid)] = remaining.get((w.table, w.rid), 0) + 1
+
+        def items() -> Iterator[tuple[Any, ...]]:
+            for w in writes:
+                key = (w.table, w.rid)
+                remaining[key] -= 1
+                if remaining[key]:
+                    state: str | None = audit.state_text(*audit.row_texts(w.row))
+                else:
+                    state = final[w.table].get(w.rid)
+                yield (
+                    self.now, w.officer, w.origin, w.table, w.rid, f"sync {w.action}",
+                    audit.canonical(w.changes), state,
+                )  # fmt: skip
+
+        return audit.append_many(self.conn, items())
 
     def keep_conflict(
         self,
@@ -394,6 +569,19 @@ class Tx:
             [table, rid, field, mine, theirs, kept, mine_hlc, theirs_hlc, theirs_officer,
              self.now],
         )  # fmt: skip
+
+    def keep_conflicts(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """:meth:`keep_conflict` for many (a pulled page): one ``executemany``. Each row holds
+        ``tbl``, ``row_id``, ``field``, ``mine``, ``theirs``, ``kept``, ``mine_hlc``,
+        ``theirs_hlc`` and ``theirs_officer``."""
+        if rows:
+            self.conn.executemany(
+                "INSERT INTO conflicts (tbl, row_id, field, mine, theirs, kept, mine_hlc, "
+                "theirs_hlc, theirs_officer, found_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(r["tbl"], r["row_id"], r["field"], r["mine"], r["theirs"], r["kept"],
+                  r["mine_hlc"], r["theirs_hlc"], r["theirs_officer"], self.now)
+                 for r in rows],
+            )  # fmt: skip
 
     def _audit_pulled(
         self,

@@ -185,7 +185,10 @@ def next_seq(conn: sqlite3.Connection) -> int:
 
 
 def append_many(conn: sqlite3.Connection, items: Iterable[tuple[Any, ...]]) -> int:
-    """:func:`_chain` for a migration step that writes entries of its own (one batch)."""
+    """:func:`_chain` in one batch, for a writer that computes its entries itself: a
+    migration step, and a page of pulled changes (:meth:`fieldlog.db.tx.Tx.audit_remote_page`:
+    one chain step for the page instead of one :func:`append` per change). The entries are
+    the ones :func:`append` would write, one by one, in the same order."""
     return _chain(conn, items)
 
 
@@ -240,6 +243,23 @@ def read_row(conn: sqlite3.Connection, table: str, rid: str) -> dict[str, Any] |
     if raw is None:
         return None
     return {d[0]: v for d, v in zip(cur.description, raw, strict=True)}
+
+
+def read_rows(
+    conn: sqlite3.Connection, table: str, rids: Sequence[str], chunk: int = 500
+) -> Iterator[dict[str, Any]]:
+    """The rows of ``rids`` in ``table`` (those that are there), as dicts, in one query per
+    ``chunk`` ids: :func:`read_row` for a page."""
+    if table not in RECORD_TABLES:
+        raise ValueError(f"not a record table: {table}")
+    for at in range(0, len(rids), chunk):
+        part = list(rids[at : at + chunk])
+        cur = conn.execute(
+            f"SELECT * FROM {table} WHERE id IN ({', '.join('?' * len(part))})", part
+        )
+        names = [d[0] for d in cur.description]
+        for raw in cur.fetchall():
+            yield dict(zip(names, raw, strict=True))
 
 
 def append(
