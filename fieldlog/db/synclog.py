@@ -142,16 +142,27 @@ class SyncLog:
         would be ignored as duplicates. Returns True then."""
         origin = self.store.device_id()
         _, pushed = self.cursors(store_id)
-        theirs = _own_changes(remote, origin, own, pushed, page + 1)
+        # Walk everything the store holds from us beyond the cursor, a page at a time: the
+        # push that committed unacknowledged may have sent several pages, of another page
+        # size than this round's (it once read one page + 1, and minted a new device id,
+        # unenrolled, after a round of several pages was cut: its edits were then refused).
+        after, step = pushed, max(page, 1) + 1
+        while theirs := _own_changes(remote, origin, own, after, step):
+            mine = dict(
+                self.store.conn.execute(
+                    "SELECT seq, row_id FROM changes WHERE seq > ? AND seq <= ?",
+                    [after, theirs[-1].origin_seq],
+                ).fetchall()
+            )
+            if not all(mine.get(c.origin_seq) == c.row_id for c in theirs):
+                break  # not our outbox: another copy of this log pushed under our id
+            after = theirs[-1].origin_seq
+            if len(theirs) < step:
+                theirs = []
+                break
         if not theirs:
-            return False
-        mine = self.store.conn.execute(
-            "SELECT seq, row_id FROM changes WHERE seq > ? ORDER BY seq LIMIT ?",
-            [pushed, 4 * page + 1],
-        ).fetchall()
-        mine_rows = {seq: row_id for seq, row_id in mine}
-        if len(theirs) <= page and all(mine_rows.get(c.origin_seq) == c.row_id for c in theirs):
-            self.set_pushed(store_id, theirs[-1].origin_seq)
+            if after > pushed:
+                self.set_pushed(store_id, after)
             return False
         with self.store.write() as tx:
             new = ids.uuid7_hex()[-12:]

@@ -529,6 +529,37 @@ def _pg_url_factory(dept: bool = False):
     return fresh_dept_url if dept else fresh_pg_url
 
 
+# Found by the property test above: the founder's first round, three to a page, cut after a
+# page committed; its next round, one to a page, read one page + 1 of its own changes in the
+# store, took them for another copy's and minted a new (unenrolled) device id, whose edits
+# every other laptop then refused.
+CUT_AFTER_PAGES = [("add", 0, 0)] * 16 + [
+    ("sync", 0, 3, 2, True),
+    ("sync", 2, 2, 2, True),
+    ("sync", 1, 1, 6, True),
+    ("add", 2, 1),
+    ("referral", 1, 41, "accepted"),
+    ("concern", 2, 33, "resolved"),
+    ("referral", 1, 35, "accepted"),
+    ("edit", 0, 44, "notes", "b"),
+    ("sync", 0, 1, 5, True),
+    ("edit", 1, 17, "neighborhood", "b"),
+    ("add", 0, 2),
+    ("edit", 2, 14, "notes", "a"),
+    ("edit", 1, 39, "notes", "c"),
+    ("sync", 1, 2, 5, False),
+    ("edit", 0, 31, "tags", "a"),
+    ("concern", 1, 11, "open"),
+    ("edit", 0, 3, "tags", "a"),
+    ("add", 0, 2),
+    ("sync", 2, 1, 2, False),
+]
+
+
+def test_a_push_cut_after_pages_of_another_size_keeps_the_device(tmp_path):
+    run_replicas(CUT_AFTER_PAGES, str(tmp_path / "department.fieldlog"), tmp_path)
+
+
 EXAMPLES = int(os.environ.get("FIELDLOG_SYNC_EXAMPLES", "40"))
 
 
