@@ -46,9 +46,10 @@ class Cluster:
 
     @property
     def title(self) -> str:
-        what = (self.category or "concern").replace("_", " ")
-        where = self.location or self.neighborhood
-        return f"{what.capitalize()} at {where}" if where else f"{what.capitalize()} concerns"
+        what = (self.category or "concerns").replace("_", " ").capitalize()
+        if self.location:
+            return f"{what} at {self.location}"
+        return f"{what} in {self.neighborhood}" if self.neighborhood else what
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,15 @@ def _most(values: Iterable[str | None]) -> str | None:
     return counted.most_common(1)[0][0] if counted else None
 
 
+def _shared(values: Iterable[str | None]) -> str | None:
+    """The value at least half of a cluster's concerns hold (the most held), else None."""
+    items = list(values)
+    best = _most(items)
+    if best is None:
+        return None
+    return best if sum(1 for v in items if v == best) * 2 >= len(items) else None
+
+
 def since_stamp(since: str) -> str:
     """The stored time from which ``--since`` counts (``90d``, ``6mo``, ``2026-01-01``)."""
     from fieldlog.db.retention import cutoff_day
@@ -84,8 +94,10 @@ def since_stamp(since: str) -> str:
 
 def clusters(concerns: Sequence[Row], *, similar: int = SIMILAR_TEXT) -> list[Cluster]:
     """Groups of two or more of ``concerns``: two are together when they share a category
-    and a neighborhood or a location, or when their descriptions say much the same (any
-    category); groups are joined through shared members. Biggest first."""
+    and a neighborhood or a location, or when their descriptions say much the same in one
+    neighborhood (a noise concern and a disorder one about the same bar); groups are joined
+    through shared members. A problem is a place's: the same words in two neighborhoods are
+    two problems, not one. Biggest first."""
     n = len(concerns)
     parent = list(range(n))
 
@@ -95,20 +107,18 @@ def clusters(concerns: Sequence[Row], *, similar: int = SIMILAR_TEXT) -> list[Cl
             i = parent[i]
         return i
 
-    why: dict[tuple[int, int], set[str]] = {}
+    why: dict[int, set[str]] = {}
 
     def join(a: int, b: int, reason: str) -> None:
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[rb] = ra
-        why.setdefault((a, b), set()).add(reason)
+        why.setdefault(a, set()).add(reason)
 
     keyed: dict[tuple[str, str, str], int] = {}
     for i, c in enumerate(concerns):
-        for kind, place in (
-            ("neighborhood", c.get("neighborhood")),
-            ("location", c.get("location")),
-        ):
+        for kind in ("neighborhood", "location"):
+            place = c.get(kind)
             if not place:
                 continue
             key = (c["category"], kind, _fold(place))
@@ -116,20 +126,22 @@ def clusters(concerns: Sequence[Row], *, similar: int = SIMILAR_TEXT) -> list[Cl
                 join(keyed[key], i, f"same category and {kind}")
             else:
                 keyed[key] = i
-    if n > 1:
+    by_hood: dict[str, list[int]] = {}
+    for i, c in enumerate(concerns):
+        by_hood.setdefault(_fold(c.get("neighborhood")), []).append(i)
+    texts = [_fold(c.get("description")) for c in concerns]
+    if any(len(m) > 1 for m in by_hood.values()):
         from rapidfuzz import fuzz
 
-        texts = [_fold(c.get("description")) for c in concerns]
-        for i in range(n):
-            for j in range(i + 1, n):
-                # token_sort: the same words in any order; a short text inside a long one
-                # (token_set) would join "open" to every concern that says it
-                if (
-                    texts[i]
-                    and texts[j]
-                    and fuzz.token_sort_ratio(texts[i], texts[j], score_cutoff=similar)
-                ):
-                    join(i, j, "similar text")
+        for members in by_hood.values():
+            for x, i in enumerate(members):
+                for j in members[x + 1 :]:
+                    if find(i) == find(j) or not (texts[i] and texts[j]):
+                        continue
+                    # token_sort: the same words in any order; a short text inside a long
+                    # one (token_set) would join "open" to every concern that says it
+                    if fuzz.token_sort_ratio(texts[i], texts[j], score_cutoff=similar):
+                        join(i, j, "similar text")
     groups: dict[int, list[int]] = {}
     for i in range(n):
         groups.setdefault(find(i), []).append(i)
@@ -138,14 +150,13 @@ def clusters(concerns: Sequence[Row], *, similar: int = SIMILAR_TEXT) -> list[Cl
         if len(members) < 2:
             continue
         rows = [concerns[i] for i in members]
-        inside = set(members)
-        reasons = sorted({r for (a, b), rs in why.items() if a in inside for r in rs})
+        reasons = sorted({r for i in members for r in why.get(i, ())})
         out.append(
             Cluster(
                 concerns=rows,
-                category=_most(r["category"] for r in rows),
-                neighborhood=_most(r.get("neighborhood") for r in rows),
-                location=_most(r.get("location") for r in rows),
+                category=_shared(r["category"] for r in rows),
+                neighborhood=_shared(r.get("neighborhood") for r in rows),
+                location=_shared(r.get("location") for r in rows),
                 reasons=reasons,
             )
         )

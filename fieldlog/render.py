@@ -316,6 +316,8 @@ REPORT_HEADINGS = {
     "still_open": "Still\nopen",
     "referrals": "Refer-\nrals",
     "followups_overdue": "Overdue\nf-ups",
+    "concerns_before": "Before\n/30 days",
+    "concerns_since": "Since\n/30 days",
 }
 REPORT_NARROW_KEEP = {
     "concerns": ("category", "opened", "resolved", "still_open"),
@@ -358,3 +360,129 @@ def report_table(sec: Section, *, wide: bool) -> Table:
             cells.append(Bar(top, 0, int(row.get(sec.bar) or 0), color="cyan"))
         table.add_row(*cells)
     return table
+
+
+# ---------------------------------------------------------------------- problems
+PROBLEM_COLUMNS = [
+    ("short_id", "ID"),
+    ("phase", "Phase"),
+    ("title", "Title"),
+    ("neighborhood", "Hood"),
+    ("coordinator", "Coordinator"),
+    ("contacts_linked", "Ctc"),
+    ("concerns_linked", "Con"),
+    ("referrals_linked", "Ref"),
+    ("organizations_linked", "Prt"),
+    ("last_activity_at", "Last activity"),
+]
+PROBLEM_NARROW = ("coordinator", "organizations_linked", "referrals_linked")
+
+
+def problem_list(
+    rows: Sequence[dict[str, Any]], *, empty: str = "No problems.", total: int | None = None
+) -> None:
+    """``fieldlog problem list`` (and the TUI's Problems screen): problems grouped by phase,
+    a rule between phases; the linked counts are contacts, concerns, referrals, partners."""
+    columns = [c for c in PROBLEM_COLUMNS if console.width >= 100 or c[0] not in PROBLEM_NARROW]
+    if not rows:
+        console.print(Text(empty, style="dim"))
+        return
+    console.print(problem_table(rows, columns))
+    more(len(rows), total)
+
+
+def problem_table(
+    rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]] = PROBLEM_COLUMNS
+) -> Table:
+    t = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
+    for key, heading in columns:
+        text = key == "title"
+        t.add_column(
+            heading,
+            overflow="fold" if text else "ellipsis",
+            no_wrap=not text,
+            ratio=1 if text else None,
+            min_width=16 if text else None,
+            max_width=None if text or key.endswith("_at") else 14,
+            justify="right" if key.endswith("_linked") else "left",
+        )
+    for i, row in enumerate(rows):
+        cells: list[Any] = []
+        for key, _ in columns:
+            value = row.get(key)
+            if key.endswith("_at") and isinstance(value, str):
+                value = dates.show_local(value)
+            cell = _t(value)
+            cells.append(Clamp(cell, LIST_LINES) if key == "title" else cell)
+        last_of_phase = i + 1 < len(rows) and rows[i + 1].get("phase") != row.get("phase")
+        t.add_row(*cells, end_section=last_of_phase)
+    return t
+
+
+def problem_fields(p: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A problem's own fields as label/value pairs (``problem show``, the TUI's detail)."""
+
+    def at(key: str) -> str | None:
+        return dates.show_local(p[key]) if p.get(key) else None
+
+    partners = ", ".join(f"{o['name']} ({o['short_id']})" for o in p.get("partners") or [])
+    return [
+        ("Phase", p["phase"]),
+        ("Neighborhood", p.get("neighborhood")),
+        ("Location", p.get("location")),
+        ("Category", p.get("category")),
+        ("Coordinator", p.get("coordinator")),
+        ("Started", at("started_at")),
+        ("Response started", at("response_started_at")),
+        ("Closed", at("closed_at")),
+        ("Description", p.get("description")),
+        ("Plan", p.get("plan")),
+        ("Partners", partners),
+        ("Id", p["id"]),
+    ]
+
+
+TIMELINE_COLUMNS = [("at", "When"), ("kind", "What"), ("short_id", "ID"), ("text", "Detail")]
+
+
+def timeline_table(events: Sequence[dict[str, Any]]) -> Table:
+    """A problem's timeline: linked contacts, concerns, referrals and log entries in time
+    order, in local time (the text whole)."""
+    t = Table(
+        title=Text("Timeline", style="bold"),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        expand=True,
+        show_edge=False,
+        pad_edge=False,
+    )
+    t.add_column("When", no_wrap=True)
+    t.add_column("What", no_wrap=True)
+    t.add_column("ID", no_wrap=True)
+    t.add_column("Detail", overflow="fold", ratio=1, min_width=16)
+    for e in events:
+        t.add_row(
+            _t(dates.show_local(e["at"]) if e.get("at") else ""),
+            _t(e["kind"]),
+            _t(e.get("short_id")),
+            _t(e.get("text"), newlines=True),
+        )
+    return t
+
+
+def problem(p: dict[str, Any]) -> None:
+    """``fieldlog problem show``: the fields, plan and partners, then the timeline."""
+    record(
+        f"Problem {p['short_id']}: {p['title']}",
+        problem_fields(p),
+        multiline=("Plan", "Description"),
+    )
+    if p.get("timeline"):
+        console.print(timeline_table(p["timeline"]))
+    else:
+        console.print(
+            Text(
+                "Nothing linked or logged yet: fieldlog problem link, fieldlog problem log.",
+                style="dim",
+            )
+        )

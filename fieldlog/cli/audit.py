@@ -230,6 +230,7 @@ CURRENT = {
 }
 LABEL = {
     "genesis": "in the log when the audit began",
+    "bootstrap": "loaded from the store's snapshot by this laptop's first sync",
     "upgrade": "given its review status by the upgrade",
     "insert": "added",
     "update": "changed",
@@ -343,11 +344,18 @@ def purge(
 
 
 def _counts(c: dict[str, int]) -> str:
-    text = (
-        ", ".join(plural(c[t], w) for t, w in (("contacts", "contact"), ("concerns", "concern")))
-        + f", {plural(c['referrals'], 'referral')}"
-    )
-    return text + (f", {plural(c['organizations'], 'partner')}" if c.get("organizations") else "")
+    """ "2 contacts, 1 concern, 0 referrals", then each other table's count that is not 0
+    (partners, problems, their links and log entries), from the registry."""
+    from fieldlog import records
+
+    words = {"organizations": "partner"}
+    head = [plural(c.get(t, 0), records.NOUN[t]) for t in ("contacts", "concerns", "referrals")]
+    rest = [
+        plural(c[t], words.get(t, records.NOUN[t]))
+        for t in records.TABLES
+        if t not in ("contacts", "concerns", "referrals") and c.get(t)
+    ]
+    return ", ".join(head + rest)
 
 
 def _print_purge(result: Any, as_json: bool) -> None:

@@ -38,6 +38,7 @@ _VOCABULARIES = {
     "service": "REFERRAL_SERVICES",
     "org_kind": "ORG_KINDS",
     "org_status": "ORG_STATUSES",
+    "phase": "PROBLEM_PHASES",
 }
 # Record ids: the table, and the column its help shows.
 _IDS = {
@@ -45,6 +46,7 @@ _IDS = {
     "concern_id": ("concerns", "category || ': ' || description"),
     "referral_id": ("referrals", "agency || coalesce(': ' || reason, '')"),
     "org_id": ("organizations", "name"),
+    "problem_id": ("problems", "phase || ': ' || title"),
 }
 # Earlier values people typed (most used first).
 _VALUES = {
@@ -251,6 +253,9 @@ _BY_NAME = {
     "services": "service",
     "table": "table",
     "remote": "remote",
+    "problem": "problem_id",
+    "phase": "phase",
+    "coordinator": "officer",
 }
 _BY_GROUP = {
     ("concern", "status"): "concern_status",

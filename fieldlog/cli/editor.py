@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -238,6 +239,49 @@ def edit_in_editor(store: Store, ref: str) -> Row | None:
     except BaseException:
         if not keep and _read_or_none(path) not in (None, contact_text(c)):
             keep = True  # the editor failed after something was typed: keep it too
+            typer.echo(f"Your text is kept in {path}", err=True)
+        raise
+    finally:
+        if not keep:
+            path.unlink(missing_ok=True)
+
+
+def edit_text(
+    store: Store, text: str, *, name: str, intro: str, apply: Callable[[str], Row]
+) -> Row | None:
+    """Free text (a problem's plan) in the editor: ``text`` under ``# intro`` lines; when
+    the editor closes, what it holds (the ``#`` lines left out) goes to ``apply``, whose
+    result is returned; None when nothing changed (nothing is written). As for a contact,
+    a refused text is kept in its file (or the editor opens again on a terminal)."""
+    original = "".join(f"# {line}\n" for line in intro.splitlines()) + "\n" + text.rstrip()
+    original = original.rstrip("\n") + "\n"
+    fd, file = tempfile.mkstemp(prefix=f"fieldlog-{name}-", suffix=".txt", dir=_scratch(store))
+    path = Path(file)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(original)
+    keep = False
+    try:
+        while True:
+            launch(path)
+            written = _read(path)
+            body = "\n".join(ln for ln in written.splitlines() if not ln.startswith("#")).strip()
+            if body == text.strip():
+                return None
+            try:
+                return apply(body)
+            except FieldlogError as exc:
+                if sys.stdin.isatty() and typer.confirm(
+                    f"Error: {exc}\nOpen the editor again to fix it?", default=True, err=True
+                ):
+                    _mark_error(path, written, str(exc))
+                    continue
+                keep = True
+                kept = FieldlogError(f"{exc} Nothing was changed; your text is kept in {path}.")
+                kept.exit_code = exc.exit_code
+                raise kept from None
+    except BaseException:
+        if not keep and _read_or_none(path) not in (None, original):
+            keep = True
             typer.echo(f"Your text is kept in {path}", err=True)
         raise
     finally:

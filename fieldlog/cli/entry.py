@@ -202,6 +202,14 @@ def add(
             help="A --refer agency close to a partner's name is a new agency, not that partner.",
         ),
     ] = False,
+    problem: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--problem",
+            metavar="PROBLEM",
+            help="Link the contact to a problem: its id or title (repeatable).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Log a contact in one line, with its concerns and referrals; prints its short id."""
@@ -244,7 +252,7 @@ def add(
 
         for ref in referrals:
             ref["agency"] = agency_to_use(store, str(ref["agency"]), new_agency=new_agency)
-    cid = store.contacts.add(values, concerns, referrals)
+    cid = store.entries.save(values, concerns, referrals, problems=problem or ())
     for warning in warnings:
         typer.echo(f"Warning: {warning}", err=True)
     short = store.records.short_id("contacts", cid)
@@ -470,15 +478,8 @@ ALL = 2**62  # "no limit" for the store calls that take a number
 
 
 def _hit_count(store: Any, query: str) -> int:
-    """How many records ``search`` matches in all (no snippets made: one counting pass)."""
-    from fieldlog import records
-    from fieldlog.db.search import fts_query, hits_sql
-
-    match = fts_query(query)
-    if match is None:
-        return 0
-    sql = f"SELECT count(*) FROM ({hits_sql()})"
-    return int(store.scalar(sql, [match] * len(records.FTS_COLUMNS)) or 0)
+    """How many records ``search`` matches in all (one count per search index, no join)."""
+    return int(store.search.count(query))
 
 
 @app.command()

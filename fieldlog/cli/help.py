@@ -104,6 +104,21 @@ EXAMPLES: dict[str, str] = {
     "review list": "fieldlog review list --status returned --officer Cruz",
     "review approve": "fieldlog review approve 01a214 7c9e01",
     "review return": 'fieldlog review return 01a214 --comment "add the address"',
+    "problem": "fieldlog problem list --phase open",
+    "problem add": 'fieldlog problem add "Late-night noise at Elm Park" --hood Eastside '
+    '--category noise --partner "Parks Dept"',
+    "problem link": "fieldlog problem link 3f2a91 01a214 concern:7c9e01",
+    "problem unlink": "fieldlog problem unlink 3f2a91 01a214",
+    "problem phase": 'fieldlog problem phase 3f2a91 response --note "lighting plan agreed"',
+    "problem log": 'fieldlog problem log "Elm Park" "walked the park with Parks Dept" '
+    "--at yesterday",
+    "problem plan": 'fieldlog problem plan 3f2a91 "Parks adds lights; patrols Fri-Sat 22-02"',
+    "problem list": "fieldlog problem list --phase response --hood Eastside",
+    "problem show": 'fieldlog problem show "Elm Park"',
+    "problem edit": 'fieldlog problem edit 3f2a91 --location "Elm Park, north gate"',
+    "problem delete": "fieldlog problem delete 3f2a91 --yes",
+    "problem suggest": "fieldlog problem suggest --hood Eastside --since 90d",
+    "problem assess": 'fieldlog problem assess "Elm Park" --format md',
 }
 
 # ---------------------------------------------------------------------- metavars

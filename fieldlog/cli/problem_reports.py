@@ -93,6 +93,9 @@ def _start(store: Any, problems: Any, cluster: Any, as_json: bool) -> None:
         typer.echo(f"Started problem {short} '{cluster.title}' with {n} concerns.")
 
 
+SHOWN = 5  # concerns listed under each cluster
+
+
 def _print_clusters(found: list[Any]) -> None:
     from rich.text import Text
 
@@ -106,7 +109,7 @@ def _print_clusters(found: list[Any]) -> None:
         head.append(f"  {len(c.concerns)} concerns; {', '.join(c.reasons)}", style="dim")
         console.print(head)
         render.table(
-            c.concerns,
+            c.concerns[:SHOWN],
             [
                 ("short_id", "ID"),
                 ("category", "Category"),
@@ -115,6 +118,7 @@ def _print_clusters(found: list[Any]) -> None:
                 ("description", "Description"),
             ],
             wrap=("description",),
+            total=len(c.concerns),
         )
 
 

@@ -57,7 +57,8 @@ TABLES = records.TABLES
 ROOT, ROOT_DATE = "contacts", "occurred_at"
 ROOTS = {
     ROOT: f"{ROOT_DATE} < :cut",
-    "problems": "phase = 'closed' AND closed_at < :cut",
+    # (a closed problem that came without its closing time: the time it last changed)
+    "problems": "phase = 'closed' AND coalesce(closed_at, updated_at) < :cut",
 }
 
 

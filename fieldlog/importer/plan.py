@@ -342,8 +342,11 @@ def _export_row(table: str, raw: dict[str, str], limit: datetime) -> dict[str, A
             values[f] = _id(v, f)
         else:
             values[f] = v
-    if table == "contacts" and not values["occurred_at"]:
-        raise ValidationError("occurred_at", "occurred_at is empty: every contact has a time.")
+    if "occurred_at" in values and not values["occurred_at"]:
+        noun = records.NOUN[table]
+        raise ValidationError("occurred_at", f"occurred_at is empty: every {noun} has a time.")
+    if table == "problems" and values.get("phase") == "closed" and not values.get("closed_at"):
+        raise ValidationError("closed_at", "closed_at is empty: a closed problem has its time.")
     parent = records.get(table).parent
     if parent is not None and not values[parent[1]]:
         raise ValidationError(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fieldlog import records
 from fieldlog.cli.complete import KINDS, candidates, completer
 from fieldlog.db.store import Store
 
@@ -105,7 +106,7 @@ def test_vocabularies_tables_and_earlier_values(log, db_path):
     assert values("priority") == ["low", "normal", "high", "urgent"]
     assert values("referral_status", "un") == ["unreachable"]
     assert values("service", "vic") == ["victim_services"]
-    assert values("table") == ["contacts", "concerns", "referrals", "organizations", "flat", "all"]
+    assert values("table") == [*records.TABLES, "flat", "all"]
     assert values("hood", "", db=db_path) == ["Eastside", "North End"]
     assert values("hood", "east", db=db_path) == ["eastside"]  # matched in any case
     assert values("tag", "late", db=db_path) == ["late-night"]

@@ -55,7 +55,10 @@ def log(store):
                       resolution="Talked to the DJ")  # fmt: skip
     store.referrals.add(a, "Harbor Food Bank", service="food", reason="Needs groceries",
                        concern_id=k1)  # fmt: skip
-    return {"org": org, "a": a, "b": b, "k1": k1}
+    pid = store.problems.add("Speeding on Elm St", neighborhood="Eastside", category="traffic",
+                             links=[f"contact:{a}"])  # fmt: skip
+    store.problems.log(pid, "Asked for a speed trailer")
+    return {"org": org, "a": a, "b": b, "k1": k1, "problem": pid}
 
 
 # ---------------------------------------------------------------- tables
@@ -339,8 +342,10 @@ def test_all_to_a_zip(cli, tmp_path, log):
 
 def test_all_filters_apply_where_meaningful(cli, tmp_path, log):
     summary = cli.json("export", "all", "--out", str(tmp_path / "d"), "--since", "2026-06-01")
+    # a period is a contact's: partners and problems (their own records) all go
     assert summary["rows"] == {"contacts": 1, "concerns": 1, "referrals": 0,
-                               "organizations": 1, "flat": 1}  # fmt: skip
+                               "organizations": 1, "problems": 1, "problem_links": 1,
+                               "problem_entries": 1, "flat": 1}  # fmt: skip
 
 
 def test_stdout_and_json_summary(cli, tmp_path, log):

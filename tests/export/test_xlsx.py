@@ -42,6 +42,9 @@ def log(cli):
         "--location", "@the corner",
     )  # fmt: skip
     cli("add", "Second visit", "--at", "2026-07-04 12:00", "--hood", "Westview", "--name", "Ana")
+    cli("problem", "add", "=HYPERLINK at the corner", "--hood", "Eastside", "--category",
+        "noise", "--partner", "Zero Lead")  # fmt: skip
+    cli("problem", "log", "HYPERLINK", "--", "-2 calls this week")
     return cli
 
 
@@ -291,7 +294,7 @@ def test_force_rules_mode_and_a_full_disk_leave_nothing(log, tmp_path, monkeypat
     assert "already exists: choose another name, or add --force" in r.stderr
     before = out.read_bytes()
     log("export", "all", "--out", str(out), "--force")
-    assert out.read_bytes() != before and len(openpyxl.load_workbook(out).sheetnames) == 5
+    assert out.read_bytes() != before and len(openpyxl.load_workbook(out).sheetnames) == len(TABLES)
     out.unlink()
 
     def full(fd):

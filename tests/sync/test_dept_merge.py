@@ -24,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fieldlog import merge, pulled, records
+from fieldlog import merge, models, pulled, records
 from fieldlog.db.remotes import dept_schema as D
 
 pytestmark = pytest.mark.pg
@@ -124,6 +124,10 @@ def changes(draw: st.DrawFn, laptop_like: bool) -> Change:
     rid = draw(st.sampled_from(IDS[tbl]))
     r = records.get(tbl)
     values: dict[str, Any] = {name: draw(VALUE[tbl][name]) for name in r.fields}
+    if r.whole is not None and tbl == "problem_links":  # a link names exactly one record
+        target = draw(st.sampled_from(sorted(models.PROBLEM_LINK_COLUMNS.items())))
+        for col in models.PROBLEM_LINK_COLUMNS.values():
+            values[col] = IDS[target[0]][0] if col == target[1] else None
     if r.parent:  # each child belongs to one parent, the first or the second
         parents = IDS[r.parent[0]]
         values[r.parent[1]] = parents[IDS[tbl].index(rid) % min(2, len(parents))]

@@ -177,26 +177,29 @@ def _schema(url: str) -> str:
 
 def test_a_store_at_sync_schema_1_is_upgraded_and_a_newer_one_refused(laptops, remote_url, cli):
     boss, officer = laptops
-    assert types.SYNC_SCHEMA == 2
+    now, newer = types.SYNC_SCHEMA, str(types.SYNC_SCHEMA + 1)
+    assert now == 3  # 2: the review fields; 3: the problem tables
     enroll(remote_url, boss, officer)
     cid = officer.contacts.add({"summary": "Met the pastor"})
     do_sync(officer, remote_url)
-    assert _schema(remote_url) == "2"  # a new store is made at this schema
+    assert _schema(remote_url) == str(now)  # a new store is made at this schema
 
-    _set_schema(remote_url, "1")  # a store an older fieldlog made
     meta = {"kind": types.REMOTE_KIND, "store_id": "s", "sync_schema": "1"}
     assert types.needs_schema_upgrade(meta)
-    assert not types.needs_schema_upgrade({**meta, "sync_schema": "2"})
-    assert not types.needs_schema_upgrade({**meta, "sync_schema": "3"})
+    assert types.needs_schema_upgrade({**meta, "sync_schema": "2"})
+    assert not types.needs_schema_upgrade({**meta, "sync_schema": str(now)})
+    assert not types.needs_schema_upgrade({**meta, "sync_schema": newer})
     assert not types.needs_schema_upgrade({**meta, "kind": "other"})
-    open_remote(remote_url, create=False).close()
-    assert _schema(remote_url) == "2"  # upgraded on open: an older fieldlog now refuses it
+    for older in ("1", "2"):  # stores older fieldlogs made
+        _set_schema(remote_url, older)
+        open_remote(remote_url, create=False).close()
+        assert _schema(remote_url) == str(now)  # upgraded on open: an older fieldlog refuses it
     do_sync(boss, remote_url)
     assert boss.contacts.get(cid)["summary"] == "Met the pastor"
 
-    _set_schema(remote_url, "3")  # made by a newer fieldlog
+    _set_schema(remote_url, newer)  # made by a newer fieldlog
     before = Path(remote_url).read_bytes()
     r = cli("--db", str(boss.path), "sync", remote_url, code=1)
-    assert "sync schema 3, newer than this fieldlog's (2)" in r.stderr
+    assert f"sync schema {newer}, newer than this fieldlog's ({now})" in r.stderr
     assert "upgrade fieldlog on this laptop" in r.stderr
     assert Path(remote_url).read_bytes() == before

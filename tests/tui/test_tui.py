@@ -224,6 +224,7 @@ def test_help_lists_every_binding_and_unbuilt_screens_do_not_crash(tmp_path):
     with Store.open(path) as store:  # a concern and a referral to open on their screens
         kid = store.concerns.add(cid, category="noise", description="late music")
         store.referrals.add(cid, "Parks", concern=kid)
+        store.problems.add("Late music on 5th")  # a problem to open on its screen
     screens = _screen_classes()
     missing = sorted(set(screens) - set(OPEN_SCREEN))
     assert not missing, f"add how to open {missing} to OPEN_SCREEN (or to NO_HELP)"
@@ -263,6 +264,8 @@ OPEN_SCREEN = {
     "ReviewScreen": ["V"],
     "ConcernScreen": ["l", "enter", "enter"],
     "ReferralScreen": ["l", "enter", "tab", "enter"],
+    "ProblemsScreen": ["p"],
+    "ProblemDetailScreen": ["p", "enter"],
 }
 NO_HELP = {"LoginScreen"}  # before the log is open: "?" is typed into the passphrase
 

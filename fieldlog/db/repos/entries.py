@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from fieldlog import entry
+from fieldlog import entry, models
 from fieldlog.db.repos.base import Row
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store
+
+_CONTACT_LINK = models.PROBLEM_LINK_COLUMNS["contacts"]  # problem_links' column for a contact
 
 
 class Entries:
@@ -60,14 +62,17 @@ class Entries:
         *,
         contact: str | None = None,
         draft: str | None = None,
+        problems: Sequence[str] = (),
     ) -> str:
         """One entry, in one transaction: a new contact (``contact=None``) or the fields of
         ``values`` changed on ``contact``, with the concerns and referrals typed with it.
 
         The entry rule applies to the concerns and referrals of this entry alike on every
         path: one concern and referrals on the same entry, and the referrals answer that
-        concern. ``draft`` names a TUI draft dropped in the same transaction. Returns the
-        contact id.
+        concern. ``draft`` names a TUI draft dropped in the same transaction. ``problems``
+        (ids or titles, ``fieldlog add --problem``) are resolved before anything is written
+        and the contact is linked to each in the same transaction (one it is linked to
+        already is left as it is). Returns the contact id.
         """
         s = self.store
         rid: str | None = None
@@ -83,6 +88,7 @@ class Entries:
                 else s.scalar("SELECT follow_up_on FROM contacts WHERE id = ?", [rid])
             )
         e = self._link(head, concerns, referrals, follow_up=follow_up)
+        problem_ids = self._problems(problems, rid)
         with s.write() as tx:
             if rid is None:
                 rid = tx.insert("contacts", e.contact)
@@ -91,9 +97,22 @@ class Entries:
             concern_ids = [tx.insert("concerns", {**c, "contact_id": rid}) for c in e.concerns]
             for r in e.referrals_for(concern_ids):
                 tx.insert("referrals", {**r, "contact_id": rid})
+            for pid in problem_ids:
+                tx.insert("problem_links", {"problem_id": pid, _CONTACT_LINK: rid})
             if draft is not None:
                 tx.delete_meta(s.drafts.key(draft))
         return rid
+
+    def _problems(self, refs: Sequence[str], rid: str | None) -> list[str]:
+        """The ids of the live problems ``refs`` name (a wrong one raises before anything is
+        written), without those the contact ``rid`` (when it exists) is linked to already."""
+        if not refs:
+            return []  # the problems repository is not even imported (fieldlog add stays quick)
+        pids = list(dict.fromkeys(self.store.problems.resolve(ref) for ref in refs))
+        if rid is not None:
+            have = {p["id"] for p in self.store.problems.of_record("contacts", rid)}
+            pids = [p for p in pids if p not in have]
+        return pids
 
     def last(self) -> Row | None:
         """The contact this device logged last (newest written, whatever its date), for the

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from fieldlog import dates, ids, models, records
 from fieldlog.db.repos.base import Row, Rows, when
+from fieldlog.db.repos.problem_targets import Targets
+from fieldlog.db.repos.problem_timeline import timeline
 from fieldlog.errors import AmbiguousIdError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
@@ -32,12 +34,6 @@ LINK_COLUMNS = models.PROBLEM_LINK_COLUMNS  # linked table -> its column in prob
 # The tables a link may name, in the order an id prefix is looked up.
 LINKABLE = tuple(LINK_COLUMNS)
 _TIMES = ("started_at", "response_started_at", "closed_at")
-# ``kind:ID`` in a link: the words an officer may use for each table.
-_KINDS = {
-    **{records.NOUN[t]: t for t in LINK_COLUMNS},
-    **{t: t for t in LINK_COLUMNS},
-    "partner": "organizations", "org": "organizations", "partners": "organizations",
-}  # fmt: skip
 _RESPONSE_ON = frozenset({"response", "assessment", "closed"})  # the response has started
 
 
@@ -48,6 +44,7 @@ def _like(text: str) -> str:
 class Problems:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.targets = Targets(store)
 
     # ------------------------------------------------------------------ names and values
     def values(self, values: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
@@ -97,46 +94,8 @@ class Problems:
         return str(part[0]["id"])
 
     def target(self, ref: str) -> tuple[str, str]:
-        """(table, id) of the live contact, concern, referral or partner an id prefix names
-        (a partner also by its name; ``concern:ID`` says which kind). The records of one
-        entry share their first characters: when a prefix starts records of two kinds, the
-        one whose shown (short) id it is wins; else it is one line asking for ``kind:ID``."""
-        kind, sep, rest = ref.partition(":")
-        if sep and kind.strip().lower() in _KINDS:
-            table = _KINDS[kind.strip().lower()]
-            if table == "organizations":
-                return table, self.store.orgs.resolve(rest)
-            return table, self.store.records.resolve(table, rest)
-        found: list[tuple[str, str]] = []
-        for table in LINKABLE:
-            try:
-                found.append((table, self.store.records.resolve(table, ref)))
-            except NotFoundError:
-                continue
-            except ValidationError:
-                break  # too short: a partner's name, maybe
-            except AmbiguousIdError:
-                raise
-        if not found:
-            org = self.store.orgs.find(ref)
-            if org is not None:
-                return "organizations", str(org["id"])
-            raise NotFoundError(
-                f"No contact, concern, referral or partner has the id '{ref}': check it "
-                "(fieldlog list, concern list, referral list, org list show them)."
-            )
-        if len(found) > 1:
-            typed = ids.normalize_prefix(ref)
-            shown = [(t, r) for t, r in found if self.store.records.short_id(t, r) == typed]
-            if len(shown) == 1:
-                return shown[0]
-            kinds = " and a ".join(records.NOUN[t] for t, _ in found)
-            first = records.NOUN[found[0][0]]
-            raise AmbiguousIdError(
-                f"The id '{ref}' starts a {kinds}: say which, like {first}:{ref.strip()}.",
-                [rid for _, rid in found],
-            )
-        return found[0]
+        """(table, id) of the record ``ref`` names (:meth:`Targets.target`)."""
+        return self.targets.target(ref)
 
     # ------------------------------------------------------------------ writes
     def add(
@@ -159,7 +118,7 @@ class Problems:
         if clean["phase"] == "closed" and not clean.get("closed_at"):
             clean["closed_at"] = dates.to_storage(dates.now())
         targets = [("organizations", self.store.orgs.resolve(p)) for p in partners]
-        targets += [self.target(ref) for ref in links]
+        targets += [self.targets.target(ref) for ref in links]
         with self.store.write() as tx:
             pid = tx.insert(TABLE, clean)
             for table, rid in dict.fromkeys(targets):
@@ -180,7 +139,7 @@ class Problems:
         """Link records (id prefixes; partners also by name) to a problem; returns the
         (table, id) pairs newly linked (one already linked is left as it is)."""
         pid = self.resolve(ref)
-        wanted = list(dict.fromkeys(self.target(t) for t in targets))
+        wanted = list(dict.fromkeys(self.targets.target(t) for t in targets))
         have = self._linked_pairs(pid)
         new = [t for t in wanted if t not in have]
         if new:
@@ -205,7 +164,7 @@ class Problems:
         """Remove the links from a problem to records (id prefixes); returns the pairs
         unlinked. A record the problem does not link is one line."""
         pid = self.resolve(ref)
-        pairs = list(dict.fromkeys(self._target_any(t) for t in targets))
+        pairs = list(dict.fromkeys(self.targets.target_any(t) for t in targets))
         rows = self._link_rows(pid)
         by_pair: dict[tuple[str, str], builtins.list[str]] = {}
         for r in rows:
@@ -222,24 +181,6 @@ class Problems:
                 for link_id in by_pair[pair]:
                     tx.tombstone(LINKS, link_id)
         return pairs
-
-    def _target_any(self, ref: str) -> tuple[str, str]:
-        """Like :meth:`target`, also for a record deleted since it was linked (so a link to
-        it can still go)."""
-        try:
-            return self.target(ref)
-        except NotFoundError:
-            prefix = ids.normalize_prefix(ref)
-            if len(prefix) >= ids.MIN_PREFIX and ids.is_hex(prefix):
-                for table, col in LINK_COLUMNS.items():
-                    hit = self.store.query(
-                        f"SELECT {col} AS id FROM problem_links WHERE deleted = 0 AND "
-                        f"{col} >= ? AND {col} < ? LIMIT 2",
-                        [prefix, prefix + "g"],
-                    )
-                    if len(hit) == 1:
-                        return table, str(hit[0]["id"])
-            raise
 
     def phase(self, ref: str, phase: str, *, note: str | None = None) -> Row:
         """Move a problem to ``phase``: its response is stamped started on reaching response
@@ -493,29 +434,3 @@ class Problems:
             f"AND {place} ORDER BY c.occurred_at",
             [*params, value],
         )
-
-
-def timeline(problem: Mapping[str, Any]) -> Rows:
-    """A problem's events, oldest first: linked contacts, concerns and referrals (at their
-    contact's time), partners (when linked is not known here: at the problem's start) and
-    log entries. Each event: ``at``, ``kind`` (contact, concern, referral, partner, note,
-    phase, plan), ``id`` / ``short_id`` and ``text``."""
-    out: Rows = []
-    for c in problem.get("contacts", []):
-        who = f"{c['person_name']}: " if c.get("person_name") else ""
-        out.append(_event(c["occurred_at"], "contact", c, f"{who}{c['summary']}"))
-    for k in problem.get("concerns", []):
-        text = f"{k['category']} ({k['status']}): {k['description']}"
-        out.append(_event(k.get("contact_occurred_at") or k["created_at"], "concern", k, text))
-    for r in problem.get("referrals", []):
-        text = f"{r['agency']} ({r['status']})" + (f": {r['outcome']}" if r.get("outcome") else "")
-        out.append(_event(r.get("contact_occurred_at") or r["created_at"], "referral", r, text))
-    for e in problem.get("entries", []):
-        out.append(_event(e["occurred_at"], e["kind"], e, e["text"]))
-    out.sort(key=lambda e: (e["at"] or "", e["id"]))
-    return out
-
-
-def _event(at: str | None, kind: str, row: Mapping[str, Any], text: str) -> Row:
-    return {"at": at, "kind": kind, "id": row["id"], "short_id": row.get("short_id"),
-            "text": text}  # fmt: skip

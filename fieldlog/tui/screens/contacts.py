@@ -55,7 +55,10 @@ class ToTable(Input):
 class ContactsScreen(StoreScreen):
     """A ListTable that grows page by page as the cursor nears its end (never all rows)."""
 
-    BINDINGS = [Binding("escape", "escape", "Back", show=False)]
+    BINDINGS = [
+        Binding("escape", "escape", "Back", show=False),
+        Binding("P", "link_problem", "+Problem", tooltip="Link the record to a problem"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -410,6 +413,25 @@ class ContactsScreen(StoreScreen):
             self.open_hit(noun, rid)
         else:
             self.open_detail(key)
+
+    def action_link_problem(self) -> None:
+        """``P``: link the contact under the cursor (in search results, the record: a
+        contact, concern, referral or partner) to an open problem the officer picks."""
+        from fieldlog import records
+        from fieldlog.tui.dialogs.problem_pick import link_to_problem
+
+        key = self.table.cursor_key
+        if key is None:
+            self.notify("No contact under the cursor to link to a problem.")
+            return
+        noun, rid = view.split_key(key) if self.mode == "search" else ("contact", key)
+        table = next((t for t, n in records.NOUN.items() if n == noun), None)
+        if table not in models.PROBLEM_LINK_COLUMNS:
+            self.notify(f"A {noun} is not linked to a problem.")
+            return
+        row = self.data.get(key, {})
+        short = row.get("short_id") or rid[:8]
+        link_to_problem(self, table, rid, f"{noun} {short}")
 
     def open_detail(self, contact_id: str) -> None:
         from fieldlog.tui.screens.detail import DetailScreen

@@ -102,6 +102,10 @@ class DetailScreen(StoreScreen):
         Binding("e", "edit_contact", "Edit", tooltip="Edit this contact"),
         Binding("c", "add_concern", "+Concern", tooltip="Add a concern"),
         Binding("a", "add_referral", "+Referral", tooltip="Add a referral"),
+        # No room left in the footer at 80 columns: Help (?) and the palette list it.
+        Binding(
+            "P", "link_problem", "+Problem", show=False, tooltip="Link this contact to a problem"
+        ),
         Binding("escape", "close", "Back", show=False, tooltip="Back to the screen before"),
     ]
 
@@ -109,6 +113,7 @@ class DetailScreen(StoreScreen):
         super().__init__()
         self.contact_id = contact_id
         self.contact: dict[str, Any] | None = None
+        self.problems: list[dict[str, Any]] = []  # the problems it is linked to
         self.changed = False
         self.focused_once = False
 
@@ -133,7 +138,16 @@ class DetailScreen(StoreScreen):
 
     def reload(self) -> None:
         cid = self.contact_id
-        self.db(lambda s: s.contacts.get(cid), self.show)
+
+        def load(s: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            c = s.contacts.get(cid)
+            return c, s.problems.of_record("contacts", c["id"])
+
+        self.db(load, self._loaded)
+
+    def _loaded(self, result: tuple[dict[str, Any], list[dict[str, Any]]]) -> None:
+        self.problems = result[1]
+        self.show(result[0])
 
     def refresh_data(self) -> None:
         """Another process wrote (or an undo ran): the same contact again, the cursors on
@@ -165,6 +179,9 @@ class DetailScreen(StoreScreen):
             grid.add_row(label, wrapped(value))
         for label, value in review_rows(c):
             grid.add_row(label, value)
+        if self.problems:  # the SARA problems it belongs to (P links one more)
+            names = "; ".join(f"{one_line(p['title'])} ({p['phase']})" for p in self.problems)
+            grid.add_row("Problems", Text(names))
         self.query_one("#fields", Static).update(grid)
 
         n, m = len(c["concerns"]), len(c["referrals"])
@@ -358,6 +375,14 @@ class DetailScreen(StoreScreen):
 
         if self.contact is not None:
             self.app.push_screen(ContactFormScreen(self.contact), self._edited)
+
+    def action_link_problem(self) -> None:
+        from fieldlog.tui.dialogs.problem_pick import link_to_problem
+
+        c = self.contact
+        if c is not None:
+            link_to_problem(self, "contacts", c["id"], f"contact {c['short_id']}",
+                            lambda _: self.reload())  # fmt: skip
 
     def _edited(self, cid: str | None) -> None:
         if cid:
