@@ -114,11 +114,15 @@ class Result:
     notices: list[str] = field(default_factory=list)  # device trust, one line each
     audit_problems: list[str] = field(default_factory=list)  # this log's chain vs the store
     seq_problems: list[str] = field(default_factory=list)  # the store's sequence
+    bootstrapped: int = 0  # records loaded from the store's snapshot (fieldlog.db.bootstrap)
+    snapshot_written: int = 0  # records of the snapshot this round left in the remote
 
     def line(self) -> str:
         extra = f", held {self.held} (clock ahead or waiting)" if self.held else ""
         if self.quarantined:
             extra += f", quarantined {self.quarantined} (fieldlog sync --held)"
+        if self.bootstrapped:
+            extra += f", bootstrapped {self.bootstrapped} records from the store's snapshot"
         return (
             f"{self.remote}: pushed {self.pushed}, pulled {self.pulled}, "
             f"conflicts {self.conflicts}{extra}"
@@ -178,6 +182,7 @@ def sync_with(
     progress: Progress | None = None,
     label: str | None = None,
     allow_plain_remote: bool = False,
+    replay: bool = False,
 ) -> Result:
     """One full round with one remote: pull everything new, then push everything unpushed.
 
@@ -192,6 +197,11 @@ def sync_with(
     quarantined, never applied and never fatal: the rest of the page applies, the cursor
     moves and the push still runs. Every pushed change is signed, and the push carries this
     log's audit head.
+
+    A log that never synced with the store and holds no record first loads the store's
+    snapshot of current state (:mod:`fieldlog.db.bootstrap`) and pulls from its sequence
+    (``replay``: never; replay every change). A fully synced laptop leaves a new snapshot in a
+    file remote when the one it holds is far behind.
     """
     from fieldlog.db.audit import witness
     from fieldlog.db.devices import Trust, signed_by_me
@@ -211,6 +221,8 @@ def sync_with(
     origin = store.device_id()
     pulled, pushed = store.sync.cursors(store_id)
     result.seq_problems.extend(store.sync.check_seq(store_id, remote, pulled))
+    if not replay and not pulled:
+        pulled = _bootstrap(store, remote, store_id, trust, page, result, pulled)
     head = remote.head()
     todo = max(head - pulled, 0) + store.sync.outbox_count(pushed)
     done = 0
@@ -276,8 +288,60 @@ def sync_with(
         pushed = last
         if progress:
             progress(min(done, todo), todo)
+    if not replay:
+        _publish(store, remote, store_id, trust, page, result)
     store.sync.done(store_id)
     return result
+
+
+def _bootstrap(
+    store: Store, remote: Remote, store_id: str, trust: Trust, page: int, result: Result,
+    pulled: int,
+) -> int:  # fmt: skip
+    """A never-synced, empty log: load the store's snapshot (the new cursor; else ``pulled``)."""
+    from fieldlog.db import bootstrap
+
+    if not bootstrap.eligible(store, store_id):
+        return pulled
+    got = bootstrap.first_sync(store, remote, store_id, trust, page)
+    if got is None:
+        return pulled
+    result.notices.extend(got.notices)
+    if not got.seq:
+        return pulled
+    result.bootstrapped = got.rows
+    result.pulled += got.rows
+    result.held += got.held
+    return store.sync.cursors(store_id)[0]
+
+
+def _publish(
+    store: Store, remote: Remote, store_id: str, trust: Trust, page: int, result: Result
+) -> None:
+    """Leave a new snapshot in a file remote when the one it holds is far behind: pull up to
+    the head first (this round's own pushes, skipped), so the log is the store up to it."""
+    from fieldlog.db import bootstrap
+
+    if getattr(remote, "dept", False) or remote.head() - bootstrap.snapshot_seq(remote) < (
+        bootstrap.SNAPSHOT_EVERY
+    ):
+        return
+    pulled = store.sync.cursors(store_id)[0]
+    dense = getattr(remote, "dense", True)
+    while batch := remote.pull(pulled, page):
+        got = store.sync.apply(store_id, batch, trust=trust, after=pulled, dense=dense)
+        result.pulled += got.applied
+        result.conflicts += got.conflicts
+        moved = store.sync.cursors(store_id)[0]
+        if moved <= pulled:
+            return
+        pulled = moved
+    from fieldlog.db.remotes.types import SyncError
+
+    try:
+        result.snapshot_written = bootstrap.publish(store, remote, store_id, trust)
+    except SyncError as exc:  # a snapshot is an optimisation: never fail the round for it
+        result.notices.append(f"no snapshot left in the store ({exc})")
 
 
 def _head(store: Store, trust: Trust, origin: str) -> Head | None:
@@ -319,6 +383,7 @@ def run(
     *,
     progress: Callable[[str], Progress | None] | None = None,
     allow_plain_remote: bool = False,
+    replay: bool = False,
 ) -> list[Result]:
     """Sync with each ``(label, url)`` in turn; the first failure stops the run (what was
     committed before it stays committed)."""
@@ -341,6 +406,7 @@ def run(
                     progress=progress(label) if progress else None,
                     label=label,
                     allow_plain_remote=allow_plain_remote,
+                    replay=replay,
                 )
             )
         finally:

@@ -74,6 +74,14 @@ def sync_cmd(
             help="Let an encrypted log sync into a plaintext remote file (refused otherwise).",
         ),
     ] = False,
+    replay: Annotated[
+        bool,
+        typer.Option(
+            "--replay",
+            help="A new laptop's first sync replays every change of the store instead of "
+            "loading its snapshot of current state (docs/sync.md, Bootstrap).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Sync with the department store: pull everyone's changes, push yours.
@@ -96,6 +104,7 @@ def sync_cmd(
             targets,
             progress=lambda label: bars.task(f"Syncing with {label}"),
             allow_plain_remote=allow_plain_remote,
+            replay=replay,
         )
     if as_json:
         emit_json(
@@ -111,6 +120,7 @@ def sync_cmd(
                     "notices": r.notices,
                     "audit_problems": r.audit_problems,
                     "sequence_problems": r.seq_problems,
+                    "bootstrapped": r.bootstrapped,
                 }
                 for r in results
             ]

@@ -247,7 +247,7 @@ def _apply(state: State, e: Entry) -> None:
         state.known = False
         return
     values = {k: v for k, v in e.changes.items() if k not in _BOOKKEEPING}
-    if e.action in ("genesis", "insert", "sync insert"):
+    if e.action in ("genesis", "insert", "sync insert", "bootstrap"):
         state.exists, state.fields = True, values
         state.deleted = int(bool(e.changes.get("deleted", 0)))
     elif e.action == "delete":

@@ -383,7 +383,7 @@ def differing_fields(conn: sqlite3.Connection, table: str, row: Mapping[str, Any
         "SELECT action, changes FROM audit WHERE row_id = ? ORDER BY seq", [row["id"]]
     ):
         changes = _decoded(text) or {}
-        if action in ("genesis", "insert"):
+        if action in ("genesis", "insert", "bootstrap"):
             expected = {k: v for k, v in changes.items() if k not in BOOKKEEPING}
         elif action == "delete":
             deleted = 1
@@ -465,7 +465,7 @@ def history(conn: sqlite3.Connection, table: str, rid: str) -> dict[str, Any]:
             entry["erased"] = True  # by a purge: the entry's content is gone, its hash is not
         elif changes is None:
             entry["unreadable"] = True  # not a JSON object: changed outside fieldlog
-        elif action in ("genesis", "insert"):
+        elif action in ("genesis", "insert", "bootstrap"):
             state = dict(changes)
         elif action not in ("delete", "purge"):
             entry["before"] = {k: state.get(k) for k in changes}
