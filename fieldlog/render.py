@@ -99,9 +99,13 @@ def table(
     lines: int | None = LIST_LINES,
     total: int | None = None,
     wrap: Sequence[str] = (),
+    right: Sequence[str] = (),
+    sections: str | None = None,
 ) -> None:
     """``columns``: (key, heading) pairs; keys ending in ``_at`` show as local time.
-    ``wrap``: more keys that wrap like the text columns (a partner's name in a list).
+    ``wrap``: more keys that wrap like the text columns (a partner's name in a list);
+    ``right``: keys whose figures align right; ``sections``: a key whose value changing
+    between two rows draws a rule between them (problems by phase).
 
     On a terminal narrower than 100 columns the keys in ``narrow`` are left out, so the
     text columns keep room to be read. Text columns (``WRAP``) wrap to at most ``lines``
@@ -132,8 +136,9 @@ def table(
             min_width=16 if wrap_it else None,
             max_width=None if wrap_it or key in FIXED or key.endswith("_at") else 14,
             style=styles.get(key, ""),
+            justify="right" if key in right else "left",
         )
-    for row in rows:
+    for i, row in enumerate(rows):
         cells: list[Any] = []
         for key, _ in columns:
             value = row.get(key)
@@ -141,7 +146,12 @@ def table(
                 value = dates.show_local(value)
             cell = _t(value)
             cells.append(Clamp(cell, lines) if lines and key in wrapped else cell)
-        t.add_row(*cells, style="bold red" if row.get("overdue") else None)
+        ends = (
+            sections is not None
+            and i + 1 < len(rows)
+            and rows[i + 1].get(sections) != row.get(sections)
+        )
+        t.add_row(*cells, style="bold red" if row.get("overdue") else None, end_section=ends)
     console.print(t)
     more(len(rows), total)
 
@@ -381,42 +391,18 @@ PROBLEM_NARROW = ("coordinator", "organizations_linked", "referrals_linked")
 def problem_list(
     rows: Sequence[dict[str, Any]], *, empty: str = "No problems.", total: int | None = None
 ) -> None:
-    """``fieldlog problem list`` (and the TUI's Problems screen): problems grouped by phase,
-    a rule between phases; the linked counts are contacts, concerns, referrals, partners."""
-    columns = [c for c in PROBLEM_COLUMNS if console.width >= 100 or c[0] not in PROBLEM_NARROW]
-    if not rows:
-        console.print(Text(empty, style="dim"))
-        return
-    console.print(problem_table(rows, columns))
-    more(len(rows), total)
-
-
-def problem_table(
-    rows: Sequence[dict[str, Any]], columns: Sequence[tuple[str, str]] = PROBLEM_COLUMNS
-) -> Table:
-    t = Table(box=box.SIMPLE_HEAD, expand=True, show_edge=False, pad_edge=False)
-    for key, heading in columns:
-        text = key == "title"
-        t.add_column(
-            heading,
-            overflow="fold" if text else "ellipsis",
-            no_wrap=not text,
-            ratio=1 if text else None,
-            min_width=16 if text else None,
-            max_width=None if text or key.endswith("_at") else 14,
-            justify="right" if key.endswith("_linked") else "left",
-        )
-    for i, row in enumerate(rows):
-        cells: list[Any] = []
-        for key, _ in columns:
-            value = row.get(key)
-            if key.endswith("_at") and isinstance(value, str):
-                value = dates.show_local(value)
-            cell = _t(value)
-            cells.append(Clamp(cell, LIST_LINES) if key == "title" else cell)
-        last_of_phase = i + 1 < len(rows) and rows[i + 1].get("phase") != row.get("phase")
-        t.add_row(*cells, end_section=last_of_phase)
-    return t
+    """``fieldlog problem list``: problems grouped by phase, a rule between phases; the
+    linked counts are contacts, concerns, referrals, partners."""
+    table(
+        rows,
+        PROBLEM_COLUMNS,
+        empty=empty,
+        narrow=PROBLEM_NARROW,
+        total=total,
+        wrap=("title",),
+        right=[k for k, _ in PROBLEM_COLUMNS if k.endswith("_linked")],
+        sections="phase",
+    )
 
 
 def problem_fields(p: dict[str, Any]) -> list[tuple[str, Any]]:

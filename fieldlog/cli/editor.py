@@ -210,40 +210,12 @@ def edit_in_editor(store: Store, ref: str) -> Row | None:
     as updated, or None when nothing changed (then nothing is written)."""
     c = store.contacts.get(ref)
     before = shown(c)
-    fd, name = tempfile.mkstemp(
-        prefix=f"fieldlog-contact-{c['short_id']}-", suffix=".txt", dir=_scratch(store)
-    )
-    path = Path(name)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(contact_text(c))
-    keep = False
-    try:
-        while True:
-            launch(path)
-            text = _read(path)
-            try:
-                values = changes(before, parse(text))
-                if not values:
-                    return None
-                return store.contacts.update(c["id"], values)
-            except FieldlogError as exc:
-                if sys.stdin.isatty() and typer.confirm(
-                    f"Error: {exc}\nOpen the editor again to fix it?", default=True, err=True
-                ):
-                    _mark_error(path, text, str(exc))
-                    continue
-                keep = True
-                kept = FieldlogError(f"{exc} Nothing was changed; your text is kept in {path}.")
-                kept.exit_code = exc.exit_code
-                raise kept from None
-    except BaseException:
-        if not keep and _read_or_none(path) not in (None, contact_text(c)):
-            keep = True  # the editor failed after something was typed: keep it too
-            typer.echo(f"Your text is kept in {path}", err=True)
-        raise
-    finally:
-        if not keep:
-            path.unlink(missing_ok=True)
+
+    def apply(text: str) -> Row | None:
+        values = changes(before, parse(text))
+        return store.contacts.update(c["id"], values) if values else None
+
+    return _edit(store, f"contact-{c['short_id']}", contact_text(c), apply)
 
 
 def edit_text(
@@ -254,7 +226,19 @@ def edit_text(
     result is returned; None when nothing changed (nothing is written). As for a contact,
     a refused text is kept in its file (or the editor opens again on a terminal)."""
     original = "".join(f"# {line}\n" for line in intro.splitlines()) + "\n" + text.rstrip()
-    original = original.rstrip("\n") + "\n"
+
+    def body_of(written: str) -> Row | None:
+        body = "\n".join(ln for ln in written.splitlines() if not ln.startswith("#")).strip()
+        return None if body == text.strip() else apply(body)
+
+    return _edit(store, name, original.rstrip("\n") + "\n", body_of)
+
+
+def _edit(store: Store, name: str, original: str, apply: Callable[[str], Row | None]) -> Row | None:
+    """The editor loop both use: ``original`` in a scratch file, the editor launched, what
+    it saved given to ``apply``. A refused text opens the editor again on a terminal (the
+    error at its top), or is kept in its file with the error; a failed editor keeps what was
+    typed. The file goes when nothing needs keeping."""
     fd, file = tempfile.mkstemp(prefix=f"fieldlog-{name}-", suffix=".txt", dir=_scratch(store))
     path = Path(file)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -264,11 +248,8 @@ def edit_text(
         while True:
             launch(path)
             written = _read(path)
-            body = "\n".join(ln for ln in written.splitlines() if not ln.startswith("#")).strip()
-            if body == text.strip():
-                return None
             try:
-                return apply(body)
+                return apply(written)
             except FieldlogError as exc:
                 if sys.stdin.isatty() and typer.confirm(
                     f"Error: {exc}\nOpen the editor again to fix it?", default=True, err=True
@@ -281,7 +262,7 @@ def edit_text(
                 raise kept from None
     except BaseException:
         if not keep and _read_or_none(path) not in (None, original):
-            keep = True
+            keep = True  # the editor failed after something was typed: keep it too
             typer.echo(f"Your text is kept in {path}", err=True)
         raise
     finally:
