@@ -105,18 +105,12 @@ def problem_app() -> typer.Typer:
     """``problem``: the record's commands (:mod:`fieldlog.cli.problems`), then the scanning
     and assessment reports (``suggest``, ``assess``: :mod:`fieldlog.cli.problem_reports`,
     which registers them), one module each: neither imports the other."""
-    from fieldlog.cli import problems
+    from fieldlog.cli import problem_reports, problems
     from fieldlog.cli.common import _typer
 
     group = _typer(problems.HELP)
-    group.add_typer(problems.app)
-    try:
-        from fieldlog.cli import problem_reports
-    except ModuleNotFoundError as exc:  # not landed yet: the record's commands alone
-        if exc.name != "fieldlog.cli.problem_reports":
-            raise
-    else:
-        problem_reports.register(group)
+    group.registered_commands = list(problems.app.registered_commands)  # in --help order
+    problem_reports.register(group)
     return group
 
 
