@@ -133,7 +133,7 @@ def _add(root: typer.Typer, group: Group, only: str | None = None) -> None:
 def build_app() -> typer.Typer:
     """The whole CLI: the root with every group of :data:`GROUPS`, in ``fieldlog --help``
     order (the named sub-groups after all top-level commands, as Typer lists them)."""
-    from fieldlog.cli.common import resolve_annotations
+    from fieldlog.cli.coerce import resolve_annotations
     from fieldlog.cli.root import new_root
 
     app = new_root()
@@ -145,7 +145,7 @@ def build_app() -> typer.Typer:
 def app_for(word: str) -> typer.Typer | None:
     """The root with only what ``fieldlog WORD ...`` runs (the quick path), or None when no
     group of :data:`GROUPS` claims ``word``."""
-    from fieldlog.cli.common import resolve_annotations
+    from fieldlog.cli.coerce import resolve_annotations
     from fieldlog.cli.root import new_root
 
     for group in GROUPS:

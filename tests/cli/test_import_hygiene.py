@@ -49,7 +49,7 @@ def test_add_path_stays_light(tmp_path):
 
 
 # The packages the quick path never loads (issue 16): pydantic (Typer's TypeAdapters, built
-# for every parameter of the run unless fieldlog.cli.common's light coercion takes them),
+# for every parameter of the run unless fieldlog.cli.coerce's light coercion takes them),
 # Rich (drawing), Textual, sqlite-utils (migrations, the bulk paths).
 QUICK_BANNED = ("pydantic", "pydantic_core", "rich", "textual", "sqlite_utils")
 
@@ -105,7 +105,7 @@ def test_quick_commands_load_no_heavy_package(quick_log, args):
     for heavy in QUICK_BANNED:
         assert heavy not in loaded, heavy
     groups = {m for m in loaded if m.startswith("fieldlog.cli.")}
-    helpers = {"fieldlog.cli.common", "fieldlog.cli.root"}
+    helpers = {"fieldlog.cli.common", "fieldlog.cli.coerce", "fieldlog.cli.root"}
     module = "fieldlog.cli.sync" if args[0] == "sync" else "fieldlog.cli.entry"
     assert groups - helpers == {module}, sorted(groups)
 

@@ -13,7 +13,7 @@ from typer.main import get_command, get_command_name
 from typer.testing import CliRunner
 
 from fieldlog.cli import GROUPS, _subcommand, app_for, build_app
-from fieldlog.cli.common import _Light, _light_kind
+from fieldlog.cli.coerce import _Light, _light_kind
 
 WORDS = [word for group in GROUPS for word in group.words()]
 
