@@ -315,14 +315,14 @@ class Pull:
             self._merge(tx, change, checked, pending, got)
             if not before and _cross_linked(tx, change.tbl, change.row_id):
                 raise pulled.Invalid(_CROSS_LINKED)
-        except pulled.Invalid as exc:
+        except (pulled.Invalid, _integrity_error(tx.conn), *_REFUSED) as exc:
             tx.conn.execute("ROLLBACK TO pulled_change")
             self._undo(got)
-            self._quarantine(tx, change, "invalid", exc.reason, got)
-        except (_integrity_error(tx.conn), *_REFUSED) as exc:
-            tx.conn.execute("ROLLBACK TO pulled_change")
-            self._undo(got)
-            reason = f"refused by this log ({type(exc).__name__}: {str(exc)[:120]})"
+            reason = (
+                exc.reason
+                if isinstance(exc, pulled.Invalid)
+                else f"refused by this log ({type(exc).__name__}: {str(exc)[:120]})"
+            )
             self._quarantine(tx, change, "invalid", reason, got)
         finally:
             tx.conn.execute("RELEASE pulled_change")
@@ -562,42 +562,29 @@ def _purged(tx: Tx, rids: Sequence[str]) -> set[str]:
 
 
 def _page_cross_linked(tx: Tx, ids: Mapping[str, Mapping[str, None]]) -> bool:
-    """Whether a live referral of the page's referrals, or answering one of its concerns,
-    answers a concern of another contact (:func:`_cross_linked` for a whole page)."""
-    for table, where in _LINKS.items():
-        rids = list(ids.get(table, ()))
-        for at in range(0, len(rids), _CHUNK):
-            part = rids[at : at + _CHUNK]
-            if tx.conn.execute(
-                "SELECT 1 FROM referrals r JOIN concerns k ON k.id = r.concern_id WHERE "
-                f"{where.split(' = ')[0]} IN ({', '.join('?' * len(part))}) AND r.deleted = 0 "
-                "AND k.contact_id != r.contact_id LIMIT 1",
-                part,
-            ).fetchone():
-                return True
-    return False
+    """:func:`_cross_linked` for a whole page: any of its referrals or concerns."""
+    return any(_cross_linked(tx, table, list(ids.get(table, ()))) for table in _LINKS)
 
 
-_LINKS = {
-    "referrals": "r.id = ?",
-    "concerns": "k.id = ?",
-}
+# The column of a referral (``r``) or its concern (``k``) a record of each table is.
+_LINKS = {"referrals": "r.id", "concerns": "k.id"}
 
 
-def _cross_linked(tx: Tx, table: str, rid: str) -> bool:
-    """Whether a live referral of record ``rid`` (a referral, or a concern it answers) answers
-    a concern of another contact (``fieldlog verify`` reports those)."""
-    where = _LINKS.get(table)
-    if where is None:
-        return False
-    return (
-        tx.conn.execute(
+def _cross_linked(tx: Tx, table: str, rids: str | Sequence[str]) -> bool:
+    """Whether a live referral of the records ``rids`` (referrals, or concerns they answer)
+    answers a concern of another contact (``fieldlog verify`` reports those)."""
+    column = _LINKS.get(table)
+    rids = [rids] if isinstance(rids, str) else list(rids)
+    for at in range(0, len(rids) if column else 0, _CHUNK):
+        part = rids[at : at + _CHUNK]
+        if tx.conn.execute(
             "SELECT 1 FROM referrals r JOIN concerns k ON k.id = r.concern_id "
-            f"WHERE {where} AND r.deleted = 0 AND k.contact_id != r.contact_id LIMIT 1",
-            [rid],
-        ).fetchone()
-        is not None
-    )
+            f"WHERE {column} IN ({', '.join('?' * len(part))}) AND r.deleted = 0 "
+            "AND k.contact_id != r.contact_id LIMIT 1",
+            part,
+        ).fetchone():
+            return True
+    return False
 
 
 def _exists(tx: Tx, table: str, rid: Any) -> bool:
