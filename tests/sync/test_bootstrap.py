@@ -30,11 +30,17 @@ def laptop(tmp: Path, name: str, officer: str | None = None) -> Store:
 
 
 def rows_of(s: Store) -> dict[str, list[tuple]]:
-    """Every column of every record row (clocks, hlc, origin included), by table."""
-    return {
-        t: s.conn.execute(f"SELECT * FROM {t} ORDER BY id").fetchall()
-        for t in records.in_sync_order()
-    }
+    """Every column of every record row (clocks, hlc, origin included), by table; the clocks
+    as the stamps they hold (the writing laptop keeps its fields in the order it changed
+    them, a pulled row in the change's order: the same clocks)."""
+    out = {}
+    for t in records.in_sync_order():
+        cur = s.conn.execute(f"SELECT * FROM {t} ORDER BY id")
+        at = [d[0] for d in cur.description].index("clocks")
+        out[t] = [
+            (*r[:at], sorted(json.loads(r[at]).items()), *r[at + 1 :]) for r in cur.fetchall()
+        ]
+    return out
 
 
 def fill(s: Store, n: int, tag: str = "c") -> list[str]:
