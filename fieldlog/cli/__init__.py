@@ -46,7 +46,13 @@ class Group(NamedTuple):
     commands: tuple[str, ...] = ()
 
     def typer(self) -> typer.Typer:
+        from fieldlog.cli.params import Commands
+
         made = getattr(importlib.import_module(self.module), self.attr)
+        if isinstance(made, Commands):  # declared without Typer (the quick path's modules)
+            from fieldlog.cli.group import typer_of
+
+            return typer_of(made)
         return made if hasattr(made, "registered_commands") else made()
 
     def words(self) -> tuple[str, ...]:
@@ -77,8 +83,8 @@ GROUPS: tuple[Group, ...] = (
     Group("fieldlog.cli.concerns", name="concern"),
     Group("fieldlog.cli.referrals", "referral_app", name="referral"),
     Group("fieldlog.cli.orgs", name="org"),
-    Group("fieldlog.cli.sync", "remote_app", name="remote"),
-    Group("fieldlog.cli.sync", "conflicts_app", name="conflicts"),
+    Group("fieldlog.cli.remotes", "remote_app", name="remote"),
+    Group("fieldlog.cli.remotes", "conflicts_app", name="conflicts"),
     Group("fieldlog.cli.config", name="config"),
     Group("fieldlog.cli", "dept_app", name="dept"),
     Group("fieldlog.cli.review", name="review"),
@@ -90,7 +96,7 @@ def dept_app() -> typer.Typer:
     """``dept``: the store's own commands first (the owner's URL, no local log needed), then
     the laptops' (a group per module: neither imports the other)."""
     from fieldlog.cli import dept, dept_enroll, dept_setup
-    from fieldlog.cli.common import _typer
+    from fieldlog.cli.group import _typer
 
     group = _typer(
         "The department store and its laptops: setup, enroll, devices, trust, revoke, key, pin."
@@ -106,7 +112,7 @@ def problem_app() -> typer.Typer:
     and assessment reports (``suggest``, ``assess``: :mod:`fieldlog.cli.problem_reports`,
     which registers them), one module each: neither imports the other."""
     from fieldlog.cli import problem_reports, problems
-    from fieldlog.cli.common import _typer
+    from fieldlog.cli.group import _typer
 
     group = _typer(problems.HELP)
     group.registered_commands = list(problems.app.registered_commands)  # in --help order
@@ -190,10 +196,35 @@ def _subcommand(argv: list[str]) -> str | None:
 
 
 def main() -> None:
-    """Console-script entry point (``fieldlog.cli:main``): the quick path for a command word,
-    the whole CLI for help, completion (a Tab may be anywhere in the tree) and the rest."""
-    word = _subcommand(sys.argv[1:])
+    """Console-script entry point (``fieldlog.cli:main``): a plain line of a quick command
+    without Typer (:mod:`fieldlog.cli.quick`), else the quick Typer path for a command word,
+    and the whole CLI for help, completion (a Tab may be anywhere in the tree) and the rest."""
+    argv = sys.argv[1:]
+    completing = bool(os.environ.get("_FIELDLOG_COMPLETE"))
+    if not completing:
+        from fieldlog.cli.quick import run
+
+        try:
+            code = run(argv)
+            if code is not None:
+                sys.stdout.flush()
+        except BrokenPipeError:  # ``fieldlog list | head -1``: the reader left; as Click does
+            _quiet_stdout()
+            sys.exit(1)
+        if code is not None:
+            sys.exit(code)
+    word = _subcommand(argv)
     target = None
-    if word is not None and not os.environ.get("_FIELDLOG_COMPLETE"):
+    if word is not None and not completing:
         target = app_for(word)
     (target or _full_app())(prog_name="fieldlog")
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that Python's flush at exit finds no closed pipe
+    (and prints no "Exception ignored" line)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 
 from fieldlog import records
-from fieldlog.cli.common import JsonOpt, _typer, ask_remote_passphrase, emit_json, store_of
+from fieldlog.cli.common import JsonOpt, ask_remote_passphrase, emit_json, store_of
+from fieldlog.cli.group import _typer
 from fieldlog.errors import AmbiguousIdError, NotFoundError, ValidationError
 from fieldlog.text import plural, printable
 

@@ -1,5 +1,6 @@
 """Parameter coercion without pydantic for every fieldlog command (the CLI's quick path,
-docs/architecture.md). Imported by :mod:`fieldlog.cli.common`; imports nothing of fieldlog."""
+docs/architecture.md). Imported by :mod:`fieldlog.cli.group`; of fieldlog it imports only
+:mod:`fieldlog.cli.params`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperCommand
+
+from fieldlog.cli.params import DECLARED
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext  # Typer >= 0.26 vendors its own Click
@@ -62,30 +65,53 @@ class FieldlogTyper(typer.Typer):
 
 def resolve_annotations(app: typer.Typer) -> typer.Typer:
     """Evaluate once the string annotations (``from __future__ import annotations``) of the
-    callbacks of ``app`` and its sub-groups, so that Typer finds objects.
+    callbacks of ``app`` and its sub-groups, so that Typer finds objects, and turn the
+    parameters declared without Typer (:mod:`fieldlog.cli.params`) into Typer's.
 
     Typer reads each callback's parameters twice per build (``inspect.signature(eval_str=
     True)`` and ``get_type_hints``), and each read compiles and evaluates every annotation
     string again: ~10 ms for the root and ``add``, four times the work of doing it once.
     The objects are what the strings evaluate to (``include_extras`` keeps ``Annotated``),
-    as in any module without the future import; a callback whose hints cannot be evaluated
-    here (a name known only to type checkers) is left for Typer, which says so as before."""
+    as in any module without the future import, with ``typer`` known (a module of the quick
+    path imports it for type checkers only). The declarations as written stay on the
+    callback (:data:`DECLARED`) for the quick path. A callback whose hints cannot be
+    evaluated here (a name known only to type checkers) is left for Typer, which says so as
+    before."""
     import typing
 
     callbacks = [info.callback for info in app.registered_commands]
     callbacks.append(app.registered_callback.callback if app.registered_callback else None)
     for callback in callbacks:
         annotations = getattr(callback, "__annotations__", None)
-        if annotations and any(isinstance(a, str) for a in annotations.values()):
-            try:
-                resolved = typing.get_type_hints(callback, include_extras=True)
-            except Exception:  # Typer evaluates it again and reports it
-                continue
-            annotations.update(resolved)
+        if callback is None or not annotations or hasattr(callback, DECLARED):
+            continue
+        try:
+            declared = typing.get_type_hints(callback, {**callback.__globals__, "typer": typer},
+                                             include_extras=True)  # fmt: skip
+        except Exception:  # Typer evaluates it again and reports it
+            continue
+        setattr(callback, DECLARED, declared)
+        annotations.update({name: _typer_param(hint) for name, hint in declared.items()})
     for group in app.registered_groups:
         if group.typer_instance is not None:
             resolve_annotations(group.typer_instance)
     return app
+
+
+def _typer_param(hint: Any) -> Any:
+    """``hint`` with a :class:`fieldlog.cli.params.Param` in its ``Annotated`` metadata
+    replaced by the Typer parameter it records."""
+    from typing import Annotated, get_args, get_origin
+
+    from fieldlog.cli.params import Param
+
+    if get_origin(hint) is not Annotated:
+        return hint
+    base, *extras = get_args(hint)
+    if not any(isinstance(extra, Param) for extra in extras):
+        return hint
+    typed = [extra.typer() if isinstance(extra, Param) else extra for extra in extras]
+    return Annotated[(base, *typed)]
 
 
 def _light_coercion(params: list[Any]) -> None:

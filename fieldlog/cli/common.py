@@ -1,8 +1,10 @@
-"""What every command group shares: the exit point, option types, the log, JSON and progress.
+"""What every command shares: the log of the run, option types, output, JSON and progress.
 
 Group modules import this module and never the root (``fieldlog.cli.root``), so the root can
-assemble them without a cycle (CONVENTIONS 24). Nothing here imports Rich, sqlite-utils or the
-store at module level: ``fieldlog add`` pays only for Typer and this file.
+assemble them without a cycle (CONVENTIONS 24). Nothing here imports Typer, Rich,
+sqlite-utils or the store at module level: the quick path (:mod:`fieldlog.cli.quick`) runs
+``fieldlog add`` with this file and the command's own module. Typer's side (the root group,
+its exit point, the group maker) is :mod:`fieldlog.cli.group`.
 """
 
 from __future__ import annotations
@@ -15,133 +17,25 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
-import typer
-from typer._click.exceptions import UsageError
-from typer.core import TyperGroup
-
-from fieldlog.cli.coerce import FieldlogTyper, _light_coercion
+from fieldlog.cli.params import JsonOpt as JsonOpt  # one name for every group module
+from fieldlog.cli.params import Option
 from fieldlog.errors import FieldlogError, StorageError
 from fieldlog.text import printable
 
 if TYPE_CHECKING:
-    from typer._click import Context as ClickContext  # Typer >= 0.26 vendors its own Click
+    import typer
 
     from fieldlog.db.store import Store
 
-HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
-
-class FieldlogGroup(TyperGroup):
-    """The one exit point: every FieldlogError, in any subcommand, becomes one line on stderr
-    and its exit code (CONVENTIONS 19); a traceback would mean a bug, not a user's mistake.
-
-    The root group (the one with the ``--db`` option) also gives every command under it that
-    option, so ``fieldlog list --db x.db`` works as ``fieldlog --db x.db list`` does
-    (:func:`_accept_late_db`)."""
-
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        root_db = next((p for p in self.params if p.name == "db"), None)
-        if root_db is not None:
-            _accept_late_db(self, root_db)
-
-    def parse_args(self, ctx: ClickContext, args: list[str]) -> list[str]:
-        """A group about to show its own help (``fieldlog --help``, bare ``fieldlog concern``)
-        gets the README's help first: the root is handed out by no group, and a group's help
-        is printed while it parses. :mod:`fieldlog.cli.help` is imported only then."""
-        _light_coercion(self.get_params(ctx))
-        if _help_asked(args, self):
-            from fieldlog.cli.help import command_path, polish
-
-            polish(self, command_path(ctx))
-        return super().parse_args(ctx, args)
-
-    def resolve_command(self, ctx: ClickContext, args: list[str]) -> Any:
-        """Each command as it is handed out gets the README's help (an example, metavars that
-        read like ``WHEN``) when the words after it ask for help; else nothing is done."""
-        name, command, rest = super().resolve_command(ctx, args)
-        if command is not None and os.environ.get("_FIELDLOG_COMPLETE"):  # a Tab in the shell
-            from fieldlog.cli.complete import attach
-
-            attach(command, f"{ctx.command_path} {name}".split(" ", 1)[-1])
-        if command is not None and _help_asked(rest, command):
-            from fieldlog.cli.help import command_path, polish
-
-            command = polish(command, command_path(ctx, name))
-        return name, command, rest
-
-    def invoke(self, ctx: ClickContext) -> Any:
-        ok = False
-        try:
-            result = super().invoke(ctx)
-            ok = True
-            return result
-        except typer.Exit as done:
-            ok = done.exit_code == 0
-            raise
-        except UsageError as exc:  # the usage line and hint in the help's words (SUMMARY, ID)
-            if exc.ctx is not None:
-                from fieldlog.cli.help import command_path, polish
-
-                polish(exc.ctx.command, command_path(exc.ctx))
-            raise
-        except FieldlogError as exc:
-            typer.echo(printable(f"Error: {exc}"), err=True)
-            raise typer.Exit(exc.exit_code) from None
-        except UnicodeEncodeError:  # argv bytes that are not UTF-8 (any write rolled back)
-            typer.echo(
-                "Error: Some text you gave is not UTF-8 (a terminal set to another encoding?): "
-                "set the terminal to UTF-8 and type it again.",
-                err=True,
-            )
-            raise typer.Exit(1) from None
-        finally:
-            if ctx.parent is None and isinstance(ctx.obj, State):
-                ctx.obj.settle(ok)  # the run is over (the log closed): a new log's fate
-
-
-LATE_DB_HELP = "The log file to use (the same as  fieldlog --db PATH COMMAND)."
-
-
-def _accept_late_db(group: Any, root_db: Any) -> None:
-    """Give every command under ``group`` (sub-groups and their commands too) a copy of the
-    root's ``--db`` option, so it may come after the command word.
-
-    Click parses it with the command's own options, so it is robust where moving words in
-    ``argv`` would not be: in ``add "text" --notes --db`` the ``--db`` is the notes' value, and
-    after ``--`` it is an argument. The copy passes no value to the command's function
-    (``expose_value=False``): its callback hands the path to the run's :class:`State`. Costs a
-    shallow copy per command as the CLI is built (the quick ``add`` path builds one)."""
-    import copy
-
-    for command in group.commands.values():
-        if any(p.name == "late_db" for p in command.params):
-            continue  # a group merged in with ``add_typer`` shares its command objects
-        option = copy.copy(root_db)
-        option.name = "late_db"
-        option.expose_value = False
-        option.callback = _late_db
-        option.help = LATE_DB_HELP
-        command.params.append(option)
-        if isinstance(command, TyperGroup):
-            _accept_late_db(command, root_db)
-
-
-def _late_db(ctx: ClickContext, param: Any, value: str | None) -> None:
-    """``--db PATH`` given after a command word: the log of this run, unless ``--db`` was
-    given before the command too with another path (which one was meant? say so)."""
-    if value is None:
+def echo(message: str = "", *, err: bool = False) -> None:
+    """One line on stdout (``err``: stderr), flushed: ``typer.echo`` for plain text, without
+    importing Typer. No stream (``pythonw`` on Windows has none) is no output, as in Click."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:
         return
-    state = ctx.find_root().obj
-    if not isinstance(state, State):  # resilient parsing (completion): no run, no log
-        return
-    _check_db_value(value)
-    if state.db is not None and state.db != value:
-        raise FieldlogError(
-            f"--db is given twice ({state.db} and {value}): give it once, before or after "
-            "the command."
-        )
-    state.db = value
+    stream.write(f"{message}\n")
+    stream.flush()
 
 
 def _check_db_value(value: str) -> None:
@@ -150,32 +44,6 @@ def _check_db_value(value: str) -> None:
         raise FieldlogError(
             "--db is empty (an unset variable in a script?): give the log file's path."
         )
-
-
-def _help_asked(args: list[str], command: Any) -> bool:
-    """Whether ``command`` given ``args`` (the words after it) shows help: ``-h``/``--help``
-    among them, or none for one that then shows its help (a group called bare). The words,
-    not ``sys.argv``: a test's CliRunner passes them, and a cheap check keeps ``add`` fast."""
-    return ("--help" in args or "-h" in args) or (not args and command.no_args_is_help)
-
-
-def _typer(help_text: str | None = None, **kw: Any) -> typer.Typer:
-    """A Typer with fieldlog's settings: the exit point, ``-h``, no pretty tracebacks.
-
-    A named sub-group (``concern``, ``org``, ...) gets ``help_text`` and shows its help when
-    called bare; a group module's top-level ``app`` (merged into the root, so its own help is
-    never shown) calls it without help."""
-    settings: dict[str, Any] = {"no_args_is_help": help_text is not None, **kw}
-    return FieldlogTyper(
-        cls=FieldlogGroup,
-        help=help_text,
-        pretty_exceptions_enable=False,
-        context_settings=HELP_OPTIONS,
-        **settings,
-    )
-
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 MAX_LIMIT = 1_000_000_000  # --limit's largest value (SQLite's LIMIT takes at most 2**63 - 1)
@@ -199,7 +67,7 @@ def check_limit(value: int | None) -> int | None:
 
 def limit_option(help_text: str) -> Any:
     """A ``--limit N`` / ``-n N`` option checked by :func:`check_limit`."""
-    return typer.Option("--limit", "-n", metavar="N", help=help_text, callback=check_limit)
+    return Option("--limit", "-n", metavar="N", help=help_text, callback=check_limit)
 
 
 def page_option(on_screen: int) -> Any:
@@ -246,6 +114,9 @@ class State:
         self._store: Store | None = None
         self._new: Path | None = None  # the log this run created, if it did
         self._new_folder: Path | None = None  # the folder it created for it, if it did
+        # The command's path below the root (``org add``) when the quick path runs it; under
+        # Typer it is read off Click's context (:func:`_running_creates`).
+        self.command: str | None = None
 
     def path(self) -> Path:
         """The log's path (``--db``, else ``FIELDLOG_DB``, else the user data folder)."""
@@ -268,7 +139,7 @@ class State:
 
             path = self.path()
             new = not self.exists()
-            if new and not (create if create is not None else _running_creates()):
+            if new and not (create if create is not None else self._creates()):
                 raise NoLogError(missing_log_message(path, self.db))
             folder = _first_missing_folder(path) if new else None
             self._store = Store.open(path, ask=ask_passphrase, encrypt=encrypt)
@@ -276,6 +147,11 @@ class State:
             if new:
                 self._new, self._new_folder = path, folder
         return self._store
+
+    def _creates(self) -> bool:
+        if self.command is not None:
+            return self.command in CREATING
+        return _running_creates()
 
     def close(self) -> None:
         if self._store is not None:
@@ -290,10 +166,11 @@ class State:
         if path is None or self._store is None:
             return
         if ok or self._store.commits:
-            typer.echo(f"Created a new log at {path}", err=True)
+            echo(f"Created a new log at {path}", err=True)
             return
         from fieldlog.db.logfile import remove_files
 
+        self.close()  # Windows removes no file that is open (closing twice is harmless)
         try:
             remove_files(path)
             top, folder = self._new_folder, path.absolute().parent
@@ -310,7 +187,7 @@ def say_notices(lines: list[str]) -> None:
     """What the store found and fixed on open (a temporary copy a killed decrypt left beside
     the log, removed): one line each on stderr, so a script's stdout stays its own."""
     for line in lines:
-        typer.echo(printable(line), err=True)
+        echo(printable(line), err=True)
 
 
 def sweep_beside(path: Path) -> None:
@@ -341,6 +218,18 @@ def _first_missing_folder(path: Path) -> Path | None:
         missing = folder
         folder = folder.parent
     return missing
+
+
+def late_db(state: State, value: str) -> None:
+    """``--db PATH`` given after a command word: the log of this run, unless ``--db`` was
+    given before the command too with another path (which one was meant? say so)."""
+    _check_db_value(value)
+    if state.db is not None and state.db != value:
+        raise FieldlogError(
+            f"--db is given twice ({state.db} and {value}): give it once, before or after "
+            "the command."
+        )
+    state.db = value
 
 
 def _running_creates() -> bool:
@@ -390,8 +279,10 @@ def ask_passphrase(path: Path, new: bool, retry: bool) -> str | None:
     (the caller then says to set FIELDLOG_PASSPHRASE)."""
     if not sys.stdin.isatty():
         return None
+    import typer
+
     if retry:
-        typer.echo("Wrong passphrase, try again.", err=True)
+        echo("Wrong passphrase, try again.", err=True)
     if new:
         return str(
             typer.prompt(
@@ -418,7 +309,7 @@ def run_tui(state: State) -> None:
     new = not state.exists()
     make_app(path).run()
     if new and path.exists():
-        typer.echo(f"Created a new log at {path}", err=True)
+        echo(f"Created a new log at {path}", err=True)
 
 
 # ---------------------------------------------------------------------- output
@@ -447,14 +338,14 @@ def _print_new(store: Store, table: str, rid: str, as_json: bool) -> None:
     if as_json:
         emit_json({"id": rid, "short_id": short})
     else:
-        typer.echo(short)
+        echo(short)
 
 
 def _print_updated(row: dict[str, Any], noun: str, as_json: bool) -> None:
     if as_json:
         emit_json(row)
     else:
-        typer.echo(f"Updated {noun} {row['short_id']} (status: {row['status']}).")
+        echo(f"Updated {noun} {row['short_id']} (status: {row['status']}).")
 
 
 # ---------------------------------------------------------------------- progress
@@ -516,7 +407,6 @@ def ask_remote_passphrase(targets: list[tuple[str, str]]) -> None:
     """An encrypted remote file and no $FIELDLOG_REMOTE_PASSPHRASE: ask on a terminal (once,
     for this run only); in a script the remote says what to set. ``fieldlog sync``, the
     ``dept`` commands and ``verify --remote`` all ask the same way."""
-    import os
 
     from fieldlog.db.remotes.factory import encrypted_file
     from fieldlog.db.remotes.types import REMOTE_PASSPHRASE_ENV
@@ -525,6 +415,8 @@ def ask_remote_passphrase(targets: list[tuple[str, str]]) -> None:
         return
     for label, url in targets:
         if encrypted_file(url):
+            import typer
+
             os.environ[REMOTE_PASSPHRASE_ENV] = typer.prompt(
                 f"Department passphrase for {label}", hide_input=True, err=True
             )

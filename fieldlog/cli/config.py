@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, _typer, emit_json, state_of
+from fieldlog.cli.common import JsonOpt, emit_json, state_of
+from fieldlog.cli.group import _typer
 
 app = _typer("Your settings: default neighborhood, officer, remote, follow-up days, theme.")
 

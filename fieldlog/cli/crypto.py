@@ -15,15 +15,8 @@ from typing import Annotated
 
 import typer
 
-from fieldlog.cli.common import (
-    JsonOpt,
-    _typer,
-    ask_passphrase,
-    emit_json,
-    log_path,
-    store_of,
-    sweep_beside,
-)
+from fieldlog.cli.common import JsonOpt, ask_passphrase, emit_json, log_path, store_of, sweep_beside
+from fieldlog.cli.group import _typer
 from fieldlog.errors import FieldlogError, StorageError
 
 app = _typer()

@@ -14,14 +14,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fieldlog.cli.common import (
-    JsonOpt,
-    _typer,
-    ask_remote_passphrase,
-    emit_json,
-    state_of,
-    store_of,
-)
+from fieldlog.cli.common import JsonOpt, ask_remote_passphrase, emit_json, state_of, store_of
+from fieldlog.cli.group import _typer
 from fieldlog.errors import ValidationError
 from fieldlog.text import printable
 

@@ -1,23 +1,22 @@
 """The everyday commands: ``init``, ``demo``, ``add``, ``list``, ``show``, ``edit``,
 ``delete``, ``search``, ``followups`` and ``tui``.
 
-``fieldlog add`` runs with only this module (the quick path in :mod:`fieldlog.cli`), so its
-top-level imports stay at Typer and :mod:`fieldlog.cli.common`: Rich (render.py), the models
-and the store are imported inside the commands that use them.
+``fieldlog add`` runs with only this module (the quick path: :mod:`fieldlog.cli.quick`), so
+it declares its commands without importing Typer (:mod:`fieldlog.cli.params`) and its
+top-level imports stay at :mod:`fieldlog.cli.common`: Typer (for a prompt), Rich
+(render.py), the models and the store are imported inside the commands that use them.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Annotated, Any
-
-import typer
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fieldlog.cli.common import (
     JsonOpt,
-    _typer,
     check_can_encrypt,
+    echo,
     emit_json,
     limit_option,
     page_option,
@@ -27,9 +26,13 @@ from fieldlog.cli.common import (
     state_of,
     store_of,
 )
+from fieldlog.cli.params import Argument, Commands, Option
 from fieldlog.errors import FieldlogError
 
-app = _typer()
+if TYPE_CHECKING:
+    import typer
+
+app = Commands()
 
 
 def _complete(kind: str) -> Callable[..., list[tuple[str, str]]] | None:
@@ -40,11 +43,15 @@ def _complete(kind: str) -> Callable[..., list[tuple[str, str]]] | None:
     if not os.environ.get("_FIELDLOG_COMPLETE"):
         return None
 
+    import typer
+
     def complete(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
         from fieldlog.cli.complete import candidates
 
         return candidates(kind, ctx, incomplete)
 
+    # Typer finds the context by its type: the hints as objects (``typer`` is not a global).
+    complete.__annotations__ = {"ctx": typer.Context, "incomplete": str}
     return complete
 
 
@@ -52,13 +59,13 @@ LIST_PAGE = 50  # contacts a list shows on screen
 SEARCH_PAGE = 20  # search hits shown on screen
 ContactId = Annotated[
     str,
-    typer.Argument(
+    Argument(
         metavar="ID", help="Contact id (6+ characters).", autocompletion=_complete("contact_id")
     ),
 ]
 # ``tui`` comes after ``refer`` in ``fieldlog --help`` (as it always has): the root adds this
 # one-command group after the referrals module's.
-tui_app = _typer()
+tui_app = Commands()
 
 
 # ---------------------------------------------------------------------- init / demo
@@ -67,18 +74,18 @@ def init(
     ctx: typer.Context,
     officer: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--officer",
             help="Your name, as it goes on records (default: the officer in fieldlog config).",
         ),
     ] = None,
-    badge: Annotated[str | None, typer.Option("--badge", help="Your badge number.")] = None,
+    badge: Annotated[str | None, Option("--badge", help="Your badge number.")] = None,
     hood: Annotated[
-        str | None, typer.Option("--hood", help="Your usual neighborhood (default for add).")
+        str | None, Option("--hood", help="Your usual neighborhood (default for add).")
     ] = None,
     encrypt: Annotated[
         bool,
-        typer.Option(
+        Option(
             "--encrypt",
             help="Create the log encrypted (passphrase from $FIELDLOG_PASSPHRASE, else asked).",
         ),
@@ -91,22 +98,22 @@ def init(
     store.set_officer(officer, badge, hood)
     extra = f" (badge {badge})" if badge else ""
     locked = " (encrypted)" if store.encrypted else ""
-    typer.echo(f"Logging as {store.officer()}{extra} in {store.path}{locked}")
+    echo(f"Logging as {store.officer()}{extra} in {store.path}{locked}")
 
 
 @app.command()
 def demo(
     ctx: typer.Context,
     contacts: Annotated[
-        int, typer.Option("--contacts", min=1, max=5_000_000, help="How many contacts to make.")
+        int, Option("--contacts", min=1, max=5_000_000, help="How many contacts to make.")
     ] = 500,
     if_empty: Annotated[
-        bool, typer.Option("--if-empty", help="Do nothing if the log already holds contacts.")
+        bool, Option("--if-empty", help="Do nothing if the log already holds contacts.")
     ] = False,
     yes: Annotated[
-        bool, typer.Option("--yes", "-y", help="Add demo data to a log that has records.")
+        bool, Option("--yes", "-y", help="Add demo data to a log that has records.")
     ] = False,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 7,
+    seed: Annotated[int, Option("--seed", help="Random seed (same seed, same data).")] = 7,
     as_json: JsonOpt = False,
 ) -> None:
     """Fill a log with realistic practice data (contacts, concerns, referrals, partners)."""
@@ -120,6 +127,8 @@ def demo(
             emit_json({"contacts": 0, "skipped": True})
         return
     if existing and not yes:
+        import typer
+
         typer.confirm(
             f"The log {store.path} already holds {plural(existing, 'contact')}. "
             "Add demo data to it?",
@@ -133,7 +142,7 @@ def demo(
     if as_json:
         emit_json(counts)
     else:
-        typer.echo(
+        echo(
             f"Added {plural(counts['contacts'], 'contact')}, "
             f"{plural(counts['concerns'], 'concern')}, "
             f"{plural(counts['referrals'], 'referral')} and "
@@ -147,15 +156,15 @@ def add(
     ctx: typer.Context,
     summary: Annotated[
         str,
-        typer.Argument(
+        Argument(
             help="What happened, in a sentence ('-' reads it from stdin: the first line, "
             "and any lines after it become the notes)."
         ),
     ],
-    name: Annotated[str | None, typer.Option("--name", help="The person met.")] = None,
+    name: Annotated[str | None, Option("--name", help="The person met.")] = None,
     kind: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--kind",
             help="resident, business, organization, event, meeting, phone, other "
             "(default resident).",
@@ -164,47 +173,47 @@ def add(
     ] = None,
     org: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--org", help="Partner organization: name or id.", autocompletion=_complete("org")
         ),
     ] = None,
     hood: Annotated[
         str | None,
-        typer.Option("--hood", help="Neighborhood.", autocompletion=_complete("hood")),
+        Option("--hood", help="Neighborhood.", autocompletion=_complete("hood")),
     ] = None,
-    beat: Annotated[str | None, typer.Option("--beat", help="Beat.")] = None,
-    location: Annotated[str | None, typer.Option("--location", help="Place.")] = None,
+    beat: Annotated[str | None, Option("--beat", help="Beat.")] = None,
+    location: Annotated[str | None, Option("--location", help="Place.")] = None,
     at: Annotated[
-        str | None, typer.Option("--at", help="When (default now): 'yesterday 14:30', '2h ago'.")
+        str | None, Option("--at", help="When (default now): 'yesterday 14:30', '2h ago'.")
     ] = None,
     tag: Annotated[
         list[str] | None,
-        typer.Option("--tag", help="A tag (repeatable).", autocompletion=_complete("tag")),
+        Option("--tag", help="A tag (repeatable).", autocompletion=_complete("tag")),
     ] = None,
     concern: Annotated[
         list[str] | None,
-        typer.Option("--concern", metavar="CATEGORY:TEXT", help="A concern raised (repeatable)."),
+        Option("--concern", metavar="CATEGORY:TEXT", help="A concern raised (repeatable)."),
     ] = None,
     refer: Annotated[
         list[str] | None,
-        typer.Option("--refer", metavar="AGENCY:REASON", help="A referral made (repeatable)."),
+        Option("--refer", metavar="AGENCY:REASON", help="A referral made (repeatable)."),
     ] = None,
     follow_up: Annotated[
-        str | None, typer.Option("--follow-up", help="Follow up by (e.g. 'friday', '3d').")
+        str | None, Option("--follow-up", help="Follow up by (e.g. 'friday', '3d').")
     ] = None,
     notes: Annotated[
-        str | None, typer.Option("--notes", help="Longer notes ('-' reads them from stdin).")
+        str | None, Option("--notes", help="Longer notes ('-' reads them from stdin).")
     ] = None,
     new_agency: Annotated[
         bool,
-        typer.Option(
+        Option(
             "--new-agency",
             help="A --refer agency close to a partner's name is a new agency, not that partner.",
         ),
     ] = False,
     problem: Annotated[
         list[str] | None,
-        typer.Option(
+        Option(
             "--problem",
             metavar="PROBLEM",
             help="Link the contact to a problem: its id or title (repeatable).",
@@ -254,33 +263,33 @@ def add(
             ref["agency"] = agency_to_use(store, str(ref["agency"]), new_agency=new_agency)
     cid = store.entries.save(values, concerns, referrals, problems=problem or ())
     for warning in warnings:
-        typer.echo(f"Warning: {warning}", err=True)
+        echo(f"Warning: {warning}", err=True)
     short = store.records.short_id("contacts", cid)
     if as_json:
         emit_json({"id": cid, "short_id": short})
     else:
-        typer.echo(short)
+        echo(short)
 
 
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    since: Annotated[str | None, typer.Option("--since", help="From WHEN (e.g. 7d).")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Up to WHEN.")] = None,
+    since: Annotated[str | None, Option("--since", help="From WHEN (e.g. 7d).")] = None,
+    until: Annotated[str | None, Option("--until", help="Up to WHEN.")] = None,
     hood: Annotated[
         str | None,
-        typer.Option("--hood", help="Neighborhood (any case).", autocompletion=_complete("hood")),
+        Option("--hood", help="Neighborhood (any case).", autocompletion=_complete("hood")),
     ] = None,
     officer: Annotated[
         str | None,
-        typer.Option("--officer", help="Officer (any case).", autocompletion=_complete("officer")),
+        Option("--officer", help="Officer (any case).", autocompletion=_complete("officer")),
     ] = None,
     tag: Annotated[
-        str | None, typer.Option("--tag", help="Tag.", autocompletion=_complete("tag"))
+        str | None, Option("--tag", help="Tag.", autocompletion=_complete("tag"))
     ] = None,
     kind: Annotated[
         str | None,
-        typer.Option("--kind", help="Contact kind.", autocompletion=_complete("kind")),
+        Option("--kind", help="Contact kind.", autocompletion=_complete("kind")),
     ] = None,
     limit: Annotated[int | None, page_option(LIST_PAGE)] = None,
     as_json: JsonOpt = False,
@@ -338,36 +347,36 @@ def show(
 def edit(
     ctx: typer.Context,
     contact_id: ContactId,
-    summary: Annotated[str | None, typer.Option("--summary")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Person ('' clears).")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", autocompletion=_complete("kind"))] = None,
+    summary: Annotated[str | None, Option("--summary")] = None,
+    name: Annotated[str | None, Option("--name", help="Person ('' clears).")] = None,
+    kind: Annotated[str | None, Option("--kind", autocompletion=_complete("kind"))] = None,
     org: Annotated[
         str | None,
-        typer.Option(
+        Option(
             "--org", help="Partner name or id ('' clears).", autocompletion=_complete("org")
         ),
     ] = None,
-    hood: Annotated[str | None, typer.Option("--hood", autocompletion=_complete("hood"))] = None,
-    beat: Annotated[str | None, typer.Option("--beat")] = None,
-    location: Annotated[str | None, typer.Option("--location")] = None,
-    at: Annotated[str | None, typer.Option("--at", help="When it happened.")] = None,
-    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    hood: Annotated[str | None, Option("--hood", autocompletion=_complete("hood"))] = None,
+    beat: Annotated[str | None, Option("--beat")] = None,
+    location: Annotated[str | None, Option("--location")] = None,
+    at: Annotated[str | None, Option("--at", help="When it happened.")] = None,
+    notes: Annotated[str | None, Option("--notes")] = None,
     tag: Annotated[
         list[str] | None,
-        typer.Option(
+        Option(
             "--tag", help="Replace the tags (repeatable).", autocompletion=_complete("tag")
         ),
     ] = None,
     add_tag: Annotated[
         list[str] | None,
-        typer.Option("--add-tag", help="Add a tag.", autocompletion=_complete("tag")),
+        Option("--add-tag", help="Add a tag.", autocompletion=_complete("tag")),
     ] = None,
     remove_tag: Annotated[
         list[str] | None,
-        typer.Option("--remove-tag", help="Remove a tag.", autocompletion=_complete("tag")),
+        Option("--remove-tag", help="Remove a tag.", autocompletion=_complete("tag")),
     ] = None,
     follow_up: Annotated[
-        str | None, typer.Option("--follow-up", help="Follow-up date ('none' clears).")
+        str | None, Option("--follow-up", help="Follow-up date ('none' clears).")
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -414,7 +423,7 @@ def edit(
             )
         edited = edit_in_editor(store, contact_id)
         if edited is None:
-            typer.echo("No change.", err=as_json)
+            echo("No change.", err=as_json)
             if as_json:
                 emit_json(store.contacts.get(contact_id))
             return
@@ -422,18 +431,18 @@ def edit(
     else:
         c = store.contacts.update(contact_id, values)
         for warning in warnings:
-            typer.echo(f"Warning: {warning}", err=True)
+            echo(f"Warning: {warning}", err=True)
     if as_json:
         emit_json(c)
     else:
-        typer.echo(f"Updated contact {c['short_id']}.")
+        echo(f"Updated contact {c['short_id']}.")
 
 
 @app.command()
 def delete(
     ctx: typer.Context,
     contact_id: ContactId,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    yes: Annotated[bool, Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
     """Delete a contact with its concerns and referrals (a tombstone that syncs)."""
     from fieldlog.text import plural, printable
@@ -442,6 +451,8 @@ def delete(
     c = store.contacts.get(contact_id)
     if not yes:
         summary = printable(c["summary"][:60], newlines=False)
+        import typer
+
         typer.confirm(
             f'Delete contact {c["short_id"]} "{summary}" with '
             f"{plural(len(c['concerns']), 'concern')} and "
@@ -450,13 +461,13 @@ def delete(
             err=True,
         )
     store.contacts.delete(c["id"])
-    typer.echo(f"Deleted contact {c['short_id']}.")
+    echo(f"Deleted contact {c['short_id']}.")
 
 
 @app.command()
 def search(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="Words to find (all must match).")],
+    query: Annotated[str, Argument(help="Words to find (all must match).")],
     limit: Annotated[int | None, page_option(SEARCH_PAGE)] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -486,7 +497,7 @@ def _hit_count(store: Any, query: str) -> int:
 def followups(
     ctx: typer.Context,
     until: Annotated[
-        str | None, typer.Option("--until", help="Due by WHEN (default today), e.g. friday, 7d.")
+        str | None, Option("--until", help="Due by WHEN (default today), e.g. friday, 7d.")
     ] = None,
     limit: Annotated[int | None, limit_option("Show at most N, the oldest (default: all).")] = None,
     as_json: JsonOpt = False,

@@ -15,8 +15,9 @@ from typing import Annotated, Any
 import typer
 
 from fieldlog import records
-from fieldlog.cli.common import JsonOpt, _typer, emit_json, progress
+from fieldlog.cli.common import JsonOpt, emit_json, progress
 from fieldlog.cli.department import department_or_local
+from fieldlog.cli.group import _typer
 from fieldlog.errors import FieldlogError
 from fieldlog.text import plural
 

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, Tick, _typer, emit_json, progress, store_of
+from fieldlog.cli.common import JsonOpt, Tick, emit_json, progress, store_of
+from fieldlog.cli.group import _typer
 
 app = _typer()
 

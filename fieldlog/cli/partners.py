@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, _typer, emit_json, page_option, page_size, store_of
+from fieldlog.cli.common import JsonOpt, emit_json, page_option, page_size, store_of
+from fieldlog.cli.group import _typer
 
 app = _typer()
 

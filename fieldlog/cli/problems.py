@@ -18,12 +18,12 @@ from fieldlog.cli.common import (
     JsonOpt,
     _given,
     _print_new,
-    _typer,
     emit_json,
     page_option,
     page_size,
     store_of,
 )
+from fieldlog.cli.group import _typer
 from fieldlog.errors import FieldlogError, NotFoundError, ValidationError
 from fieldlog.text import printable
 

@@ -15,12 +15,12 @@ from fieldlog.cli.common import (
     _given,
     _print_new,
     _print_updated,
-    _typer,
     emit_json,
     page_option,
     page_size,
     store_of,
 )
+from fieldlog.cli.group import _typer
 from fieldlog.errors import AmbiguousIdError, FieldlogError, NotFoundError, ValidationError
 from fieldlog.text import printable
 

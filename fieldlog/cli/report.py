@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, _typer, emit_json
+from fieldlog.cli.common import JsonOpt, emit_json
 from fieldlog.cli.department import department_or_local
+from fieldlog.cli.group import _typer
 
 if TYPE_CHECKING:
     pass

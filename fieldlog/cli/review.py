@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, _typer, emit_json, state_of, store_of
+from fieldlog.cli.common import JsonOpt, emit_json, state_of, store_of
+from fieldlog.cli.group import _typer
 from fieldlog.errors import ValidationError
 from fieldlog.text import plural, printable
 

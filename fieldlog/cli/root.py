@@ -13,14 +13,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from fieldlog import settings
-from fieldlog.cli.common import (
-    HELP_OPTIONS,
-    FieldlogGroup,
-    FieldlogTyper,
-    State,
-    _check_db_value,
-    run_tui,
-)
+from fieldlog.cli.coerce import FieldlogTyper
+from fieldlog.cli.common import State, _check_db_value, run_tui
+from fieldlog.cli.group import HELP_OPTIONS, FieldlogGroup
 
 if TYPE_CHECKING:
     from fieldlog.db.store import Store

@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from fieldlog.cli.common import JsonOpt, _typer, emit_json, store_of
+from fieldlog.cli.common import JsonOpt, emit_json, store_of
+from fieldlog.cli.group import _typer
 from fieldlog.text import printable
 
 app = _typer()

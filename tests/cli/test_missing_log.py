@@ -157,7 +157,7 @@ def test_the_tui_on_a_fresh_machine_makes_the_log_and_says_so(tmp_path, monkeypa
 
     monkeypatch.setattr(tui_app, "make_app", FakeApp)
     messages: list[str] = []
-    monkeypatch.setattr("typer.echo", lambda msg, err=False: messages.append(msg))
+    monkeypatch.setattr("fieldlog.cli.common.echo", lambda msg, err=False: messages.append(msg))
     db = tmp_path / "fresh" / "log.db"
     run_tui(State(str(db)))
     assert opened == [db] and messages == [f"Created a new log at {db}"]
