@@ -173,9 +173,7 @@ def add(
     ] = None,
     org: Annotated[
         str | None,
-        Option(
-            "--org", help="Partner organization: name or id.", autocompletion=_complete("org")
-        ),
+        Option("--org", help="Partner organization: name or id.", autocompletion=_complete("org")),
     ] = None,
     hood: Annotated[
         str | None,
@@ -352,9 +350,7 @@ def edit(
     kind: Annotated[str | None, Option("--kind", autocompletion=_complete("kind"))] = None,
     org: Annotated[
         str | None,
-        Option(
-            "--org", help="Partner name or id ('' clears).", autocompletion=_complete("org")
-        ),
+        Option("--org", help="Partner name or id ('' clears).", autocompletion=_complete("org")),
     ] = None,
     hood: Annotated[str | None, Option("--hood", autocompletion=_complete("hood"))] = None,
     beat: Annotated[str | None, Option("--beat")] = None,
@@ -363,9 +359,7 @@ def edit(
     notes: Annotated[str | None, Option("--notes")] = None,
     tag: Annotated[
         list[str] | None,
-        Option(
-            "--tag", help="Replace the tags (repeatable).", autocompletion=_complete("tag")
-        ),
+        Option("--tag", help="Replace the tags (repeatable).", autocompletion=_complete("tag")),
     ] = None,
     add_tag: Annotated[
         list[str] | None,
