@@ -73,10 +73,21 @@ def run(argv: list[str]) -> int | None:
     planned = plan(argv)
     if planned is None:
         return None
-    return invoke(*planned)
+    return invoke(planned)
 
 
-def plan(argv: list[str]) -> tuple[Declared, str | None, str | None, dict[str, Any]] | None:
+class Plan(NamedTuple):
+    """A line the quick path runs: the command, its parameters, ``--db`` before and after
+    its word, and the function's values."""
+
+    declared: Declared
+    specs: list[Spec]
+    db: str | None
+    late: str | None
+    values: dict[str, Any]
+
+
+def plan(argv: list[str]) -> Plan | None:
     """What ``argv`` runs: the command, the ``--db`` before and after its word and the
     function's values; None when Typer must parse it (nothing has been done then)."""
     db, rest = _root_db(argv)
@@ -92,7 +103,7 @@ def plan(argv: list[str]) -> tuple[Declared, str | None, str | None, dict[str, A
     if parsed is None:
         return None
     late, values = parsed
-    return declared, db, late, values
+    return Plan(declared, specs, db, late, values)
 
 
 def _root_db(argv: list[str]) -> tuple[str | None, list[str]]:
@@ -267,7 +278,7 @@ def parse(specs: list[Spec], words: list[str]) -> tuple[str | None, dict[str, An
     return late, values
 
 
-def invoke(declared: Declared, db: str | None, late: str | None, values: dict[str, Any]) -> int:
+def invoke(planned: Plan) -> int:
     """Run the command as the Typer CLI does: the root callback (settings, ``--db``, the
     run's State), the parameters' callbacks, the function, and the exit point around them
     (one line for every FieldlogError, the new log's fate settled, the log closed)."""
@@ -276,6 +287,7 @@ def invoke(declared: Declared, db: str | None, late: str | None, values: dict[st
     from fieldlog.errors import FieldlogError
     from fieldlog.text import printable
 
+    declared, db, late = planned.declared, planned.db, planned.late
     state: State | None = None
     ok = False
     code = 0
@@ -290,8 +302,8 @@ def invoke(declared: Declared, db: str | None, late: str | None, values: dict[st
         state.command = declared.word()
         if late is not None:
             late_db(state, late)
-        kwargs = dict(values)
-        for spec in specs_of(declared) or ():
+        kwargs = dict(planned.values)
+        for spec in planned.specs:
             if spec.role == "ctx":
                 kwargs[spec.name] = _Context(state, declared.word())
             elif spec.callback is not None:

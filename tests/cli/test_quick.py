@@ -53,8 +53,7 @@ def _quick_values(argv: list[str]) -> Any:
     planned = quick.plan(argv)
     if planned is None:
         return None
-    _declared, _db, _late, values = planned
-    return values
+    return planned.values
 
 
 LINES = [
